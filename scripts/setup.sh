@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages podshim needs to build and test, skipping what is present.
+# Usage: scripts/setup.sh [--vm] [--bench] [EXTRA-PACKAGE...]
+#   --vm     also the VM tier's packages (qemu, Debian's kernel)
+#   --bench  also the benchmark peers (hyperfine, runc, crun)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libseccomp-dev libcap-dev libboost-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libyaml-cpp-dev googletest libgtest-dev libgmock-dev
+  busybox-static iproute2 procps util-linux
+)
+for arg in "$@"; do
+  case "$arg" in
+    --vm) packages+=(qemu-system-x86 linux-image-amd64 cpio) ;;
+    --bench) packages+=(hyperfine runc crun) ;;
+    *) packages+=("$arg") ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,24 @@
+// Subcommands whose issue has not landed yet: each says so and exits 2. A command moves out of
+// this file into its own *_command.cc when it is implemented.
+#include <cstdio>
+
+#include "shim/commands.h"
+
+namespace podshim::shim {
+namespace {
+
+int NotYet(const char* name) {
+  std::fprintf(stderr, "podshim %s: not implemented in this build yet\n", name);
+  return 2;
+}
+
+}  // namespace
+
+int RunOciCommand(int, char**) { return NotYet("oci"); }
+int RunResourcesCommand(int, char**) { return NotYet("resources"); }
+int RunValidateCommand(int, char**) { return NotYet("validate"); }
+int RunPodCommand(int, char**) { return NotYet("run"); }
+int StartPodCommand(int, char**) { return NotYet("start"); }
+int RunCtlCommand(int, char**) { return NotYet("ctl"); }
+
+}  // namespace podshim::shim
