@@ -1,0 +1,275 @@
+#include "oci/state.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "common/sys.h"
+
+namespace podshim::oci {
+namespace {
+
+using nlohmann::ordered_json;
+
+constexpr const char kStateFile[] = "state.json";
+constexpr const char kFifoFile[] = "exec.fifo";
+
+std::string Quoted(std::string_view id) { return "\"" + std::string(id) + "\""; }
+
+ordered_json RuncFields(const ContainerState& s, ContainerStatus status) {
+  ordered_json j;
+  j["ociVersion"] = s.oci_version;
+  j["id"] = s.id;
+  // runc reports pid 0 once the container has stopped.
+  j["pid"] = status == ContainerStatus::kStopped ? 0 : s.pid;
+  j["status"] = ContainerStatusName(status);
+  j["bundle"] = s.bundle;
+  j["rootfs"] = s.rootfs;
+  j["created"] = s.created;
+  j["owner"] = s.owner;
+  if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  return j;
+}
+
+ordered_json HookToJson(const Hook& h) {
+  ordered_json j;
+  j["path"] = h.path;
+  if (!h.args.empty()) j["args"] = h.args;
+  if (!h.env.empty()) j["env"] = h.env;
+  if (h.timeout) j["timeout"] = *h.timeout;
+  return j;
+}
+
+// Typed extraction of an optional field; a wrong type throws nlohmann's type_error, which
+// StateFromFileJson catches (the one try/catch of this file). `current` names the field for it.
+template <class T>
+T Field(const nlohmann::json& j, const char* name, const char** current) {
+  *current = name;
+  auto it = j.find(name);
+  return it == j.end() ? T{} : it->template get<T>();
+}
+
+}  // namespace
+
+const char* ContainerStatusName(ContainerStatus status) {
+  switch (status) {
+    case ContainerStatus::kCreating:
+      return "creating";
+    case ContainerStatus::kCreated:
+      return "created";
+    case ContainerStatus::kRunning:
+      return "running";
+    case ContainerStatus::kPaused:
+      return "paused";
+    case ContainerStatus::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+Result<ContainerStatus> ParseContainerStatus(std::string_view name) {
+  for (ContainerStatus s :
+       {ContainerStatus::kCreating, ContainerStatus::kCreated, ContainerStatus::kRunning,
+        ContainerStatus::kPaused, ContainerStatus::kStopped}) {
+    if (name == ContainerStatusName(s)) return s;
+  }
+  return Error::Invalid("unknown container status \"" + std::string(name) + "\"");
+}
+
+std::string StateToRuncJson(const ContainerState& state, ContainerStatus status, int indent) {
+  return RuncFields(state, status).dump(indent);
+}
+
+std::string StateToFileJson(const ContainerState& state) {
+  ordered_json j = RuncFields(state, state.status);
+  j["pid"] = state.pid;  // the recorded pid, whatever the status
+  j["pidStartTime"] = state.pid_start_time;
+  if (!state.poststop.empty()) {
+    ordered_json hooks = ordered_json::array();
+    for (const Hook& h : state.poststop) hooks.push_back(HookToJson(h));
+    j["hooks"]["poststop"] = std::move(hooks);
+  }
+  return j.dump(2) + "\n";
+}
+
+Result<ContainerState> StateFromFileJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Error::Invalid("state.json: not a JSON object");
+  for (const char* required : {"ociVersion", "id", "status", "pid", "bundle"}) {
+    if (!j.contains(required))
+      return Error::Invalid(std::string("state.json: ") + required + ": missing");
+  }
+  ContainerState s;
+  std::string status;
+  const char* current = "";
+  try {
+    s.oci_version = Field<std::string>(j, "ociVersion", &current);
+    s.id = Field<std::string>(j, "id", &current);
+    status = Field<std::string>(j, "status", &current);
+    s.pid = Field<pid_t>(j, "pid", &current);
+    s.bundle = Field<std::string>(j, "bundle", &current);
+    s.rootfs = Field<std::string>(j, "rootfs", &current);
+    s.created = Field<std::string>(j, "created", &current);
+    s.owner = Field<std::string>(j, "owner", &current);
+    s.annotations = Field<std::map<std::string, std::string>>(j, "annotations", &current);
+    s.pid_start_time = Field<uint64_t>(j, "pidStartTime", &current);
+    current = "hooks.poststop";
+    auto hooks = j.find("hooks");
+    if (hooks != j.end() && hooks->contains("poststop")) {
+      for (const auto& h : hooks->at("poststop")) {
+        Hook hook;
+        hook.path = h.at("path").get<std::string>();
+        hook.args = Field<std::vector<std::string>>(h, "args", &current);
+        hook.env = Field<std::vector<std::string>>(h, "env", &current);
+        if (h.contains("timeout")) hook.timeout = h.at("timeout").get<int>();
+        current = "hooks.poststop";
+        s.poststop.push_back(std::move(hook));
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error::Invalid(std::string("state.json: ") + current + ": " + e.what());
+  }
+  s.status = PODSHIM_TRY_WRAP(ParseContainerStatus(status), "state.json: status");
+  return s;
+}
+
+Result<ProcStat> ParseProcStat(std::string_view text) {
+  // "pid (comm) S ppid ...": comm may contain ") ", so the last ')' ends it.
+  size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) {
+    return Error::Invalid("/proc/<pid>/stat: no command name");
+  }
+  std::string_view rest = text.substr(close + 2);  // starts at field 3, the state
+  ProcStat out;
+  out.state = rest[0];
+  // Field 22 is the 20th field from field 3 on.
+  size_t pos = 0;
+  for (int field = 3; field < 22; ++field) {
+    pos = rest.find(' ', pos);
+    if (pos == std::string_view::npos) return Error::Invalid("/proc/<pid>/stat: too few fields");
+    ++pos;
+  }
+  size_t end = rest.find(' ', pos);
+  std::string_view num = rest.substr(pos, end == std::string_view::npos ? rest.npos : end - pos);
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), out.start_time);
+  if (ec != std::errc() || p != num.data() + num.size()) {
+    return Error::Invalid("/proc/<pid>/stat: bad starttime \"" + std::string(num) + "\"");
+  }
+  return out;
+}
+
+Result<std::optional<ProcStat>> ReadProcStat(const std::filesystem::path& proc_root, pid_t pid) {
+  if (pid <= 0) return std::optional<ProcStat>();
+  std::filesystem::path path = proc_root / std::to_string(pid) / "stat";
+  auto text = sys::ReadFile(path);
+  if (!text) {
+    if (text.error().code() == std::errc::no_such_file_or_directory ||
+        text.error().code() == std::errc::no_such_process) {
+      return std::optional<ProcStat>();
+    }
+    return std::move(text).error();
+  }
+  ProcStat stat = PODSHIM_TRY_WRAP(ParseProcStat(*text), path.string());
+  return std::optional<ProcStat>(stat);
+}
+
+ContainerStatus DeriveStatus(const ContainerState& state, const std::optional<ProcStat>& proc,
+                             bool fifo_exists) {
+  if (!proc || proc->state == 'Z' || proc->state == 'X' || proc->state == 'x') {
+    return ContainerStatus::kStopped;
+  }
+  if (state.pid_start_time != 0 && proc->start_time != state.pid_start_time) {
+    return ContainerStatus::kStopped;  // the pid now belongs to someone else
+  }
+  if (state.status == ContainerStatus::kPaused) return ContainerStatus::kPaused;
+  return fifo_exists ? ContainerStatus::kCreated : ContainerStatus::kRunning;
+}
+
+Status ValidateContainerId(std::string_view id) {
+  if (id.empty()) return Error::Invalid("container id must not be empty");
+  if (id.size() > 1024) return Error::Invalid("container id is longer than 1024 bytes");
+  if (id == "." || id == "..") return Error::Invalid("invalid container id " + Quoted(id));
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '+' || c == '-' || c == '.';
+    if (!ok) {
+      return Error::Invalid("invalid container id " + Quoted(id) +
+                            ": only letters, digits, '_', '+', '-' and '.' are allowed");
+    }
+  }
+  return Ok();
+}
+
+StateDir::StateDir(std::filesystem::path root, std::filesystem::path proc_root)
+    : root_(std::move(root)), proc_root_(std::move(proc_root)) {}
+
+std::filesystem::path StateDir::ContainerDir(std::string_view id) const { return root_ / id; }
+
+std::filesystem::path StateDir::FifoPath(std::string_view id) const {
+  return ContainerDir(id) / kFifoFile;
+}
+
+Status StateDir::CreateContainerDir(std::string_view id) const {
+  PODSHIM_TRY(sys::MakeDirs(root_, 0711));
+  std::filesystem::path dir = ContainerDir(id);
+  if (::mkdir(dir.c_str(), 0711) < 0) {
+    if (errno == EEXIST) {
+      return Error::Domain(ErrorCode::kConflict, "container " + Quoted(id) + " already exists");
+    }
+    return Error::Errno(errno, "mkdir " + dir.string());
+  }
+  return Ok();
+}
+
+Status StateDir::Save(const ContainerState& state) const {
+  return sys::WriteFileAtomic(ContainerDir(state.id) / kStateFile, StateToFileJson(state), 0600);
+}
+
+Result<ContainerState> StateDir::Load(std::string_view id) const {
+  std::filesystem::path path = ContainerDir(id) / kStateFile;
+  auto text = sys::ReadFile(path);
+  if (!text) {
+    if (text.error().code() == std::errc::no_such_file_or_directory) {
+      return Error::Domain(ErrorCode::kNotFound, "container " + Quoted(id) + " does not exist");
+    }
+    return std::move(text).error();
+  }
+  auto state = StateFromFileJson(*text);
+  if (!state) return std::move(state).error().Wrap(path.string());
+  return state;
+}
+
+Result<std::vector<std::string>> StateDir::List() const {
+  std::vector<std::string> ids;
+  DIR* dir = ::opendir(root_.c_str());
+  if (!dir) {
+    if (errno == ENOENT) return ids;
+    return Error::Errno(errno, "opendir " + root_.string());
+  }
+  while (struct dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    std::filesystem::path file = root_ / name / kStateFile;
+    if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ids.push_back(std::move(name));
+  }
+  ::closedir(dir);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Status StateDir::Remove(std::string_view id) const { return sys::RemoveTree(ContainerDir(id)); }
+
+Result<ContainerStatus> StateDir::CurrentStatus(const ContainerState& state) const {
+  std::optional<ProcStat> proc = PODSHIM_TRY(ReadProcStat(proc_root_, state.pid));
+  struct stat st;
+  bool fifo_exists = ::lstat(FifoPath(state.id).c_str(), &st) == 0;
+  return DeriveStatus(state, proc, fifo_exists);
+}
+
+}  // namespace podshim::oci
