@@ -1,0 +1,158 @@
+// LaunchPlan: everything the container's first process needs, computed in the parent before
+// clone3 so the child only makes async-signal-safe syscalls on prepared data (STYLE.md 5d.7).
+// BuildLaunchPlan turns a Spec (spec.h) plus the caller's fds and ids into one.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "oci/mounts.h"
+#include "oci/spec.h"
+
+namespace podshim::oci {
+
+// Owned strings plus the null-terminated char* array execve wants (argv, envp). Copying or
+// moving rebuilds the pointer array, so data() always points into this object's storage.
+class CStringArray {
+ public:
+  CStringArray() { Rebuild(); }
+  explicit CStringArray(std::vector<std::string> items) : items_(std::move(items)) { Rebuild(); }
+  CStringArray(const CStringArray& o) : items_(o.items_) { Rebuild(); }
+  CStringArray(CStringArray&& o) noexcept : items_(std::move(o.items_)) {
+    Rebuild();
+    o.Rebuild();
+  }
+  CStringArray& operator=(const CStringArray& o);
+  CStringArray& operator=(CStringArray&& o) noexcept;
+
+  char* const* data() const { return ptrs_.data(); }
+  const std::vector<std::string>& items() const { return items_; }
+  size_t size() const { return items_.size(); }
+
+ private:
+  void Rebuild();
+  std::vector<std::string> items_;
+  std::vector<char*> ptrs_;
+};
+
+// How the process waits between set-up and execve.
+enum class StartGate {
+  kNone,  // exec at once; Launch returns after the execve succeeded (or with its error)
+  // runc's exec.fifo: the parent opens `fifo_path` O_PATH before clone; after set-up the child
+  // opens /proc/self/fd/<n> O_WRONLY (blocks until `start` opens the fifo for reading) and
+  // writes one byte "0". Needs /proc mounted in the container (checked before "ready").
+  kFifo,
+};
+
+struct LaunchOptions {
+  std::string container_id;  // used in error messages: container "web": pivot_root: ...
+  int stdin_fd = -1;         // -1: inherit the caller's 0 / 1 / 2
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  std::vector<int> extra_fds;  // become 3, 4, ... in the container (not owned by the plan)
+  int cgroup_dir_fd = -1;      // cgroup v2 directory: clone3(CLONE_INTO_CGROUP); -1: caller's
+  StartGate gate = StartGate::kNone;
+  std::filesystem::path fifo_path;  // kFifo: an existing fifo (mkfifo by the caller)
+};
+
+struct NamespaceJoin {
+  NamespaceType type = NamespaceType::kNetwork;
+  int clone_flag = 0;  // CLONE_NEWNET, ...; setns(fd, clone_flag)
+  std::string path;    // opened O_RDONLY|O_CLOEXEC by Launch
+};
+
+// The five capability sets as bit masks (bit n = capability n); built from the spec's names.
+struct CapabilityMasks {
+  uint64_t bounding = 0;
+  uint64_t effective = 0;
+  uint64_t permitted = 0;
+  uint64_t inheritable = 0;
+  uint64_t ambient = 0;
+};
+
+struct RlimitStep {
+  int resource = 0;
+  struct rlimit limit {};
+  std::string name;  // "RLIMIT_NOFILE", for errors
+};
+
+struct SysctlStep {
+  std::string key;   // "net.ipv4.ip_forward", for errors
+  std::string path;  // "/proc/sys/net/ipv4/ip_forward" (inside the container, after pivot)
+  std::string value;
+};
+
+struct SeccompProgram {
+  std::vector<struct sock_filter> filter;
+  unsigned int flags = 0;  // SECCOMP_FILTER_FLAG_*
+};
+
+struct LaunchPlan {
+  std::string container_id;
+
+  // Process.
+  CStringArray argv;
+  CStringArray envp;
+  // Absolute container paths execve tries in order: args[0] itself when it contains a '/',
+  // otherwise args[0] joined to each entry of PATH from the spec's env (runc's lookup).
+  std::vector<std::string> exec_candidates;
+  std::string cwd;
+
+  // Namespaces. clone_flags holds the CLONE_NEW* flags of the namespaces to create.
+  uint64_t clone_flags = 0;
+  std::vector<NamespaceJoin> joins;  // user first, then the others in spec order
+  std::string uid_map;               // "0 100000 65536\n..." written to /proc/<pid>/uid_map
+  std::string gid_map;
+  std::optional<std::string> hostname;
+  std::optional<std::string> domainname;
+
+  // Filesystem.
+  bool setup_rootfs = false;  // false only when the mount namespace is shared (joined): no
+                              // mounts, no pivot_root; the process just chdirs
+  std::string rootfs;         // absolute host path
+  bool readonly_rootfs = false;
+  unsigned long rootfs_propagation = 0;     // applied to "/" first (default MS_SLAVE|MS_REC)
+  std::vector<RootfsStep> rootfs_steps;     // before pivot_root, in order
+  std::vector<std::string> masked_paths;    // after pivot_root: /dev/null or ro tmpfs over it
+  std::vector<std::string> readonly_paths;  // after pivot_root: bind + remount ro
+  std::vector<SysctlStep> sysctls;
+
+  // Process attributes.
+  std::vector<RlimitStep> rlimits;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+  mode_t umask = 022;
+  std::optional<CapabilityMasks> capabilities;  // absent: left as the uid change leaves them
+  bool no_new_privileges = false;
+  std::optional<SeccompProgram> seccomp;  // loaded last (before caps drop without NNP)
+  std::optional<int> oom_score_adj;       // written by the parent to /proc/<pid>/oom_score_adj
+
+  // Fds and control.
+  int stdio[3] = {-1, -1, -1};  // -1: inherit
+  std::vector<int> extra_fds;
+  int cgroup_dir_fd = -1;
+  StartGate gate = StartGate::kNone;
+  std::filesystem::path fifo_path;
+};
+
+// Builds the plan. Errors: kInvalidSpec naming the field (`mounts[2].destination: ".." escapes
+// the root filesystem`), kUnsupported for what podshim cannot do (process.terminal, joining a
+// pid or time namespace by path, seccomp notify).
+Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path& bundle_dir,
+                                   LaunchOptions opts);
+
+// PATH from `env` ("PATH=/a:/b"), or runc's default when absent; then the candidate paths for
+// `arg0` (itself when it contains a '/'). Pure; exposed for tests.
+std::vector<std::string> ExecCandidates(const std::string& arg0,
+                                        const std::vector<std::string>& env);
+
+}  // namespace podshim::oci

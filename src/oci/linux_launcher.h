@@ -1,0 +1,20 @@
+// LinuxLauncher: clone3(CLONE_PIDFD | CLONE_CLEAR_SIGHAND | CLONE_NEW* [| CLONE_INTO_CGROUP]),
+// id maps written by the parent, then the ordered child set-up (child_setup.h) reporting its
+// first failure as {step, errno} over a close-on-exec SOCK_SEQPACKET pair. Needs kernel >= 5.7.
+#pragma once
+
+#include "oci/launcher.h"
+
+namespace podshim::oci {
+
+class LinuxLauncher final : public ProcessLauncher {
+ public:
+  // The child gets no PR_SET_PDEATHSIG: like runc's detached containers, it outlives the caller
+  // (`podshim oci create` exits while the container waits at its gate). Until the parent says
+  // "go" (after the id maps), the child exits on its own if the parent dies.
+  // No fallback when the kernel refuses CLONE_INTO_CGROUP (e.g. a cgroup v1 fd): the error is
+  // returned; the caller passes a cgroup v2 directory fd or -1.
+  Result<ProcessHandle> Launch(const LaunchPlan& plan) override;
+};
+
+}  // namespace podshim::oci
