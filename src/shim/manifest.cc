@@ -1,0 +1,1166 @@
+// The strict manifest reader: YAML (and so JSON) text -> Pod, collecting every problem with its
+// path. yaml-cpp is confined to this file; its exceptions are caught here. Cross-field rules
+// (duplicate names, roles, volume references) live in manifest_validate.cc.
+#include "shim/manifest.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <system_error>
+
+#include "shim/manifest_validate.h"
+
+namespace podshim::shim {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+// A JSON-style quoted string for error messages.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// How a plain (unquoted, untagged) scalar resolves under the YAML 1.2 core schema, which is what
+// the Kubernetes YAML-to-JSON step sees: quoted text is always a string.
+enum class PlainKind { kNull, kBool, kInt, kFloat, kString };
+
+PlainKind ResolvePlain(const std::string& s) {
+  static const std::regex kInt("[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+");
+  static const std::regex kFloat(
+      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|"
+      "NAN)");
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return PlainKind::kNull;
+  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE") {
+    return PlainKind::kBool;
+  }
+  if (std::regex_match(s, kInt)) return PlainKind::kInt;
+  if (std::regex_match(s, kFloat)) return PlainKind::kFloat;
+  return PlainKind::kString;
+}
+
+bool IsQuotedOrStrTagged(const YAML::Node& n) {
+  return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
+}
+
+// The kind of a scalar node, honouring quotes and explicit tags.
+PlainKind ScalarKind(const YAML::Node& n) {
+  if (IsQuotedOrStrTagged(n)) return PlainKind::kString;
+  return ResolvePlain(n.Scalar());
+}
+
+bool IsAbsent(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
+
+// Field names Kubernetes has but podshim refuses, so the message says so rather than "unknown".
+const std::map<std::string_view, std::initializer_list<std::string_view>>& Unsupported() {
+  static const std::map<std::string_view, std::initializer_list<std::string_view>> kTable = {
+      {"metadata", {"generateName", "uid", "ownerReferences", "finalizers"}},
+      {"spec",
+       {"hostPID",
+        "hostIPC",
+        "shareProcessNamespace",
+        "securityContext",
+        "nodeName",
+        "nodeSelector",
+        "serviceAccountName",
+        "dnsPolicy",
+        "hostname",
+        "subdomain",
+        "affinity",
+        "tolerations",
+        "runtimeClassName",
+        "priorityClassName",
+        "ephemeralContainers",
+        "imagePullSecrets",
+        "os",
+        "hostAliases",
+        "dnsConfig",
+        "readinessGates",
+        "schedulerName"}},
+      {"container",
+       {"image", "imagePullPolicy", "envFrom", "securityContext", "stdin", "stdinOnce", "tty",
+        "resizePolicy", "restartPolicyRules", "terminationMessagePath", "terminationMessagePolicy",
+        "volumeDevices"}},
+      {"env", {"valueFrom"}},
+      {"port", {"hostPort", "hostIP"}},
+      {"volumeMount", {"subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"}},
+      {"volume",
+       {"configMap", "secret", "persistentVolumeClaim", "projected", "downwardAPI", "nfs", "csi",
+        "ephemeral", "image"}},
+      {"resources", {"claims"}},
+      {"lifecycle", {"stopSignal"}},
+      {"handler", {"tcpSocket"}},
+  };
+  return kTable;
+}
+
+class Reader;
+
+// One mapping node: checks every key against the known set when constructed (reporting unknown,
+// unsupported and duplicate keys in document order), then hands out values by key.
+class Fields {
+ public:
+  Fields(Reader& r, const YAML::Node& node, std::string path,
+         std::initializer_list<std::string_view> known, std::string_view unsupported_group = "");
+
+  bool ok() const { return ok_; }
+  const std::string& path() const { return path_; }
+  std::string Path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  // The value of `key`; nullptr when absent or null (Kubernetes treats null as unset).
+  const YAML::Node* Get(std::string_view key) const {
+    for (const auto& [k, v] : entries_) {
+      if (k == key) return IsAbsent(v) ? nullptr : &v;
+    }
+    return nullptr;
+  }
+  bool Has(std::string_view key) const { return Get(key) != nullptr; }
+
+ private:
+  std::string path_;
+  bool ok_ = false;
+  std::vector<std::pair<std::string, YAML::Node>> entries_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::filesystem::path manifest_dir) : manifest_dir_(std::move(manifest_dir)) {}
+
+  std::vector<Error> TakeErrors() { return std::move(errors_); }
+
+  void Fail(std::string_view path, std::string_view what) {
+    std::string msg(path);
+    msg += ": ";
+    msg += what;
+    errors_.push_back(Error::Invalid(std::move(msg)));
+  }
+
+  Pod ReadPod(const YAML::Node& root);
+
+  // ---- scalars ----
+  std::optional<std::string> String(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar() || ScalarKind(n) != PlainKind::kString) {
+      Fail(path, "expected a string");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<std::string> NonEmptyString(const YAML::Node& n, const std::string& path) {
+    auto s = String(n, path);
+    if (s && s->empty()) {
+      Fail(path, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<int64_t> Int(const YAML::Node& n, const std::string& path, int64_t min,
+                             int64_t max) {
+    if (!n.IsScalar() || ScalarKind(n) != PlainKind::kInt) {
+      Fail(path, "expected an integer");
+      return std::nullopt;
+    }
+    std::string_view text = n.Scalar();
+    int base = 10;
+    bool negative = false;
+    if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+      negative = text[0] == '-';
+      text.remove_prefix(1);
+    }
+    if (text.starts_with("0x")) {
+      base = 16;
+      text.remove_prefix(2);
+    } else if (text.starts_with("0o")) {
+      base = 8;
+      text.remove_prefix(2);
+    }
+    uint64_t magnitude = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude, base);
+    if (ec != std::errc() || end != text.data() + text.size() ||
+        magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      Fail(path, "integer out of range");
+      return std::nullopt;
+    }
+    int64_t v = negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);
+    if (v < min || v > max) {
+      if (max == std::numeric_limits<int64_t>::max() || max == kInt32Max) {
+        Fail(path, "must be >= " + std::to_string(min));
+      } else {
+        Fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      }
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<seconds> Seconds(const YAML::Node& n, const std::string& path, int64_t min) {
+    auto v = Int(n, path, min, std::numeric_limits<int64_t>::max());
+    if (!v) return std::nullopt;
+    return seconds(*v);
+  }
+
+  std::optional<bool> Bool(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar() || ScalarKind(n) != PlainKind::kBool) {
+      Fail(path, "expected a boolean");
+      return std::nullopt;
+    }
+    const std::string& s = n.Scalar();
+    return s == "true" || s == "True" || s == "TRUE";
+  }
+
+  // A raw quantity: a string or a number, kept as written.
+  std::optional<std::string> QuantityText(const YAML::Node& n, const std::string& path) {
+    if (n.IsScalar()) {
+      PlainKind k = ScalarKind(n);
+      if (k == PlainKind::kString || k == PlainKind::kInt || k == PlainKind::kFloat) {
+        return n.Scalar();
+      }
+    }
+    Fail(path, "expected a quantity (a string or a number)");
+    return std::nullopt;
+  }
+
+  bool ExpectList(const YAML::Node& n, const std::string& path) {
+    if (n.IsSequence()) return true;
+    Fail(path, "expected a list");
+    return false;
+  }
+
+  std::optional<std::vector<std::string>> StringList(const YAML::Node& n, const std::string& path) {
+    if (!ExpectList(n, path)) return std::nullopt;
+    std::vector<std::string> out;
+    bool ok = true;
+    for (size_t i = 0; i < n.size(); ++i) {
+      auto s = String(n[i], path + "[" + std::to_string(i) + "]");
+      if (s) {
+        out.push_back(std::move(*s));
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  std::vector<std::pair<std::string, std::string>> StringMap(const YAML::Node& n,
+                                                             const std::string& path);
+
+  // ---- composite pieces ----
+  ResourceList ReadResourceList(const YAML::Node& n, const std::string& path);
+  ResourceRequirements ReadResources(const YAML::Node& n, const std::string& path);
+  std::optional<Volume> ReadVolume(const YAML::Node& n, const std::string& path);
+  Container ReadContainer(const YAML::Node& n, const std::string& path, bool is_init);
+  std::optional<Probe> ReadProbe(const YAML::Node& n, const std::string& path,
+                                 const std::vector<ContainerPort>& ports);
+  std::optional<LifecycleHandler> ReadLifecycleHandler(const YAML::Node& n, const std::string& path,
+                                                       const std::vector<ContainerPort>& ports);
+  std::optional<ExecAction> ReadExec(const YAML::Node& n, const std::string& path);
+  std::optional<HttpGetAction> ReadHttpGet(const YAML::Node& n, const std::string& path,
+                                           const std::vector<ContainerPort>& ports);
+  std::optional<TcpSocketAction> ReadTcpSocket(const YAML::Node& n, const std::string& path,
+                                               const std::vector<ContainerPort>& ports);
+  std::optional<GrpcAction> ReadGrpc(const YAML::Node& n, const std::string& path);
+  // An IntOrString port: a number, or the name of one of the container's ports.
+  std::optional<std::pair<int, std::string>> ReadPort(const YAML::Node& n, const std::string& path,
+                                                      const std::vector<ContainerPort>& ports);
+
+ private:
+  std::filesystem::path manifest_dir_;
+  std::vector<Error> errors_;
+};
+
+Fields::Fields(Reader& r, const YAML::Node& node, std::string path,
+               std::initializer_list<std::string_view> known, std::string_view unsupported_group)
+    : path_(std::move(path)) {
+  if (!node.IsMap()) {
+    r.Fail(path_.empty() ? "manifest" : path_, "expected an object");
+    return;
+  }
+  ok_ = true;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      r.Fail(path_.empty() ? "manifest" : path_, "field names must be strings");
+      continue;
+    }
+    const std::string& key = it->first.Scalar();
+    std::string key_path = Path(key);
+    bool duplicate = false;
+    for (const auto& e : entries_) duplicate = duplicate || e.first == key;
+    if (duplicate) {
+      r.Fail(key_path, "duplicate field");
+      continue;
+    }
+    bool is_known = false;
+    for (std::string_view k : known) is_known = is_known || k == key;
+    if (!is_known) {
+      bool unsupported = false;
+      if (!unsupported_group.empty()) {
+        for (std::string_view k : Unsupported().at(unsupported_group)) {
+          unsupported = unsupported || k == key;
+        }
+      }
+      r.Fail(key_path, unsupported ? "not supported by podshim" : "unknown field");
+      continue;
+    }
+    entries_.emplace_back(key, it->second);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> Reader::StringMap(const YAML::Node& n,
+                                                                   const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!n.IsMap()) {
+    Fail(path, "expected an object");
+    return out;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      Fail(path, "keys must be strings");
+      continue;
+    }
+    std::string key = it->first.Scalar();
+    std::string key_path = path + "." + key;
+    bool duplicate = false;
+    for (const auto& e : out) duplicate = duplicate || e.first == key;
+    if (duplicate) {
+      Fail(key_path, "duplicate field");
+      continue;
+    }
+    if (auto v = String(it->second, key_path)) out.emplace_back(std::move(key), std::move(*v));
+  }
+  return out;
+}
+
+bool IsKnownResourceName(std::string_view name) {
+  return name == "cpu" || name == "memory" || name == "ephemeral-storage" ||
+         (name.starts_with("hugepages-") && name.size() > 10) ||
+         // Extended resources ("example.com/gpu") are accepted and ignored by the cgroup math.
+         (name.find('/') != std::string_view::npos && name.front() != '/' && name.back() != '/');
+}
+
+ResourceList Reader::ReadResourceList(const YAML::Node& n, const std::string& path) {
+  ResourceList out;
+  if (!n.IsMap()) {
+    Fail(path, "expected an object");
+    return out;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      Fail(path, "resource names must be strings");
+      continue;
+    }
+    std::string name = it->first.Scalar();
+    std::string key_path = path + "." + name;
+    if (FindQuantity(out, name)) {
+      Fail(key_path, "duplicate field");
+      continue;
+    }
+    if (!IsKnownResourceName(name)) {
+      Fail(key_path, "unknown field");
+      continue;
+    }
+    if (IsAbsent(it->second)) {
+      Fail(key_path, "expected a quantity (a string or a number)");
+      continue;
+    }
+    if (auto v = QuantityText(it->second, key_path)) {
+      out.push_back(QuantityField{std::move(name), std::move(*v), key_path});
+    }
+  }
+  return out;
+}
+
+ResourceRequirements Reader::ReadResources(const YAML::Node& n, const std::string& path) {
+  ResourceRequirements out;
+  Fields f(*this, n, path, {"requests", "limits"}, "resources");
+  if (!f.ok()) return out;
+  if (auto* v = f.Get("requests")) out.requests = ReadResourceList(*v, f.Path("requests"));
+  if (auto* v = f.Get("limits")) out.limits = ReadResourceList(*v, f.Path("limits"));
+  return out;
+}
+
+std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string& path) {
+  Fields f(*this, n, path, {"name", "emptyDir", "hostPath"}, "volume");
+  if (!f.ok()) return std::nullopt;
+  Volume vol;
+  if (auto* v = f.Get("name")) {
+    if (auto s = NonEmptyString(*v, f.Path("name"))) vol.name = *s;
+  } else {
+    Fail(f.Path("name"), "required");
+  }
+  int sources = (f.Has("emptyDir") ? 1 : 0) + (f.Has("hostPath") ? 1 : 0);
+  if (sources != 1) {
+    Fail(path, sources == 0 ? "must specify a volume source (emptyDir or hostPath)"
+                            : "may not specify more than one volume source");
+    return vol;
+  }
+  if (auto* v = f.Get("emptyDir")) {
+    EmptyDirVolume ed;
+    Fields e(*this, *v, f.Path("emptyDir"), {"medium", "sizeLimit"});
+    if (e.ok()) {
+      if (auto* m = e.Get("medium")) {
+        if (auto s = String(*m, e.Path("medium"))) {
+          if (*s == "" || *s == "Memory") {
+            ed.medium = *s;
+          } else {
+            Fail(e.Path("medium"),
+                 "unsupported value " + Quote(*s) + ": supported values: \"\", \"Memory\"");
+          }
+        }
+      }
+      if (auto* q = e.Get("sizeLimit")) {
+        if (auto s = QuantityText(*q, e.Path("sizeLimit"))) {
+          ed.size_limit = QuantityField{"sizeLimit", *s, e.Path("sizeLimit")};
+        }
+      }
+    }
+    vol.source = std::move(ed);
+  } else if (auto* v = f.Get("hostPath")) {
+    HostPathVolume hp;
+    Fields h(*this, *v, f.Path("hostPath"), {"path", "type"});
+    if (h.ok()) {
+      if (auto* p = h.Get("path")) {
+        if (auto s = NonEmptyString(*p, h.Path("path"))) {
+          if (s->front() != '/') {
+            Fail(h.Path("path"), "must be an absolute path");
+          } else {
+            hp.path = *s;
+          }
+        }
+      } else {
+        Fail(h.Path("path"), "required");
+      }
+      if (auto* t = h.Get("type")) {
+        static constexpr std::string_view kTypes[] = {
+            "",       "DirectoryOrCreate", "Directory",  "FileOrCreate", "File",
+            "Socket", "CharDevice",        "BlockDevice"};
+        if (auto s = String(*t, h.Path("type"))) {
+          bool ok = false;
+          for (std::string_view k : kTypes) ok = ok || k == *s;
+          if (ok) {
+            hp.type = *s;
+          } else {
+            Fail(h.Path("type"), "unsupported value " + Quote(*s) +
+                                     ": supported values: \"\", \"DirectoryOrCreate\", "
+                                     "\"Directory\", \"FileOrCreate\", \"File\", \"Socket\", "
+                                     "\"CharDevice\", \"BlockDevice\"");
+          }
+        }
+      }
+    }
+    vol.source = std::move(hp);
+  }
+  return vol;
+}
+
+std::optional<ExecAction> Reader::ReadExec(const YAML::Node& n, const std::string& path) {
+  Fields f(*this, n, path, {"command"});
+  if (!f.ok()) return std::nullopt;
+  const YAML::Node* c = f.Get("command");
+  if (!c) {
+    Fail(f.Path("command"), "required");
+    return std::nullopt;
+  }
+  auto cmd = StringList(*c, f.Path("command"));
+  if (!cmd) return std::nullopt;
+  if (cmd->empty()) {
+    Fail(f.Path("command"), "must not be empty");
+    return std::nullopt;
+  }
+  return ExecAction{std::move(*cmd)};
+}
+
+std::optional<std::pair<int, std::string>> Reader::ReadPort(
+    const YAML::Node& n, const std::string& path, const std::vector<ContainerPort>& ports) {
+  if (n.IsScalar() && ScalarKind(n) == PlainKind::kInt) {
+    auto v = Int(n, path, 1, 65535);
+    if (!v) return std::nullopt;
+    return std::pair<int, std::string>(static_cast<int>(*v), "");
+  }
+  if (n.IsScalar() && ScalarKind(n) == PlainKind::kString) {
+    const std::string& name = n.Scalar();
+    for (const ContainerPort& p : ports) {
+      if (!p.name.empty() && p.name == name) {
+        return std::pair<int, std::string>(p.container_port, name);
+      }
+    }
+    Fail(path, "no container port named " + Quote(name));
+    return std::nullopt;
+  }
+  Fail(path, "expected a port number or a container port name");
+  return std::nullopt;
+}
+
+std::optional<HttpGetAction> Reader::ReadHttpGet(const YAML::Node& n, const std::string& path,
+                                                 const std::vector<ContainerPort>& ports) {
+  Fields f(*this, n, path, {"port", "path", "host", "scheme", "httpHeaders"});
+  if (!f.ok()) return std::nullopt;
+  HttpGetAction a;
+  bool ok = true;
+  if (auto* v = f.Get("port")) {
+    auto p = ReadPort(*v, f.Path("port"), ports);
+    ok = ok && p;
+    if (p) std::tie(a.port, a.port_name) = *p;
+  } else {
+    Fail(f.Path("port"), "required");
+    ok = false;
+  }
+  if (auto* v = f.Get("path")) {
+    if (auto s = String(*v, f.Path("path"))) {
+      if (!s->empty() && s->front() != '/') {
+        Fail(f.Path("path"), "must start with \"/\"");
+        ok = false;
+      } else if (!s->empty()) {
+        a.path = *s;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (auto* v = f.Get("host")) {
+    if (auto s = String(*v, f.Path("host")))
+      a.host = *s;
+    else
+      ok = false;
+  }
+  if (auto* v = f.Get("scheme")) {
+    if (auto s = String(*v, f.Path("scheme"))) {
+      if (*s == "HTTP") {
+        a.scheme = HttpScheme::kHttp;
+      } else if (*s == "HTTPS") {
+        a.scheme = HttpScheme::kHttps;
+      } else {
+        Fail(f.Path("scheme"),
+             "unsupported value " + Quote(*s) + ": supported values: \"HTTP\", \"HTTPS\"");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (auto* v = f.Get("httpHeaders")) {
+    std::string hp = f.Path("httpHeaders");
+    if (ExpectList(*v, hp)) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        std::string ip = hp + "[" + std::to_string(i) + "]";
+        Fields h(*this, (*v)[i], ip, {"name", "value"});
+        if (!h.ok()) {
+          ok = false;
+          continue;
+        }
+        HttpHeader header;
+        if (auto* nm = h.Get("name")) {
+          if (auto s = NonEmptyString(*nm, h.Path("name")))
+            header.name = *s;
+          else
+            ok = false;
+        } else {
+          Fail(h.Path("name"), "required");
+          ok = false;
+        }
+        if (auto* val = h.Get("value")) {
+          if (auto s = String(*val, h.Path("value")))
+            header.value = *s;
+          else
+            ok = false;
+        }
+        a.http_headers.push_back(std::move(header));
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return a;
+}
+
+std::optional<TcpSocketAction> Reader::ReadTcpSocket(const YAML::Node& n, const std::string& path,
+                                                     const std::vector<ContainerPort>& ports) {
+  Fields f(*this, n, path, {"port", "host"});
+  if (!f.ok()) return std::nullopt;
+  TcpSocketAction a;
+  bool ok = true;
+  if (auto* v = f.Get("port")) {
+    auto p = ReadPort(*v, f.Path("port"), ports);
+    ok = ok && p;
+    if (p) std::tie(a.port, a.port_name) = *p;
+  } else {
+    Fail(f.Path("port"), "required");
+    ok = false;
+  }
+  if (auto* v = f.Get("host")) {
+    if (auto s = String(*v, f.Path("host")))
+      a.host = *s;
+    else
+      ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return a;
+}
+
+std::optional<GrpcAction> Reader::ReadGrpc(const YAML::Node& n, const std::string& path) {
+  Fields f(*this, n, path, {"port", "service"});
+  if (!f.ok()) return std::nullopt;
+  GrpcAction a;
+  bool ok = true;
+  if (auto* v = f.Get("port")) {
+    auto p = Int(*v, f.Path("port"), 1, 65535);
+    ok = ok && p;
+    if (p) a.port = static_cast<int>(*p);
+  } else {
+    Fail(f.Path("port"), "required");
+    ok = false;
+  }
+  if (auto* v = f.Get("service")) {
+    if (auto s = String(*v, f.Path("service")))
+      a.service = *s;
+    else
+      ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return a;
+}
+
+std::optional<Probe> Reader::ReadProbe(const YAML::Node& n, const std::string& path,
+                                       const std::vector<ContainerPort>& ports) {
+  Fields f(
+      *this, n, path,
+      {"exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "periodSeconds",
+       "timeoutSeconds", "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"});
+  if (!f.ok()) return std::nullopt;
+  Probe probe;
+  bool ok = true;
+  int handlers = 0;
+  for (std::string_view h : {"exec", "httpGet", "tcpSocket", "grpc"}) handlers += f.Has(h);
+  if (handlers != 1) {
+    Fail(path, handlers == 0
+                   ? "must specify a handler (exec, httpGet, tcpSocket or grpc)"
+                   : "may not specify more than one handler (exec, httpGet, tcpSocket, grpc)");
+    ok = false;
+  } else if (auto* v = f.Get("exec")) {
+    auto a = ReadExec(*v, f.Path("exec"));
+    ok = ok && a;
+    if (a) probe.handler = std::move(*a);
+  } else if (auto* v = f.Get("httpGet")) {
+    auto a = ReadHttpGet(*v, f.Path("httpGet"), ports);
+    ok = ok && a;
+    if (a) probe.handler = std::move(*a);
+  } else if (auto* v = f.Get("tcpSocket")) {
+    auto a = ReadTcpSocket(*v, f.Path("tcpSocket"), ports);
+    ok = ok && a;
+    if (a) probe.handler = std::move(*a);
+  } else if (auto* v = f.Get("grpc")) {
+    auto a = ReadGrpc(*v, f.Path("grpc"));
+    ok = ok && a;
+    if (a) probe.handler = std::move(*a);
+  }
+  auto seconds_field = [&](std::string_view key, int64_t min, seconds& out) {
+    if (auto* v = f.Get(key)) {
+      auto s = Int(*v, f.Path(key), min, kInt32Max);
+      ok = ok && s;
+      if (s) out = seconds(*s);
+    }
+  };
+  auto int_field = [&](std::string_view key, int& out) {
+    if (auto* v = f.Get(key)) {
+      auto s = Int(*v, f.Path(key), 1, kInt32Max);
+      ok = ok && s;
+      if (s) out = static_cast<int>(*s);
+    }
+  };
+  seconds_field("initialDelaySeconds", 0, probe.initial_delay);
+  seconds_field("periodSeconds", 1, probe.period);
+  seconds_field("timeoutSeconds", 1, probe.timeout);
+  int_field("successThreshold", probe.success_threshold);
+  int_field("failureThreshold", probe.failure_threshold);
+  if (auto* v = f.Get("terminationGracePeriodSeconds")) {
+    auto s = Seconds(*v, f.Path("terminationGracePeriodSeconds"), 1);
+    ok = ok && s;
+    if (s) probe.termination_grace_period = *s;
+  }
+  if (!ok) return std::nullopt;
+  return probe;
+}
+
+std::optional<LifecycleHandler> Reader::ReadLifecycleHandler(
+    const YAML::Node& n, const std::string& path, const std::vector<ContainerPort>& ports) {
+  Fields f(*this, n, path, {"exec", "httpGet", "sleep"}, "handler");
+  if (!f.ok()) return std::nullopt;
+  int handlers = f.Has("exec") + f.Has("httpGet") + f.Has("sleep");
+  if (handlers != 1) {
+    Fail(path, handlers == 0 ? "must specify a handler (exec, httpGet or sleep)"
+                             : "may not specify more than one handler (exec, httpGet, sleep)");
+    return std::nullopt;
+  }
+  if (auto* v = f.Get("exec")) {
+    auto a = ReadExec(*v, f.Path("exec"));
+    if (!a) return std::nullopt;
+    return LifecycleHandler(std::move(*a));
+  }
+  if (auto* v = f.Get("httpGet")) {
+    auto a = ReadHttpGet(*v, f.Path("httpGet"), ports);
+    if (!a) return std::nullopt;
+    return LifecycleHandler(std::move(*a));
+  }
+  const YAML::Node* v = f.Get("sleep");
+  Fields s(*this, *v, f.Path("sleep"), {"seconds"});
+  if (!s.ok()) return std::nullopt;
+  const YAML::Node* secs = s.Get("seconds");
+  if (!secs) {
+    Fail(s.Path("seconds"), "required");
+    return std::nullopt;
+  }
+  auto d = Seconds(*secs, s.Path("seconds"), 0);
+  if (!d) return std::nullopt;
+  return LifecycleHandler(SleepAction{*d});
+}
+
+Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bool is_init) {
+  Container c;
+  c.is_init = is_init;
+  Fields f(
+      *this, n, path,
+      {"name", "bundle", "restartPolicy", "command", "args", "env", "workingDir", "ports",
+       "volumeMounts", "resources", "startupProbe", "readinessProbe", "livenessProbe", "lifecycle"},
+      "container");
+  if (!f.ok()) return c;
+  if (auto* v = f.Get("name")) {
+    if (auto s = NonEmptyString(*v, f.Path("name"))) c.name = *s;
+  } else {
+    Fail(f.Path("name"), "required");
+  }
+  if (auto* v = f.Get("bundle")) {
+    if (auto s = NonEmptyString(*v, f.Path("bundle"))) {
+      std::filesystem::path b(*s);
+      c.bundle = (b.is_absolute() ? b : manifest_dir_ / b).lexically_normal();
+    }
+  } else {
+    Fail(f.Path("bundle"), "required");
+  }
+  if (auto* v = f.Get("restartPolicy")) {
+    if (auto s = String(*v, f.Path("restartPolicy"))) {
+      if (*s == "Always") {
+        c.restart_policy = ContainerRestartPolicy::kAlways;
+      } else {
+        Fail(f.Path("restartPolicy"),
+             "unsupported value " + Quote(*s) + ": supported values: \"Always\"");
+      }
+    }
+  }
+  if (auto* v = f.Get("command")) c.command = StringList(*v, f.Path("command"));
+  if (auto* v = f.Get("args")) c.args = StringList(*v, f.Path("args"));
+  if (auto* v = f.Get("env")) {
+    std::string ep = f.Path("env");
+    if (ExpectList(*v, ep)) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        std::string ip = ep + "[" + std::to_string(i) + "]";
+        Fields e(*this, (*v)[i], ip, {"name", "value"}, "env");
+        if (!e.ok()) continue;
+        EnvVar var;
+        if (auto* nm = e.Get("name")) {
+          if (auto s = NonEmptyString(*nm, e.Path("name"))) {
+            if (s->find('=') != std::string::npos) {
+              Fail(e.Path("name"), "must not contain \"=\"");
+            } else {
+              var.name = *s;
+            }
+          }
+        } else {
+          Fail(e.Path("name"), "required");
+        }
+        if (auto* val = e.Get("value")) {
+          if (auto s = String(*val, e.Path("value"))) var.value = *s;
+        }
+        if (!var.name.empty()) c.env.push_back(std::move(var));
+      }
+    }
+  }
+  if (auto* v = f.Get("workingDir")) {
+    if (auto s = NonEmptyString(*v, f.Path("workingDir"))) {
+      if (s->front() != '/') {
+        Fail(f.Path("workingDir"), "must be an absolute path");
+      } else {
+        c.working_dir = *s;
+      }
+    }
+  }
+  if (auto* v = f.Get("ports")) {
+    std::string pp = f.Path("ports");
+    if (ExpectList(*v, pp)) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        std::string ip = pp + "[" + std::to_string(i) + "]";
+        Fields p(*this, (*v)[i], ip, {"name", "containerPort", "protocol"}, "port");
+        if (!p.ok()) continue;
+        ContainerPort port;
+        if (auto* nm = p.Get("name")) {
+          if (auto s = NonEmptyString(*nm, p.Path("name"))) port.name = *s;
+        }
+        if (auto* cp = p.Get("containerPort")) {
+          if (auto num = Int(*cp, p.Path("containerPort"), 1, 65535)) {
+            port.container_port = static_cast<int>(*num);
+          }
+        } else {
+          Fail(p.Path("containerPort"), "required");
+        }
+        if (auto* pr = p.Get("protocol")) {
+          if (auto s = String(*pr, p.Path("protocol"))) {
+            if (*s == "TCP" || *s == "UDP" || *s == "SCTP") {
+              port.protocol = *s;
+            } else {
+              Fail(p.Path("protocol"), "unsupported value " + Quote(*s) +
+                                           ": supported values: \"TCP\", \"UDP\", \"SCTP\"");
+            }
+          }
+        }
+        c.ports.push_back(std::move(port));
+      }
+    }
+  }
+  if (auto* v = f.Get("volumeMounts")) {
+    std::string mp = f.Path("volumeMounts");
+    if (ExpectList(*v, mp)) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        std::string ip = mp + "[" + std::to_string(i) + "]";
+        Fields m(*this, (*v)[i], ip, {"name", "mountPath", "readOnly"}, "volumeMount");
+        VolumeMount mount;
+        if (m.ok()) {
+          if (auto* nm = m.Get("name")) {
+            if (auto s = NonEmptyString(*nm, m.Path("name"))) mount.name = *s;
+          } else {
+            Fail(m.Path("name"), "required");
+          }
+          if (auto* p = m.Get("mountPath")) {
+            if (auto s = NonEmptyString(*p, m.Path("mountPath"))) {
+              if (s->front() != '/') {
+                Fail(m.Path("mountPath"), "must be an absolute path");
+              } else {
+                mount.mount_path = *s;
+              }
+            }
+          } else {
+            Fail(m.Path("mountPath"), "required");
+          }
+          if (auto* ro = m.Get("readOnly")) {
+            if (auto b = Bool(*ro, m.Path("readOnly"))) mount.read_only = *b;
+          }
+        }
+        // Kept even when broken so list indexes stay those of the manifest.
+        c.volume_mounts.push_back(std::move(mount));
+      }
+    }
+  }
+  if (auto* v = f.Get("resources")) c.resources = ReadResources(*v, f.Path("resources"));
+  // Probes and hooks come after ports, whatever the field order, so named ports resolve.
+  if (auto* v = f.Get("startupProbe"))
+    c.startup_probe = ReadProbe(*v, f.Path("startupProbe"), c.ports);
+  if (auto* v = f.Get("readinessProbe")) {
+    c.readiness_probe = ReadProbe(*v, f.Path("readinessProbe"), c.ports);
+  }
+  if (auto* v = f.Get("livenessProbe")) {
+    c.liveness_probe = ReadProbe(*v, f.Path("livenessProbe"), c.ports);
+  }
+  if (auto* v = f.Get("lifecycle")) {
+    Fields l(*this, *v, f.Path("lifecycle"), {"postStart", "preStop"}, "lifecycle");
+    if (l.ok()) {
+      if (auto* h = l.Get("postStart")) {
+        c.lifecycle.post_start = ReadLifecycleHandler(*h, l.Path("postStart"), c.ports);
+      }
+      if (auto* h = l.Get("preStop")) {
+        c.lifecycle.pre_stop = ReadLifecycleHandler(*h, l.Path("preStop"), c.ports);
+      }
+    }
+  }
+  return c;
+}
+
+Pod Reader::ReadPod(const YAML::Node& root) {
+  Pod pod;
+  Fields top(*this, root, "", {"apiVersion", "kind", "metadata", "spec"});
+  if (!top.ok()) return pod;
+  if (auto* v = top.Get("apiVersion")) {
+    if (auto s = String(*v, "apiVersion"); s && *s != "v1") {
+      Fail("apiVersion", "unsupported value " + Quote(*s) + ": supported values: \"v1\"");
+    }
+  } else {
+    Fail("apiVersion", "required");
+  }
+  if (auto* v = top.Get("kind")) {
+    if (auto s = String(*v, "kind"); s && *s != "Pod") {
+      Fail("kind", "unsupported value " + Quote(*s) + ": supported values: \"Pod\"");
+    }
+  } else {
+    Fail("kind", "required");
+  }
+  if (auto* v = top.Get("metadata")) {
+    Fields m(*this, *v, "metadata", {"name", "namespace", "labels", "annotations"}, "metadata");
+    if (m.ok()) {
+      if (auto* n = m.Get("name")) {
+        if (auto s = NonEmptyString(*n, "metadata.name")) pod.metadata.name = *s;
+      } else {
+        Fail("metadata.name", "required");
+      }
+      if (auto* n = m.Get("namespace")) {
+        if (auto s = String(*n, "metadata.namespace")) pod.metadata.namespace_name = *s;
+      }
+      if (auto* n = m.Get("labels")) pod.metadata.labels = StringMap(*n, "metadata.labels");
+      if (auto* n = m.Get("annotations")) {
+        pod.metadata.annotations = StringMap(*n, "metadata.annotations");
+      }
+    }
+  } else {
+    Fail("metadata.name", "required");
+  }
+  const YAML::Node* spec_node = top.Get("spec");
+  if (!spec_node) {
+    Fail("spec", "required");
+    return pod;
+  }
+  Fields s(*this, *spec_node, "spec",
+           {"restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds", "overhead",
+            "hostNetwork", "volumes", "initContainers", "containers", "resources"},
+           "spec");
+  if (!s.ok()) return pod;
+  PodSpec& spec = pod.spec;
+  if (auto* v = s.Get("restartPolicy")) {
+    if (auto p = String(*v, s.Path("restartPolicy"))) {
+      if (*p == "Always") {
+        spec.restart_policy = PodRestartPolicy::kAlways;
+      } else if (*p == "OnFailure") {
+        spec.restart_policy = PodRestartPolicy::kOnFailure;
+      } else if (*p == "Never") {
+        spec.restart_policy = PodRestartPolicy::kNever;
+      } else {
+        Fail(s.Path("restartPolicy"), "unsupported value " + Quote(*p) +
+                                          ": supported values: \"Always\", \"OnFailure\", "
+                                          "\"Never\"");
+      }
+    }
+  }
+  if (auto* v = s.Get("terminationGracePeriodSeconds")) {
+    if (auto d = Seconds(*v, s.Path("terminationGracePeriodSeconds"), 0)) {
+      spec.termination_grace_period = *d;
+    }
+  }
+  if (auto* v = s.Get("activeDeadlineSeconds")) {
+    spec.active_deadline = Seconds(*v, s.Path("activeDeadlineSeconds"), 1);
+  }
+  if (auto* v = s.Get("overhead")) spec.overhead = ReadResourceList(*v, s.Path("overhead"));
+  if (auto* v = s.Get("hostNetwork")) {
+    if (auto b = Bool(*v, s.Path("hostNetwork"))) spec.host_network = *b;
+  }
+  if (auto* v = s.Get("volumes")) {
+    std::string vp = s.Path("volumes");
+    if (ExpectList(*v, vp)) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        auto vol = ReadVolume((*v)[i], vp + "[" + std::to_string(i) + "]");
+        // Kept even when broken so list indexes stay those of the manifest.
+        spec.volumes.push_back(vol ? std::move(*vol) : Volume{});
+      }
+    }
+  }
+  if (auto* v = s.Get("initContainers")) {
+    std::string cp = s.Path("initContainers");
+    if (ExpectList(*v, cp)) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        spec.init_containers.push_back(
+            ReadContainer((*v)[i], cp + "[" + std::to_string(i) + "]", /*is_init=*/true));
+      }
+    }
+  }
+  if (auto* v = s.Get("containers")) {
+    std::string cp = s.Path("containers");
+    if (ExpectList(*v, cp)) {
+      if (v->size() == 0) Fail(cp, "must have at least one container");
+      for (size_t i = 0; i < v->size(); ++i) {
+        spec.containers.push_back(
+            ReadContainer((*v)[i], cp + "[" + std::to_string(i) + "]", /*is_init=*/false));
+      }
+    }
+  } else {
+    Fail(s.Path("containers"), "required");
+  }
+  if (auto* v = s.Get("resources")) spec.resources = ReadResources(*v, s.Path("resources"));
+  return pod;
+}
+
+// yaml-cpp's "yaml-cpp: error at line 3, column 5: end of map not found" -> our format.
+std::string SyntaxError(const YAML::Exception& e) {
+  std::string msg = "invalid YAML or JSON";
+  if (!e.mark.is_null()) {
+    msg += " at line " + std::to_string(e.mark.line + 1) + ", column " +
+           std::to_string(e.mark.column + 1);
+  }
+  return msg + ": " + e.msg;
+}
+
+}  // namespace
+
+const QuantityField* FindQuantity(const ResourceList& list, std::string_view name) {
+  for (const QuantityField& q : list) {
+    if (q.name == name) return &q;
+  }
+  return nullptr;
+}
+
+const Container* FindContainer(const PodSpec& spec, std::string_view name) {
+  for (const auto* list : {&spec.init_containers, &spec.containers}) {
+    for (const Container& c : *list) {
+      if (c.name == name) return &c;
+    }
+  }
+  return nullptr;
+}
+
+const Volume* FindVolume(const PodSpec& spec, std::string_view name) {
+  for (const Volume& v : spec.volumes) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+std::string_view ProbeKindName(ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::kStartup:
+      return "startup";
+    case ProbeKind::kReadiness:
+      return "readiness";
+    case ProbeKind::kLiveness:
+      return "liveness";
+  }
+  return "unknown";
+}
+
+std::string_view ContainerRoleName(ContainerRole role) {
+  switch (role) {
+    case ContainerRole::kInit:
+      return "init";
+    case ContainerRole::kSidecar:
+      return "sidecar";
+    case ContainerRole::kApp:
+      return "app";
+  }
+  return "unknown";
+}
+
+std::string_view PodRestartPolicyName(PodRestartPolicy policy) {
+  switch (policy) {
+    case PodRestartPolicy::kAlways:
+      return "Always";
+    case PodRestartPolicy::kOnFailure:
+      return "OnFailure";
+    case PodRestartPolicy::kNever:
+      return "Never";
+  }
+  return "unknown";
+}
+
+ManifestCheck CheckManifest(std::string_view text, const std::filesystem::path& manifest_path) {
+  ManifestCheck out;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    out.errors.push_back(Error::Invalid(SyntaxError(e)));
+    return out;
+  }
+  // A trailing "---" yields an empty document; only real documents count.
+  std::erase_if(docs, [](const YAML::Node& d) { return IsAbsent(d); });
+  if (docs.empty()) {
+    out.errors.push_back(Error::Invalid("manifest: empty document"));
+    return out;
+  }
+  if (docs.size() > 1) {
+    out.errors.push_back(Error::Invalid("manifest: expected one document (one Pod), found " +
+                                        std::to_string(docs.size())));
+    return out;
+  }
+  Reader reader(manifest_path.parent_path());
+  Pod pod;
+  try {
+    pod = reader.ReadPod(docs.front());
+  } catch (const YAML::Exception& e) {  // not expected: every access above is checked
+    reader.Fail("manifest", e.what());
+  }
+  pod.manifest_path = manifest_path;
+  out.errors = reader.TakeErrors();
+  for (Error& e : ValidatePod(pod)) out.errors.push_back(std::move(e));
+  if (out.errors.empty()) out.pod = std::move(pod);
+  return out;
+}
+
+ManifestCheck CheckManifestFile(const std::filesystem::path& manifest_path) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(manifest_path, ec);
+  if (ec) abs = manifest_path;
+  std::ifstream in(abs, std::ios::binary);
+  if (!in) {
+    ManifestCheck out;
+    out.errors.push_back(Error::Errno(errno, "read manifest " + Quote(manifest_path.string())));
+    return out;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    ManifestCheck out;
+    out.errors.push_back(Error::Errno(EIO, "read manifest " + Quote(manifest_path.string())));
+    return out;
+  }
+  ManifestCheck out = CheckManifest(text.str(), abs);
+  if (out.pod) out.pod->manifest_path = manifest_path;
+  return out;
+}
+
+namespace {
+
+// All errors in one: one problem per line, each prefixed with `prefix` when given.
+Error JoinErrors(const std::vector<Error>& errors, const std::string& prefix) {
+  if (errors.size() == 1 && errors.front().code() != make_error_code(ErrorCode::kInvalidSpec)) {
+    return errors.front();  // an I/O error keeps its errno
+  }
+  std::string joined;
+  for (const Error& e : errors) {
+    if (!joined.empty()) joined += '\n';
+    if (!prefix.empty()) joined += prefix + ": ";
+    joined += e.ToString();
+  }
+  return Error::Invalid(std::move(joined));
+}
+
+}  // namespace
+
+Result<Pod> ParseManifest(std::string_view text, const std::filesystem::path& manifest_path) {
+  ManifestCheck check = CheckManifest(text, manifest_path);
+  if (!check.errors.empty()) return JoinErrors(check.errors, "");
+  return std::move(*check.pod);
+}
+
+Result<Pod> LoadManifest(const std::filesystem::path& manifest_path) {
+  ManifestCheck check = CheckManifestFile(manifest_path);
+  if (!check.errors.empty()) return JoinErrors(check.errors, manifest_path.string());
+  return std::move(*check.pod);
+}
+
+}  // namespace podshim::shim
