@@ -34,7 +34,7 @@ struct TerminationContainer {
   bool has_prestop = false;
   int stop_signal = SIGTERM;  // image STOPSIGNAL / lifecycle.stopSignal
   // Replaces the pod grace for this container (kubelet: a probe's terminationGracePeriodSeconds).
-  std::optional<std::chrono::seconds> grace;
+  std::optional<std::chrono::seconds> grace = std::nullopt;
 };
 
 struct TerminationAction {
@@ -123,7 +123,7 @@ class TerminationPlan {
   std::vector<TerminationAction> Step();
   bool PrerequisitesExited(const Entry& e) const;
   void Advance(Entry& e, TimePoint now, std::vector<TerminationAction>& out) const;
-  void EndPreStop(Entry& e, TimePoint now, std::vector<TerminationAction>& out) const;
+  void EndPreStop(Entry& e, TimePoint now) const;
   void SendStopSignal(Entry& e, TimePoint now, std::vector<TerminationAction>& out) const;
   Entry* Find(std::string_view name);
   const Entry* Find(std::string_view name) const;
