@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -45,10 +46,22 @@ ordered_json HookToJson(const Hook& h) {
   return j;
 }
 
+// The hook lists state.json keeps, by their config.json names.
+std::array<std::pair<const char*, const std::vector<Hook>*>, 3> HookLists(const ContainerState& s) {
+  return {{{"startContainer", &s.start_container},
+           {"poststart", &s.poststart},
+           {"poststop", &s.poststop}}};
+}
+std::array<std::pair<const char*, std::vector<Hook>*>, 3> HookLists(ContainerState& s) {
+  return {{{"startContainer", &s.start_container},
+           {"poststart", &s.poststart},
+           {"poststop", &s.poststop}}};
+}
+
 // Typed extraction of an optional field; a wrong type throws nlohmann's type_error, which
 // StateFromFileJson catches (the one try/catch of this file). `current` names the field for it.
 template <class T>
-T Field(const nlohmann::json& j, const char* name, const char** current) {
+T Field(const nlohmann::json& j, const char* name, std::string* current) {
   *current = name;
   auto it = j.find(name);
   return it == j.end() ? T{} : it->template get<T>();
@@ -89,10 +102,11 @@ std::string StateToFileJson(const ContainerState& state) {
   ordered_json j = RuncFields(state, state.status);
   j["pid"] = state.pid;  // the recorded pid, whatever the status
   j["pidStartTime"] = state.pid_start_time;
-  if (!state.poststop.empty()) {
+  for (const auto& [name, list] : HookLists(state)) {
+    if (list->empty()) continue;
     ordered_json hooks = ordered_json::array();
-    for (const Hook& h : state.poststop) hooks.push_back(HookToJson(h));
-    j["hooks"]["poststop"] = std::move(hooks);
+    for (const Hook& h : *list) hooks.push_back(HookToJson(h));
+    j["hooks"][name] = std::move(hooks);
   }
   return j.dump(2) + "\n";
 }
@@ -106,7 +120,7 @@ Result<ContainerState> StateFromFileJson(std::string_view text) {
   }
   ContainerState s;
   std::string status;
-  const char* current = "";
+  std::string current;
   try {
     s.oci_version = Field<std::string>(j, "ociVersion", &current);
     s.id = Field<std::string>(j, "id", &current);
@@ -118,17 +132,17 @@ Result<ContainerState> StateFromFileJson(std::string_view text) {
     s.owner = Field<std::string>(j, "owner", &current);
     s.annotations = Field<std::map<std::string, std::string>>(j, "annotations", &current);
     s.pid_start_time = Field<uint64_t>(j, "pidStartTime", &current);
-    current = "hooks.poststop";
     auto hooks = j.find("hooks");
-    if (hooks != j.end() && hooks->contains("poststop")) {
-      for (const auto& h : hooks->at("poststop")) {
+    for (const auto& [name, list] : HookLists(s)) {
+      if (hooks == j.end() || !hooks->contains(name)) continue;
+      current = std::string("hooks.") + name;
+      for (const auto& h : hooks->at(name)) {
         Hook hook;
         hook.path = h.at("path").get<std::string>();
-        hook.args = Field<std::vector<std::string>>(h, "args", &current);
-        hook.env = Field<std::vector<std::string>>(h, "env", &current);
+        hook.args = h.value("args", std::vector<std::string>{});
+        hook.env = h.value("env", std::vector<std::string>{});
         if (h.contains("timeout")) hook.timeout = h.at("timeout").get<int>();
-        current = "hooks.poststop";
-        s.poststop.push_back(std::move(hook));
+        list->push_back(std::move(hook));
       }
     }
   } catch (const nlohmann::json::exception& e) {

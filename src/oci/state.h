@@ -38,14 +38,17 @@ struct ContainerState {
   std::string owner;
   std::map<std::string, std::string> annotations;
   uint64_t pid_start_time = 0;  // /proc/<pid>/stat field 22 (clock ticks since boot)
-  std::vector<Hook> poststop;   // run at delete; the bundle may be gone by then
+  // Hooks that run after create returned; kept here because the bundle may change or be gone.
+  std::vector<Hook> start_container;  // run inside the container's namespaces at start
+  std::vector<Hook> poststart;        // after start
+  std::vector<Hook> poststop;         // at delete
 };
 
 // The state as `runc state` prints it and as hooks receive it on stdin: ociVersion, id, pid,
 // status, bundle, rootfs, created, owner, and annotations when there are any. `status` replaces
 // the recorded one. indent < 0 gives one line.
 std::string StateToRuncJson(const ContainerState& state, ContainerStatus status, int indent);
-// The on-disk state.json: the runc fields plus pidStartTime and the poststop hooks.
+// The on-disk state.json: the runc fields plus pidStartTime and the hooks still to run.
 std::string StateToFileJson(const ContainerState& state);
 // Parses state.json; errors name the field ("state.json: pid: expected an integer").
 Result<ContainerState> StateFromFileJson(std::string_view text);

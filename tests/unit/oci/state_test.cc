@@ -50,6 +50,9 @@ ContainerState Sample() {
   hook.env = {"A=1"};
   hook.timeout = 5;
   s.poststop.push_back(hook);
+  hook.path = "/usr/bin/announce";
+  hook.timeout.reset();
+  s.poststart.push_back(hook);
   return s;
 }
 
@@ -85,6 +88,10 @@ TEST(StateJsonTest, FileRoundTripKeepsEveryField) {
   EXPECT_EQ(out->poststop[0].args, in.poststop[0].args);
   EXPECT_EQ(out->poststop[0].env, in.poststop[0].env);
   EXPECT_EQ(out->poststop[0].timeout, 5);
+  ASSERT_EQ(out->poststart.size(), 1u);
+  EXPECT_EQ(out->poststart[0].path, "/usr/bin/announce");
+  EXPECT_FALSE(out->poststart[0].timeout);
+  EXPECT_TRUE(out->start_container.empty());
 }
 
 TEST(StateJsonTest, RuncShapeHasRuncFieldsInRuncOrderAndNoBookkeeping) {
