@@ -73,8 +73,8 @@ PlainKind ScalarKind(const YAML::Node& n) {
 bool IsAbsent(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
 
 // Field names Kubernetes has but podshim refuses, so the message says so rather than "unknown".
-const std::map<std::string_view, std::initializer_list<std::string_view>>& Unsupported() {
-  static const std::map<std::string_view, std::initializer_list<std::string_view>> kTable = {
+const std::map<std::string_view, std::vector<std::string_view>>& Unsupported() {
+  static const std::map<std::string_view, std::vector<std::string_view>> kTable = {
       {"metadata", {"generateName", "uid", "ownerReferences", "finalizers"}},
       {"spec",
        {"hostPID",
