@@ -20,17 +20,16 @@ constexpr std::string_view kHooks[] = {"prestart",       "createRuntime", "creat
                                        "startContainer", "poststart",     "poststop"};
 
 // The generic (not filesystem-specific) mount options: the mount(2) flags, their negations, and
-// the propagation and bind keywords.
+// the propagation and bind keywords (the options oci/mounts.cc understands).
 constexpr std::string_view kMountOptions[] = {
-    "async",         "atime",       "bind",        "defaults",  "dev",
-    "diratime",      "dirsync",     "exec",        "iversion",  "lazytime",
-    "loud",          "mand",        "noatime",     "nodev",     "nodiratime",
-    "noexec",        "noiversion",  "nolazytime",  "nomand",    "norelatime",
-    "nostrictatime", "nosuid",      "nosymfollow", "private",   "rbind",
-    "relatime",      "remount",     "ro",          "rprivate",  "rshared",
-    "rslave",        "runbindable", "rw",          "shared",    "silent",
-    "slave",         "strictatime", "suid",        "symfollow", "sync",
-    "unbindable",
+    "async",      "atime",      "bind",       "defaults",      "dev",
+    "diratime",   "dirsync",    "exec",       "lazytime",      "loud",
+    "mand",       "noatime",    "nodev",      "nodiratime",    "noexec",
+    "nolazytime", "nomand",     "norelatime", "nostrictatime", "nosuid",
+    "private",    "rbind",      "relatime",   "remount",       "ro",
+    "rprivate",   "rshared",    "rslave",     "runbindable",   "rw",
+    "shared",     "silent",     "slave",      "strictatime",   "suid",
+    "sync",       "unbindable",
 };
 
 constexpr std::string_view kNamespaces[] = {"cgroup", "ipc",  "mount", "network",
