@@ -1,0 +1,530 @@
+#include "oci/child_setup.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+// Everything between here and ChildStepName runs in the child after clone3: only syscalls and
+// reads of the const plan. std::string::c_str(), std::vector::size()/operator[] do not allocate.
+namespace podshim::oci {
+namespace {
+
+// Mount flags the kernel locks on a mount seen through a user namespace; a bind remount must
+// keep them (EPERM otherwise). statfs f_flags uses the same bit values (ST_* == MS_*).
+constexpr unsigned long kLockedFlags =
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
+
+struct Child {
+  const LaunchPlan& plan;
+  ChildFds fds;
+  bool ready_sent = false;
+
+  size_t Len(const char* s) const {
+    size_t n = 0;
+    while (s[n]) ++n;
+    return n;
+  }
+  void WriteStderr(const char* s) const { (void)!::write(STDERR_FILENO, s, Len(s)); }
+
+  const char* StepLiteral(ChildStep step) const {
+    switch (step) {
+      case ChildStep::kStartGate:
+        return "open exec fifo";
+      case ChildStep::kSeccomp:
+        return "seccomp";
+      case ChildStep::kExec:
+        return "exec";
+      default:
+        return "set-up";
+    }
+  }
+
+  [[noreturn]] void Fail(ChildStep step, int32_t index, int err) const {
+    if (!ready_sent && fds.sync >= 0) {
+      ChildReport r{ChildReportKind::kFailed, step, index, err};
+      (void)!::write(fds.sync, &r, sizeof r);
+    } else {
+      // After "ready" nobody reads the socket: say it on the container's own stderr.
+      WriteStderr("podshim: container \"");
+      WriteStderr(plan.container_id.c_str());
+      WriteStderr("\": ");
+      WriteStderr(StepLiteral(step));
+      if (step == ChildStep::kExec && plan.argv.size() > 0) {
+        WriteStderr(" ");
+        WriteStderr(plan.argv.data()[0]);
+      }
+      WriteStderr(": ");
+      const char* desc = ::strerrordesc_np(err);
+      WriteStderr(desc ? desc : "unknown error");
+      WriteStderr("\n");
+    }
+    ::_exit(127);
+  }
+
+  // mkdir -p for a path (its parent only when `parent_only`), in a stack buffer.
+  int MkdirAll(const char* path, bool parent_only) const {
+    char buf[PATH_MAX];
+    size_t n = Len(path);
+    if (n >= sizeof buf) return ENAMETOOLONG;
+    for (size_t i = 0; i <= n; ++i) buf[i] = path[i];
+    if (parent_only) {
+      while (n > 0 && buf[n - 1] != '/') --n;
+      buf[n] = '\0';
+    }
+    for (size_t i = 1; i <= n; ++i) {
+      if (buf[i] != '/' && buf[i] != '\0') continue;
+      char saved = buf[i];
+      buf[i] = '\0';
+      if (::mkdir(buf, 0755) < 0 && errno != EEXIST) return errno;
+      buf[i] = saved;
+    }
+    return 0;
+  }
+
+  void ResetSignals() const {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      (void)::sigaction(sig, &dfl, nullptr);  // EINVAL for glibc's internal signals: fine
+    }
+    sigset_t empty;
+    ::sigemptyset(&empty);
+    if (::sigprocmask(SIG_SETMASK, &empty, nullptr) < 0) Fail(ChildStep::kSignals, -1, errno);
+  }
+
+  void WaitForGo() const {
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(fds.sync, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(127);  // the parent is gone or gave up
+  }
+
+  // Moves our own fds out of the way, installs stdio at 0-2 and extras at 3.., and marks every
+  // other fd close-on-exec (our own ones stay usable until execve).
+  void SetUpFds() {
+    const int wanted = 3 + static_cast<int>(plan.extra_fds.size());
+    auto relocate = [&](int& fd) {
+      if (fd < 0 || fd >= wanted) return;
+      int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, wanted);
+      if (moved < 0) Fail(ChildStep::kFds, fd, errno);
+      fd = moved;
+    };
+    relocate(fds.sync);
+    relocate(fds.fifo);
+    for (int& j : fds.joins) relocate(j);
+    // Copy every source above `wanted` first, so installing one never clobbers another.
+    int sources[3 + 64];
+    if (wanted > static_cast<int>(sizeof sources / sizeof sources[0])) {
+      Fail(ChildStep::kFds, -1, EMFILE);
+    }
+    for (int i = 0; i < wanted; ++i) {
+      int src = i < 3 ? (plan.stdio[i] >= 0 ? plan.stdio[i] : i) : plan.extra_fds[i - 3];
+      sources[i] = ::fcntl(src, F_DUPFD_CLOEXEC, wanted);
+      if (sources[i] < 0) Fail(ChildStep::kFds, i, errno);
+    }
+    for (int i = 0; i < wanted; ++i) {
+      if (::dup2(sources[i], i) < 0) Fail(ChildStep::kFds, i, errno);  // clears FD_CLOEXEC
+      ::close(sources[i]);
+    }
+    if (::syscall(SYS_close_range, wanted, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+      Fail(ChildStep::kFds, -1, errno);
+    }
+  }
+
+  void JoinNamespaces() {
+    for (size_t i = 0; i < plan.joins.size(); ++i) {
+      if (::setns(fds.joins[i], plan.joins[i].clone_flag) < 0) {
+        Fail(ChildStep::kSetns, static_cast<int32_t>(i), errno);
+      }
+      ::close(fds.joins[i]);
+      fds.joins[i] = -1;
+    }
+  }
+
+  void SetNames() const {
+    if (plan.hostname && ::sethostname(plan.hostname->c_str(), plan.hostname->size()) < 0) {
+      Fail(ChildStep::kHostname, -1, errno);
+    }
+    if (plan.domainname && ::setdomainname(plan.domainname->c_str(), plan.domainname->size()) < 0) {
+      Fail(ChildStep::kDomainname, -1, errno);
+    }
+  }
+
+  int RemountBind(const char* target, unsigned long flags) const {
+    unsigned long base = MS_BIND | MS_REMOUNT;
+    if (::mount(nullptr, target, nullptr, base | flags, nullptr) == 0) return 0;
+    if (errno != EPERM) return errno;
+    // Inside a user namespace the mount's locked flags must be repeated.
+    struct statfs st;
+    if (::statfs(target, &st) < 0) return errno;
+    unsigned long locked = static_cast<unsigned long>(st.f_flags) & kLockedFlags;
+    if (::mount(nullptr, target, nullptr, base | flags | locked, nullptr) < 0) return errno;
+    return 0;
+  }
+
+  int RunRootfsStep(const RootfsStep& s) const {
+    const char* target = s.target.c_str();
+    switch (s.op) {
+      case RootfsOp::kMount: {
+        if (int e = MkdirAll(target, false)) return e;
+        const char* data = s.data.empty() ? nullptr : s.data.c_str();
+        if (::mount(s.source.c_str(), target, s.fstype.c_str(), s.flags & ~MS_REMOUNT, data) < 0) {
+          return errno;
+        }
+        break;
+      }
+      case RootfsOp::kBind: {
+        struct stat st;
+        if (::stat(s.source.c_str(), &st) < 0) return errno;
+        if (S_ISDIR(st.st_mode)) {
+          if (int e = MkdirAll(target, false)) return e;
+        } else {
+          if (int e = MkdirAll(target, true)) return e;
+          int fd = ::open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+          if (fd < 0 && errno != EISDIR) return errno;
+          if (fd >= 0) ::close(fd);
+        }
+        unsigned long flags = MS_BIND | (s.recursive ? MS_REC : 0);
+        if (::mount(s.source.c_str(), target, nullptr, flags, nullptr) < 0) return errno;
+        if (s.remount_flags != 0) {
+          if (int e = RemountBind(target, s.remount_flags)) return e;
+        }
+        break;
+      }
+      case RootfsOp::kMknod:
+        if (int e = MkdirAll(target, true)) return e;
+        if (::mknod(target, s.mode, s.dev) < 0 && errno != EEXIST) return errno;
+        if (::chown(target, s.uid, s.gid) < 0) return errno;
+        return 0;
+      case RootfsOp::kSymlink:
+        if (int e = MkdirAll(target, true)) return e;
+        if (::symlink(s.source.c_str(), target) < 0 && errno != EEXIST) return errno;
+        return 0;
+      case RootfsOp::kUnlink:
+        if (::unlink(target) < 0 && errno != ENOENT) return errno;
+        return 0;
+    }
+    if (s.propagation != 0 && ::mount(nullptr, target, nullptr, s.propagation, nullptr) < 0) {
+      return errno;
+    }
+    return 0;
+  }
+
+  // runc's pivot_root(".", ".") dance: no temporary directory for the old root is needed.
+  int PivotRoot() const {
+    int new_root = ::open(plan.rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (new_root < 0) return errno;
+    int old_root = ::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    int err = 0;
+    if (old_root < 0) {
+      err = errno;
+    } else if (::fchdir(new_root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
+               ::fchdir(old_root) < 0) {
+      err = errno;
+      // The old root stacked on "/": keep unmounting it from affecting the host, then drop it.
+    } else if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0 ||
+               ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0) {
+      err = errno;
+    }
+    ::close(new_root);
+    if (old_root >= 0) ::close(old_root);
+    return err;
+  }
+
+  void SetUpRootfs() const {
+    unsigned long root_prop = plan.rootfs_propagation;
+    // pivot_root refuses a shared new root: go shared only after it.
+    if (root_prop & MS_SHARED) root_prop = (root_prop & ~MS_SHARED) | MS_SLAVE;
+    if (::mount(nullptr, "/", nullptr, root_prop, nullptr) < 0) {
+      Fail(ChildStep::kRootPropagation, -1, errno);
+    }
+    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      Fail(ChildStep::kRootfsBind, -1, errno);
+    }
+    for (size_t i = 0; i < plan.rootfs_steps.size(); ++i) {
+      if (int e = RunRootfsStep(plan.rootfs_steps[i])) {
+        Fail(ChildStep::kRootfsStep, static_cast<int32_t>(i), e);
+      }
+    }
+    if (int e = PivotRoot()) Fail(ChildStep::kPivotRoot, -1, e);
+    if ((plan.rootfs_propagation & MS_SHARED) &&
+        ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0) {
+      Fail(ChildStep::kRootPropagation, -1, errno);
+    }
+    for (size_t i = 0; i < plan.readonly_paths.size(); ++i) {
+      const char* p = plan.readonly_paths[i].c_str();
+      if (::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+        if (errno == ENOENT) continue;
+        Fail(ChildStep::kReadonlyPath, static_cast<int32_t>(i), errno);
+      }
+      if (int e = RemountBind(p, MS_RDONLY | MS_REC)) {
+        Fail(ChildStep::kReadonlyPath, static_cast<int32_t>(i), e);
+      }
+    }
+    for (size_t i = 0; i < plan.masked_paths.size(); ++i) {
+      const char* p = plan.masked_paths[i].c_str();
+      struct stat st;
+      if (::stat(p, &st) < 0) {
+        if (errno == ENOENT) continue;
+        Fail(ChildStep::kMaskPath, static_cast<int32_t>(i), errno);
+      }
+      int r = S_ISDIR(st.st_mode) ? ::mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr)
+                                  : ::mount("/dev/null", p, nullptr, MS_BIND, nullptr);
+      if (r < 0 && errno != ENOENT) Fail(ChildStep::kMaskPath, static_cast<int32_t>(i), errno);
+    }
+    if (plan.readonly_rootfs) {
+      if (int e = RemountBind("/", MS_RDONLY)) Fail(ChildStep::kReadonlyRootfs, -1, e);
+    }
+  }
+
+  void WriteSysctls() const {
+    for (size_t i = 0; i < plan.sysctls.size(); ++i) {
+      const SysctlStep& s = plan.sysctls[i];
+      int fd = ::open(s.path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) Fail(ChildStep::kSysctl, static_cast<int32_t>(i), errno);
+      ssize_t n = ::write(fd, s.value.data(), s.value.size());
+      int err = errno;
+      ::close(fd);
+      if (n != static_cast<ssize_t>(s.value.size())) {
+        Fail(ChildStep::kSysctl, static_cast<int32_t>(i), n < 0 ? err : EIO);
+      }
+    }
+  }
+
+  void SetRlimits() const {
+    for (size_t i = 0; i < plan.rlimits.size(); ++i) {
+      const RlimitStep& r = plan.rlimits[i];
+      if (::prlimit(0, static_cast<__rlimit_resource>(r.resource), &r.limit, nullptr) < 0) {
+        Fail(ChildStep::kRlimit, static_cast<int32_t>(i), errno);
+      }
+    }
+  }
+
+  void LoadSeccomp() const {
+    const SeccompProgram& p = *plan.seccomp;
+    struct sock_fprog prog {};
+    prog.len = static_cast<unsigned short>(p.filter.size());
+    prog.filter = const_cast<struct sock_filter*>(p.filter.data());
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.flags, &prog) < 0) {
+      Fail(ChildStep::kSeccomp, -1, errno);
+    }
+  }
+
+  // Bounding set, keep-caps, ids, then the capability sets (runc's order).
+  void SetUserAndCaps() const {
+    const bool caps = plan.capabilities.has_value();
+    if (caps) {
+      for (int cap = 0; cap < 64; ++cap) {
+        if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // past CAP_LAST_CAP
+        if (plan.capabilities->bounding & (1ULL << cap)) continue;
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) Fail(ChildStep::kBoundingSet, cap, errno);
+      }
+      if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) Fail(ChildStep::kKeepCaps, -1, errno);
+    }
+    // Raw syscalls: glibc's set*id wrappers broadcast to every thread glibc believes exists
+    // (setxid); after a raw clone3 that bookkeeping belongs to the parent.
+    if (::syscall(SYS_setgroups, plan.additional_gids.size(), plan.additional_gids.data()) < 0) {
+      Fail(ChildStep::kSetgroups, -1, errno);
+    }
+    if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) < 0) {
+      Fail(ChildStep::kSetresgid, -1, errno);
+    }
+    if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) < 0) {
+      Fail(ChildStep::kSetresuid, -1, errno);
+    }
+    if (!caps) return;
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) Fail(ChildStep::kKeepCaps, -1, errno);
+    const CapabilityMasks& m = *plan.capabilities;
+    struct __user_cap_header_struct header {};
+    header.version = _LINUX_CAPABILITY_VERSION_3;
+    header.pid = 0;
+    struct __user_cap_data_struct data[2]{};
+    for (int w = 0; w < 2; ++w) {
+      data[w].effective = static_cast<uint32_t>(m.effective >> (32 * w));
+      data[w].permitted = static_cast<uint32_t>(m.permitted >> (32 * w));
+      data[w].inheritable = static_cast<uint32_t>(m.inheritable >> (32 * w));
+    }
+    if (::syscall(SYS_capset, &header, data) < 0) Fail(ChildStep::kCapset, -1, errno);
+    for (int cap = 0; cap < 64; ++cap) {
+      if (!(m.ambient & (1ULL << cap))) continue;
+      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+        Fail(ChildStep::kAmbient, cap, errno);
+      }
+    }
+  }
+
+  // Index into plan.exec_candidates of the first regular, executable file.
+  size_t FindExecutable() const {
+    int err = ENOENT;
+    for (size_t i = 0; i < plan.exec_candidates.size(); ++i) {
+      const char* path = plan.exec_candidates[i].c_str();
+      struct stat st;
+      if (::stat(path, &st) < 0) continue;
+      if (!S_ISREG(st.st_mode) || ::access(path, X_OK) < 0) {
+        err = EACCES;
+        continue;
+      }
+      return i;
+    }
+    Fail(ChildStep::kExecLookup, -1, err);
+  }
+
+  void SendReady() {
+    ChildReport r{ChildReportKind::kReady, ChildStep::kStartGate, -1, 0};
+    if (::write(fds.sync, &r, sizeof r) != static_cast<ssize_t>(sizeof r)) ::_exit(127);
+    ready_sent = true;
+  }
+
+  void WaitAtFifo() const {
+    char path[64] = "/proc/self/fd/";
+    size_t n = Len(path);
+    char digits[16];
+    size_t d = 0;
+    for (int v = fds.fifo; v > 0 || d == 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
+    while (d > 0) path[n++] = digits[--d];
+    path[n] = '\0';
+    int fd;
+    do {
+      fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) Fail(ChildStep::kStartGate, -1, errno);
+    (void)!::write(fd, "0", 1);
+    ::close(fd);
+    ::close(fds.fifo);
+  }
+
+  [[noreturn]] void Run() {
+    ResetSignals();
+    WaitForGo();
+    SetUpFds();
+    JoinNamespaces();
+    SetNames();
+    if (plan.setup_rootfs) SetUpRootfs();
+    WriteSysctls();
+    SetRlimits();
+    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it while we have it
+    // (the filter then also sees the remaining set-up syscalls, as with runc).
+    const bool seccomp_early = plan.seccomp && !plan.no_new_privileges;
+    if (seccomp_early) LoadSeccomp();
+    SetUserAndCaps();
+    ::umask(plan.umask);
+    if (::chdir(plan.cwd.c_str()) < 0) Fail(ChildStep::kChdir, -1, errno);
+    if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+      Fail(ChildStep::kNoNewPrivs, -1, errno);
+    }
+    size_t exe = FindExecutable();
+    if (plan.gate == StartGate::kFifo) {
+      struct stat st;
+      if (::fstat(fds.fifo, &st) < 0) Fail(ChildStep::kStartGate, -1, errno);
+      // The gate reopens the fifo through /proc/self/fd: /proc must be there.
+      if (::access("/proc/self/fd", F_OK) < 0) Fail(ChildStep::kStartGate, -1, errno);
+      SendReady();
+      WaitAtFifo();
+    }
+    if (plan.seccomp && !seccomp_early) LoadSeccomp();
+    for (size_t i = exe; i < plan.exec_candidates.size(); ++i) {
+      ::execve(plan.exec_candidates[i].c_str(), plan.argv.data(), plan.envp.data());
+      if (errno != ENOENT && errno != EACCES) break;
+    }
+    Fail(ChildStep::kExec, -1, errno);
+  }
+};
+
+}  // namespace
+
+void RunChild(const LaunchPlan& plan, const ChildFds& fds) {
+  Child child{plan, fds};
+  child.Run();
+}
+
+std::string ChildStepName(const LaunchPlan& plan, ChildStep step, int32_t index) {
+  auto at = [&](const auto& v) -> const auto* {
+    return index >= 0 && static_cast<size_t>(index) < v.size() ? &v[static_cast<size_t>(index)]
+                                                               : nullptr;
+  };
+  switch (step) {
+    case ChildStep::kSignals:
+      return "reset signals";
+    case ChildStep::kFds:
+      return "set up fds" + (index >= 0 ? " (fd " + std::to_string(index) + ")" : "");
+    case ChildStep::kSetns:
+      if (const auto* j = at(plan.joins)) {
+        return std::string("setns ") + NamespaceTypeName(j->type) + " " + j->path;
+      }
+      return "setns";
+    case ChildStep::kHostname:
+      return "sethostname";
+    case ChildStep::kDomainname:
+      return "setdomainname";
+    case ChildStep::kRootPropagation:
+      return "set rootfs propagation";
+    case ChildStep::kRootfsBind:
+      return "bind rootfs " + plan.rootfs;
+    case ChildStep::kRootfsStep:
+      if (const auto* s = at(plan.rootfs_steps)) return s->description;
+      return "rootfs step";
+    case ChildStep::kPivotRoot:
+      return "pivot_root";
+    case ChildStep::kMaskPath:
+      if (const auto* p = at(plan.masked_paths)) return "mask " + *p;
+      return "mask path";
+    case ChildStep::kReadonlyPath:
+      if (const auto* p = at(plan.readonly_paths)) return "make " + *p + " read-only";
+      return "read-only path";
+    case ChildStep::kReadonlyRootfs:
+      return "remount rootfs read-only";
+    case ChildStep::kSysctl:
+      if (const auto* s = at(plan.sysctls)) return "sysctl " + s->key;
+      return "sysctl";
+    case ChildStep::kRlimit:
+      if (const auto* r = at(plan.rlimits)) return "setrlimit " + r->name;
+      return "setrlimit";
+    case ChildStep::kBoundingSet:
+      return "drop capability " + std::to_string(index) + " from the bounding set";
+    case ChildStep::kKeepCaps:
+      return "prctl PR_SET_KEEPCAPS";
+    case ChildStep::kSetgroups:
+      return "setgroups";
+    case ChildStep::kSetresgid:
+      return "setresgid " + std::to_string(plan.gid);
+    case ChildStep::kSetresuid:
+      return "setresuid " + std::to_string(plan.uid);
+    case ChildStep::kCapset:
+      return "capset";
+    case ChildStep::kAmbient:
+      return "raise ambient capability " + std::to_string(index);
+    case ChildStep::kChdir:
+      return "chdir " + plan.cwd;
+    case ChildStep::kNoNewPrivs:
+      return "prctl PR_SET_NO_NEW_PRIVS";
+    case ChildStep::kExecLookup:
+    case ChildStep::kExec: {
+      std::string arg0 = plan.argv.size() > 0 ? plan.argv.items()[0] : "";
+      return "exec \"" + arg0 + "\"";
+    }
+    case ChildStep::kStartGate:
+      return "open exec fifo through /proc/self/fd (is /proc mounted?)";
+    case ChildStep::kSeccomp:
+      return "load seccomp filter";
+  }
+  return "set-up step " + std::to_string(static_cast<uint32_t>(step));
+}
+
+}  // namespace podshim::oci

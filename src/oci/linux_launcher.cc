@@ -1,0 +1,135 @@
+#include "oci/linux_launcher.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "common/sys.h"
+#include "oci/child_setup.h"
+
+namespace podshim::oci {
+namespace {
+
+std::string Prefix(const LaunchPlan& plan) { return "container \"" + plan.container_id + "\""; }
+
+Error ContainerError(const LaunchPlan& plan, int err, const std::string& what) {
+  return Error::Errno(err, Prefix(plan) + ": " + what);
+}
+
+// Writes the id maps and oom_score_adj of the stopped-at-"go" child.
+Status PrepareChild(const LaunchPlan& plan, pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid) + "/";
+  auto write = [&](const std::string& file, const std::string& value) -> Status {
+    auto r = sys::WriteFile(proc + file, value);
+    if (!r) {
+      int err = r.error().code().value();
+      std::string what = "write " + proc + file;
+      if (file == "oom_score_adj" && err == EACCES) {
+        what += " (lowering oom_score_adj needs CAP_SYS_RESOURCE)";
+      }
+      return ContainerError(plan, err, what);
+    }
+    return Ok();
+  };
+  if (!plan.gid_map.empty()) PODSHIM_TRY(write("gid_map", plan.gid_map));
+  if (!plan.uid_map.empty()) PODSHIM_TRY(write("uid_map", plan.uid_map));
+  if (plan.oom_score_adj) PODSHIM_TRY(write("oom_score_adj", std::to_string(*plan.oom_score_adj)));
+  return Ok();
+}
+
+// Reads one ChildReport; std::nullopt at EOF (the child exec'd or died).
+Result<std::optional<ChildReport>> ReadReport(int fd) {
+  ChildReport report;
+  ssize_t n;
+  do {
+    n = ::recv(fd, &report, sizeof report, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::Errno(errno, "read child report");
+  if (n == 0) return std::optional<ChildReport>();
+  if (n != sizeof report) return Error::Errno(EPROTO, "read child report");
+  return std::optional<ChildReport>(report);
+}
+
+std::string DescribeDeath(int pidfd) {
+  siginfo_t info{};
+  if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOWAIT) < 0) return "";
+  if (info.si_code == CLD_EXITED) return " (exit status " + std::to_string(info.si_status) + ")";
+  return " (killed by signal " + std::to_string(info.si_status) + ")";
+}
+
+}  // namespace
+
+Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
+  if (plan.joins.size() > ChildFds::kMaxJoins) {
+    return Error::Domain(ErrorCode::kUnsupported, Prefix(plan) + ": too many namespaces to join");
+  }
+  std::vector<UniqueFd> owned;  // closed in the parent once the child has its copies
+  ChildFds fds;
+  for (size_t i = 0; i < plan.joins.size(); ++i) {
+    auto fd = sys::Open(plan.joins[i].path, O_RDONLY);
+    if (!fd) return std::move(fd).error().Wrap(Prefix(plan));
+    fds.joins[i] = fd->get();
+    owned.push_back(std::move(*fd));
+  }
+  if (plan.gate == StartGate::kFifo) {
+    auto fd = sys::Open(plan.fifo_path, O_PATH);
+    if (!fd) return std::move(fd).error().Wrap(Prefix(plan) + ": exec fifo");
+    fds.fifo = fd->get();
+    owned.push_back(std::move(*fd));
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    return ContainerError(plan, errno, "socketpair");
+  }
+  UniqueFd parent_end(sv[0]);
+  UniqueFd child_end(sv[1]);
+  fds.sync = child_end.get();
+
+  int pidfd = -1;
+  struct clone_args args {};
+  args.flags = CLONE_PIDFD | CLONE_CLEAR_SIGHAND | plan.clone_flags;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  if (plan.cgroup_dir_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(plan.cgroup_dir_fd);
+  }
+  // Without a stack, clone3 behaves like fork: the child continues here on a copy of our stack.
+  // glibc's fork bookkeeping (atfork handlers, malloc locks) is skipped, which is why the child
+  // only makes raw syscalls on the prepared plan.
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) return ContainerError(plan, errno, "clone3");
+  if (pid == 0) RunChild(plan, fds);
+
+  ChildGuard child(ProcessHandle(static_cast<pid_t>(pid), UniqueFd(pidfd)));
+  child_end.Reset();
+  owned.clear();
+
+  PODSHIM_TRY(PrepareChild(plan, static_cast<pid_t>(pid)));
+  if (::send(parent_end.get(), "g", 1, MSG_NOSIGNAL) != 1) {
+    return ContainerError(plan, errno, "signal the child to go on");
+  }
+  auto report = ReadReport(parent_end.get());
+  if (!report) return std::move(report).error().Wrap(Prefix(plan));
+  if (!*report) {
+    // EOF. With no gate the socket closed on a successful execve (a failing child always
+    // reports first). With the fifo gate "ready" comes before any execve: the child died.
+    if (plan.gate == StartGate::kNone) return std::move(child).Release();
+    return ContainerError(plan, ECHILD, "the process died during set-up" + DescribeDeath(pidfd));
+  }
+  if ((*report)->kind == ChildReportKind::kFailed) {
+    return ContainerError(plan, (*report)->err,
+                          ChildStepName(plan, (*report)->step, (*report)->index));
+  }
+  return std::move(child).Release();
+}
+
+}  // namespace podshim::oci
