@@ -16,7 +16,6 @@ int NotYet(const char* name) {
 
 int RunOciCommand(int, char**) { return NotYet("oci"); }
 int RunResourcesCommand(int, char**) { return NotYet("resources"); }
-int RunValidateCommand(int, char**) { return NotYet("validate"); }
 int RunPodCommand(int, char**) { return NotYet("run"); }
 int StartPodCommand(int, char**) { return NotYet("start"); }
 int RunCtlCommand(int, char**) { return NotYet("ctl"); }

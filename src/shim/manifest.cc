@@ -1107,7 +1107,11 @@ ManifestCheck CheckManifest(std::string_view text, const std::filesystem::path& 
   pod.manifest_path = manifest_path;
   out.errors = reader.TakeErrors();
   for (Error& e : ValidatePod(pod)) out.errors.push_back(std::move(e));
-  if (out.errors.empty()) out.pod = std::move(pod);
+  if (out.errors.empty()) {
+    out.pod = std::move(pod);
+  } else {
+    out.partial = std::move(pod);
+  }
   return out;
 }
 
@@ -1129,7 +1133,9 @@ ManifestCheck CheckManifestFile(const std::filesystem::path& manifest_path) {
     return out;
   }
   ManifestCheck out = CheckManifest(text.str(), abs);
-  if (out.pod) out.pod->manifest_path = manifest_path;
+  for (auto* pod : {&out.pod, &out.partial}) {
+    if (*pod) (*pod)->manifest_path = manifest_path;
+  }
   return out;
 }
 

@@ -194,11 +194,14 @@ const Container* FindContainer(const PodSpec& spec, std::string_view name);
 // The volume named `name`, or nullptr.
 const Volume* FindVolume(const PodSpec& spec, std::string_view name);
 
-// Every problem found in one pass, in document order. `pod` is set only when `errors` is empty.
-// Each error is kInvalidSpec with context "<path>: <what is wrong>".
+// Every problem found in one pass. `pod` is set only when `errors` is empty. Each error is
+// kInvalidSpec with context "<path>: <what is wrong>" (an errno Error when the file is unreadable).
 struct ManifestCheck {
   std::optional<Pod> pod;
   std::vector<Error> errors;
+  // When there are errors but the document could be read: the model as far as it was valid
+  // (broken entries left empty), so `podshim validate` can go on to check bundles and quantities.
+  std::optional<Pod> partial;
 };
 
 // Parses YAML or JSON text. `manifest_path` names the file: bundles are resolved against its

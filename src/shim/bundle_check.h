@@ -1,0 +1,18 @@
+// Checks that each container's OCI bundle of a parsed pod manifest is usable: the directory
+// exists, config.json is present and parses (oci::LoadSpec), and root.path is a directory. Used by
+// `podshim validate`, and by `podshim run` before it starts anything.
+#pragma once
+
+#include <vector>
+
+#include "common/result.h"
+#include "shim/manifest.h"
+
+namespace podshim::shim {
+
+// Every problem, each a kInvalidSpec Error "<container path>.bundle: <what is wrong>", in spec
+// order (init containers, then containers). Containers without a bundle are skipped (the manifest
+// parser already reported them).
+std::vector<Error> CheckBundles(const PodSpec& spec);
+
+}  // namespace podshim::shim

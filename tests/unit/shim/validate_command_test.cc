@@ -1,0 +1,165 @@
+// `podshim validate` and the bundle checks behind it, on manifests and bundles laid out in a
+// temporary directory: every problem printed, exit 0 or 2.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "shim/bundle_check.h"
+#include "shim/commands.h"
+#include "shim/manifest.h"
+
+namespace podshim::shim {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr const char kGoodConfig[] = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+  "process": {"args": ["/bin/sh"], "cwd": "/"}})";
+
+class ValidateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/podshim-validate-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const fs::path& rel, std::string_view text) {
+    fs::create_directories((dir_ / rel).parent_path());
+    std::ofstream(dir_ / rel) << text;
+  }
+  void GoodBundle(const std::string& name) {
+    Write("bundles/" + name + "/config.json", kGoodConfig);
+    fs::create_directories(dir_ / "bundles" / name / "rootfs");
+  }
+
+  // Runs `podshim validate <dir>/<manifest>`; returns the exit status, fills out_ and err_.
+  int Validate(const std::string& manifest) {
+    std::string path = (dir_ / manifest).string();
+    std::string cmd = "validate";
+    std::vector<char*> argv = {cmd.data(), path.data()};
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    int rc = RunValidateCommand(static_cast<int>(argv.size()), argv.data());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    out_ = ::testing::internal::GetCapturedStdout();
+    err_ = ::testing::internal::GetCapturedStderr();
+    return rc;
+  }
+
+  fs::path dir_;
+  std::string out_;
+  std::string err_;
+};
+
+constexpr const char kPod[] = R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  initContainers:
+  - {name: setup, bundle: bundles/setup}
+  - {name: proxy, bundle: bundles/proxy, restartPolicy: Always}
+  containers:
+  - {name: app, bundle: bundles/app}
+)";
+
+TEST_F(ValidateTest, ValidPodPrintsASummaryAndExitsZero) {
+  Write("pod.yaml", kPod);
+  for (const char* b : {"setup", "proxy", "app"}) GoodBundle(b);
+  EXPECT_EQ(Validate("pod.yaml"), 0) << err_;
+  EXPECT_EQ(out_, (dir_ / "pod.yaml").string() +
+                      ": pod \"web\" is valid: 1 init container, 1 sidecar, 1 container, 0 "
+                      "volumes, restartPolicy Always\n");
+  EXPECT_EQ(err_, "");
+}
+
+TEST_F(ValidateTest, EveryBundleProblemIsReported) {
+  Write("pod.yaml", kPod);
+  GoodBundle("app");
+  Write("bundles/setup/config.json", "{not json");  // bad config.json
+  fs::create_directories(dir_ / "bundles/setup/rootfs");
+  fs::create_directories(dir_ / "bundles/proxy");  // no config.json
+
+  ManifestCheck check = CheckManifestFile(dir_ / "pod.yaml");
+  ASSERT_TRUE(check.pod);
+  std::vector<Error> errors = CheckBundles(check.pod->spec);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_THAT(errors[0].ToString(),
+              HasSubstr("spec.initContainers[0].bundle: " + (dir_ / "bundles/setup").string()));
+  EXPECT_EQ(errors[1].ToString(), "spec.initContainers[1].bundle: \"" +
+                                      (dir_ / "bundles/proxy/config.json").string() +
+                                      "\" does not exist or is not a file");
+
+  fs::remove_all(dir_ / "bundles/app/rootfs");
+  fs::remove_all(dir_ / "bundles/setup");
+  errors = CheckBundles(check.pod->spec);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].ToString(), "spec.initContainers[0].bundle: bundle directory \"" +
+                                      (dir_ / "bundles/setup").string() + "\" does not exist");
+  EXPECT_EQ(errors[2].ToString(), "spec.containers[0].bundle: root.path \"" +
+                                      (dir_ / "bundles/app/rootfs").string() + "\" does not exist");
+}
+
+TEST_F(ValidateTest, ManifestAndBundleProblemsAllPrintedExitTwo) {
+  Write("pod.yaml", R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  restartPolicy: Sometimes
+  containers:
+  - {name: app, bundle: bundles/app, resources: {limits: {cpuu: 1}}}
+  - {name: db, bundle: bundles/db}
+)");
+  GoodBundle("db");
+  EXPECT_EQ(Validate("pod.yaml"), 2);
+  EXPECT_EQ(out_, "");
+  const std::string m = (dir_ / "pod.yaml").string();
+  EXPECT_EQ(err_, m +
+                      ": spec.restartPolicy: unsupported value \"Sometimes\": supported values: "
+                      "\"Always\", \"OnFailure\", \"Never\"\n" +
+                      m + ": spec.containers[0].resources.limits.cpuu: unknown field\n" + m +
+                      ": spec.containers[0].bundle: bundle directory \"" +
+                      (dir_ / "bundles/app").string() + "\" does not exist\n" + m +
+                      ": 3 problems\n");
+}
+
+TEST_F(ValidateTest, UnreadableManifestAndUsageErrors) {
+  EXPECT_EQ(Validate("missing.yaml"), 2);
+  EXPECT_THAT(err_, HasSubstr("missing.yaml"));
+  EXPECT_THAT(err_, HasSubstr("No such file or directory"));
+
+  std::string cmd = "validate";
+  std::vector<char*> argv = {cmd.data()};
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunValidateCommand(1, argv.data()), 2);
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(), HasSubstr("usage: podshim validate"));
+}
+
+TEST_F(ValidateTest, ExamplesAreValidOnceTheirBundlesExist) {
+  // The examples name bundles/<name> beside them; lay the same names out here.
+  for (const char* example : {"web-pod.yaml", "job-with-log-shipper.yaml"}) {
+    fs::path src = fs::path(PODSHIM_SOURCE_DIR) / "examples" / example;
+    fs::copy_file(src, dir_ / example, fs::copy_options::overwrite_existing);
+    auto pod = LoadManifest(dir_ / example);
+    ASSERT_TRUE(pod.has_value()) << pod.error().ToString();
+    for (const auto* list : {&pod->spec.init_containers, &pod->spec.containers}) {
+      for (const Container& c : *list) GoodBundle(c.bundle.filename().string());
+    }
+    EXPECT_EQ(Validate(example), 0) << err_;
+    EXPECT_THAT(out_, HasSubstr("is valid"));
+  }
+}
+
+}  // namespace
+}  // namespace podshim::shim
