@@ -19,8 +19,9 @@ class Quantity {
   // Grammar of apimachinery: [+-] digits [. digits] suffix, where suffix is one of
   // n u m "" k M G T P E (decimal SI), Ki Mi Gi Ti Pi Ei (binary SI) or e/E followed by a signed
   // integer (decimal exponent). Upstream quirks kept: leading zeros are ignored, "1." and ".5"
-  // are numbers, and a lone "+", "-" or "." is zero. Errors (all kInvalidSpec, quoting the text):
-  // `invalid quantity "12x"`; a negative value: `invalid quantity "-1": must not be negative`.
+  // are numbers, and a number without digits ("+", "-", ".", "Gi") is zero. Errors (all
+  // kInvalidSpec, quoting the text): `invalid quantity "12x"`; a negative value: `invalid quantity
+  // "-1": must not be negative`.
   static Result<Quantity> Parse(std::string_view text);
 
   // ceil(value) (Quantity.Value(): bytes, counts). Error if it does not fit in int64.
