@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Container start-up cost, side by side: N sequential `run`s of /bin/true (default 100) with
+# `podshim oci run`, `runc run`, `crun run`, and the floor `unshare -mpinu --fork chroot ROOTFS
+# /bin/true`. Each iteration uses its own container id (hyperfine --parameter-scan). Prints ms
+# per container and the ratio to crun. Needs root.
+#   crun refuses this host's hybrid cgroups, so its hyperfine runs in a private mount namespace
+#   where /sys/fs/cgroup is a cgroup2 mount, with --cgroup-manager=disabled.
+# Usage: scripts/bench-oci.sh [RUNS]     PODSHIM=path/to/podshim (default build/src/podshim)
+set -euo pipefail
+
+runs=${1:-100}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+podshim=${PODSHIM:-$repo/build/src/podshim}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench-oci: needs root" >&2
+  exit 1
+fi
+if [ ! -x "$podshim" ]; then
+  echo "bench-oci: $podshim not found; build podshim first or set PODSHIM" >&2
+  exit 1
+fi
+"$here/setup.sh" --bench
+
+work=$(mktemp -d /tmp/podshim-bench.XXXXXX)
+# State roots on tmpfs (/run), as each runtime's default is.
+state=$(mktemp -d /run/podshim-bench.XXXXXX)
+cleanup() {
+  for id in $(runc --root "$state/runc" list -q 2>/dev/null); do
+    runc --root "$state/runc" delete -f "$id" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work" "$state"
+}
+trap cleanup EXIT
+
+# One rootfs for everyone; one bundle dir (config.json) per runtime beside it.
+PODSHIM=$podshim "$here/make-bundle.sh" "$work/podshim" /bin/true >/dev/null
+rootfs=$work/podshim/rootfs
+# runc and crun: their own `spec` defaults, made non-interactive (no terminal) and /bin/true.
+for rt in runc crun; do
+  mkdir -p "$work/$rt"
+  ln -s "$rootfs" "$work/$rt/rootfs"
+  (cd "$work/$rt" && "$rt" spec)
+  python3 - "$work/$rt/config.json" <<'EOF'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+json.dump(c, open(path, "w"), indent=2)
+EOF
+done
+
+# Each runtime must work before it is timed.
+"$podshim" oci --root "$state/podshim" run --bundle "$work/podshim" check
+runc --root "$state/runc" run --bundle "$work/runc" check
+crun_cmd() {
+  echo "crun --cgroup-manager=disabled --root $state/crun run --bundle $work/crun"
+}
+in_cgroup2_ns() {  # runs "$@" in a private mount namespace with /sys/fs/cgroup as cgroup2
+  unshare -m --propagation private sh -c 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"' \
+    sh "$@"
+}
+in_cgroup2_ns $(crun_cmd) check
+unshare -mpinu --fork chroot "$rootfs" /bin/true
+
+bench() {  # NAME COMMAND... ; COMMAND may use {i}
+  local name=$1
+  shift
+  hyperfine -N --style none --runs 1 --parameter-scan i 1 "$runs" \
+    --export-json "$work/$name.json" "$*" >/dev/null
+}
+bench podshim "$podshim oci --root $state/podshim run --bundle $work/podshim bench-{i}"
+bench runc "runc --root $state/runc run --bundle $work/runc bench-{i}"
+hyperfine_crun() {
+  in_cgroup2_ns hyperfine -N --style none --runs 1 --parameter-scan i 1 "$runs" \
+    --export-json "$work/crun.json" "$(crun_cmd) bench-{i}" >/dev/null
+}
+hyperfine_crun
+bench floor "unshare -mpinu --fork chroot $rootfs /bin/true"
+
+python3 - "$work" "$runs" <<'EOF'
+import json, statistics, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+def per_container_ms(name):
+    results = json.load(open(f"{work}/{name}.json"))["results"]
+    times = [t for r in results for t in r["times"]]
+    return statistics.mean(times) * 1000, statistics.pstdev(times) * 1000, len(times)
+rows = [("podshim oci run", "podshim"), ("runc run", "runc"), ("crun run", "crun"),
+        ("floor (unshare+chroot)", "floor")]
+data = {key: per_container_ms(key) for _, key in rows}
+crun = data["crun"][0]
+print(f"{runs} sequential runs of /bin/true per runtime")
+print(f"{'runtime':<24}{'ms/container':>14}{'stddev':>10}{'vs crun':>10}")
+for label, key in rows:
+    mean, sd, n = data[key]
+    print(f"{label:<24}{mean:>14.2f}{sd:>10.2f}{mean / crun:>9.2f}x")
+EOF

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds an OCI test bundle from busybox-static: DIR/rootfs (busybox with every applet linked,
+# a minimal /etc/passwd and /etc/group, the usual mount points) and DIR/config.json written by
+# `podshim oci spec` (podshim's own defaults) with ARGS as process.args (default: sh).
+# Usage: scripts/make-bundle.sh DIR [ARGS...]
+#   PODSHIM=path/to/podshim  the binary to write config.json with (default: build/src/podshim)
+set -euo pipefail
+
+if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
+  echo "usage: $0 DIR [ARGS...]" >&2
+  exit 2
+fi
+dir=$1
+shift
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+podshim=${PODSHIM:-$repo/build/src/podshim}
+if [ ! -x "$podshim" ]; then
+  echo "make-bundle: $podshim not found; build podshim first or set PODSHIM" >&2
+  exit 1
+fi
+
+# busybox-static installs /bin/busybox; it must be static to run in an empty rootfs.
+busybox=/bin/busybox
+is_static() { [ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1; }
+if ! is_static; then
+  "$here/setup.sh" busybox-static
+fi
+if ! is_static; then
+  echo "make-bundle: $busybox is missing or dynamically linked; install busybox-static" >&2
+  exit 1
+fi
+
+if [ -e "$dir/config.json" ]; then
+  echo "make-bundle: $dir/config.json exists; remove it first" >&2
+  exit 1
+fi
+rootfs=$dir/rootfs
+mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,proc,sys,dev,root,var,run}
+chmod 1777 "$rootfs/tmp"
+cp "$busybox" "$rootfs/bin/busybox"
+chmod 0755 "$rootfs/bin/busybox"
+for applet in $("$rootfs/bin/busybox" --list); do
+  [ "$applet" = busybox ] && continue
+  ln -sf busybox "$rootfs/bin/$applet"
+done
+
+cat >"$rootfs/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+cat >"$rootfs/etc/group" <<'EOF'
+root:x:0:
+nogroup:x:65534:
+EOF
+
+if [ $# -eq 0 ]; then
+  "$podshim" oci spec --bundle "$dir"
+else
+  "$podshim" oci spec --bundle "$dir" -- "$@"
+fi
