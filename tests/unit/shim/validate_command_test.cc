@@ -134,6 +134,31 @@ spec:
                       ": 3 problems\n");
 }
 
+TEST_F(ValidateTest, MalformedQuantitiesAndRequestsAboveLimitsAreReported) {
+  Write("pod.yaml", R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: q}
+spec:
+  overhead: {cpu: 12x}
+  volumes: [{name: v, emptyDir: {sizeLimit: -1Gi}}]
+  containers:
+  - name: app
+    bundle: bundles/app
+    resources: {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: 250m, memory: 2Gi}}
+)");
+  GoodBundle("app");
+  EXPECT_EQ(Validate("pod.yaml"), 2);
+  const std::string m = (dir_ / "pod.yaml").string();
+  EXPECT_EQ(err_, m + ": spec.overhead.cpu: invalid quantity \"12x\"\n" + m +
+                      ": spec.volumes[0].emptyDir.sizeLimit: invalid quantity \"-1Gi\": must not "
+                      "be negative\n" +
+                      m +
+                      ": spec.containers[0].resources.requests.cpu: must be less than or equal "
+                      "to cpu limit of 250m\n" +
+                      m + ": 3 problems\n");
+}
+
 TEST_F(ValidateTest, UnreadableManifestAndUsageErrors) {
   EXPECT_EQ(Validate("missing.yaml"), 2);
   EXPECT_THAT(err_, HasSubstr("missing.yaml"));
