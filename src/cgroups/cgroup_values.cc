@@ -1,6 +1,7 @@
 #include "cgroups/cgroup_values.h"
 
 #include <array>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -42,7 +43,7 @@ Status ValidateCgroupValueOptions(const CgroupValueOptions& options) {
     return Error::Invalid("cpu cfs period " + std::to_string(options.cpu_cfs_period_us) +
                           "us is outside [1ms, 1s]");
   }
-  for (int64_t size : options.host_hugepage_sizes) PODSHIM_TRY(HugePageCgroupSize(size));
+  for (int64_t size : options.hugepage_sizes) PODSHIM_TRY(HugePageCgroupSize(size));
   return Ok();
 }
 
@@ -74,6 +75,26 @@ Result<std::string> HugePageCgroupSize(int64_t page_size_bytes) {
                           " is not a whole number of the largest unit that divides it");
   }
   return std::to_string(size) + std::string(kUnits[unit]);
+}
+
+Result<std::vector<int64_t>> HugePageSizesIn(const PodResourcesInput& pod) {
+  std::set<int64_t> sizes;
+  auto scan = [&](const ResourceList& list) -> Status {
+    for (const auto& [name, value] : list) {
+      if (IsHugePageResource(name)) sizes.insert(PODSHIM_TRY(HugePageSizeFromResourceName(name)));
+    }
+    return Ok();
+  };
+  for (const ContainerResources& c : pod.containers) {
+    PODSHIM_TRY(scan(c.requests));
+    PODSHIM_TRY(scan(c.limits));
+  }
+  PODSHIM_TRY(scan(pod.overhead));
+  if (pod.pod_level) {
+    PODSHIM_TRY(scan(pod.pod_level->requests));
+    PODSHIM_TRY(scan(pod.pod_level->limits));
+  }
+  return std::vector<int64_t>(sizes.begin(), sizes.end());
 }
 
 Result<ResourceConfig> PodResourceConfig(const PodResourcesInput& pod, QosClass qos,
@@ -184,9 +205,9 @@ Result<CgroupFileValues> CgroupFiles(const ResourceConfig& config,
                                        : std::to_string(*config.memory_limit_bytes)});
   }
   for (const auto& [file, value] : config.unified) files.push_back({file, value});
-  if (!config.hugepage_limits.empty() || !options.host_hugepage_sizes.empty()) {
+  if (!config.hugepage_limits.empty() || !options.hugepage_sizes.empty()) {
     std::map<int64_t, int64_t> hugepages = config.hugepage_limits;
-    for (int64_t size : options.host_hugepage_sizes) hugepages.emplace(size, 0);
+    for (int64_t size : options.hugepage_sizes) hugepages.emplace(size, 0);
     for (const auto& [size, limit] : hugepages) {
       std::string infix = PODSHIM_TRY(HugePageCgroupSize(size));
       files.push_back({"hugetlb." + infix + ".max", std::to_string(limit)});

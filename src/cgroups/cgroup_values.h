@@ -27,9 +27,11 @@ struct CgroupValueOptions {
   int64_t pod_pids_limit = -1;                      // --pod-pids-limit; <= 0 means unlimited
   int64_t cpu_cfs_period_us = kDefaultCfsPeriodUs;  // --cpu-cfs-period
   bool cpu_cfs_quota = true;                        // false with --no-cpu-cfs-quota
-  // Huge page sizes the host offers, in bytes (/sys/kernel/mm/hugepages). Each one a cgroup does
-  // not request is written as 0, as kubelet does. Empty: only requested sizes are written.
-  std::vector<int64_t> host_hugepage_sizes;
+  // Huge page sizes (bytes) written on every cgroup: a size a cgroup does not request gets an
+  // explicit 0, so it cannot use pages meant for another. kubelet lists every size the host
+  // offers; podshim passes the sizes the pod names (HugePageSizesIn), so the output does not
+  // depend on the host. Empty: only requested sizes are written.
+  std::vector<int64_t> hugepage_sizes;
 };
 
 // The period must lie in [1 ms, 1 s], as kubelet's cpuCFSQuotaPeriod validation requires.
@@ -52,6 +54,9 @@ Result<int64_t> HugePageSizeFromResourceName(std::string_view name);
 // The hugetlb file infix for a page size, as kubelet's HugePageUnitSizeFromByteSize:
 // 2097152 -> "2MB", 1073741824 -> "1GB", 65536 -> "64KB".
 Result<std::string> HugePageCgroupSize(int64_t page_size_bytes);
+
+// Every page size named by a hugepages-<size> resource anywhere in the pod, ascending.
+Result<std::vector<int64_t>> HugePageSizesIn(const PodResourcesInput& pod);
 
 // ResourceConfigForPod (SEMANTICS 2.2) with pod pids.max and pod-level MemoryQoS (2.5). `pod` must
 // have been through ApplyApiDefaults.

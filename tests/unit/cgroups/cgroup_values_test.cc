@@ -154,7 +154,7 @@ TEST(CgroupValuesTest, MemoryQosProtectsByQosClass) {
 
 TEST(CgroupValuesTest, HugePagesFromRequestsWithZeroForOtherHostSizes) {
   CgroupValueOptions options;
-  options.host_hugepage_sizes = {2 * kMi, kGi};
+  options.hugepage_sizes = {2 * kMi, kGi};
   PodCgroupValues v =
       Compute(Pod({C("app", ContainerRole::kApp, {},
                      {{"cpu", 100}, {"memory", 64 * kMi}, {"hugepages-2Mi", 8 * kMi}})}),
@@ -196,6 +196,17 @@ TEST(CgroupValuesTest, HugePageSizes) {
   EXPECT_FALSE(ComputePodCgroupValues(pod, {}));
 }
 
+TEST(CgroupValuesTest, HugePageSizesInThePod) {
+  PodResourcesInput pod{{C("a", ContainerRole::kApp, {}, {{"hugepages-1Gi", kGi}}),
+                         C("b", ContainerRole::kApp, {{"hugepages-2Mi", 2 * kMi}})},
+                        {{"hugepages-2Mi", 4 * kMi}},
+                        PodLevelResources{{}, {{"hugepages-64Ki", 64 * 1024}}}};
+  EXPECT_EQ(*HugePageSizesIn(pod), (std::vector<int64_t>{64 * 1024, 2 * kMi, kGi}));
+  EXPECT_TRUE(HugePageSizesIn(Pod({C("a", ContainerRole::kApp, {{"cpu", 1}})}))->empty());
+  pod.overhead = {{"hugepages-3000", 1}};
+  EXPECT_FALSE(HugePageSizesIn(pod));
+}
+
 TEST(CgroupValuesTest, OptionsAreValidated) {
   CgroupValueOptions options;
   EXPECT_TRUE(ValidateCgroupValueOptions(options));
@@ -210,7 +221,7 @@ TEST(CgroupValuesTest, OptionsAreValidated) {
     EXPECT_EQ(status.error().code(), ErrorCode::kInvalidSpec);
   }
   options.cpu_cfs_period_us = kDefaultCfsPeriodUs;
-  options.host_hugepage_sizes = {3000};
+  options.hugepage_sizes = {3000};
   EXPECT_FALSE(ValidateCgroupValueOptions(options));
   EXPECT_FALSE(ComputePodCgroupValues(Pod({C("a", ContainerRole::kApp, {})}), options));
 }
