@@ -1,0 +1,397 @@
+// `podshim oci` end to end: the real binary (PODSHIM_BINARY) on busybox bundles built by
+// scripts/make-bundle.sh in a temporary directory, with a per-test --root. Needs root.
+// "Has not run" is checked two ways: the program's first act is to write a marker into a host
+// directory bind-mounted at /shared, and the waiting process is still podshim (not yet exec'd).
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct CmdResult {
+  int status = -1;  // exit status, or 128+N for a signal
+  std::string out;
+  std::string err;
+};
+
+std::string ReadText(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int DecodeWait(int w) { return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w); }
+
+class OciCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts)";
+    if (!fs::exists(PODSHIM_BINARY)) GTEST_SKIP() << PODSHIM_BINARY << " is not built";
+    if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
+    std::string tmpl = (fs::temp_directory_path() / "podshim-oci-cli-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    tmp_ = tmpl;
+    root_ = tmp_ / "state";
+    shared_ = tmp_ / "shared";
+    fs::create_directories(shared_);
+    bundle_ = tmp_ / "bundle";
+    std::string cmd = "PODSHIM=" PODSHIM_BINARY " " PODSHIM_SOURCE_DIR "/scripts/make-bundle.sh " +
+                      bundle_.string() + " >" + (tmp_ / "make-bundle.log").string() + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadText(tmp_ / "make-bundle.log");
+    config_ = json::parse(ReadText(bundle_ / "config.json"));
+    // The host's hybrid cgroups refuse the default spec's cgroup mount (see docs/oci.md); these
+    // tests are about the command line, so the bundle goes without it.
+    json mounts = json::array();
+    for (const json& m : config_["mounts"]) {
+      if (m["destination"] != "/sys/fs/cgroup") mounts.push_back(m);
+    }
+    mounts.push_back({{"destination", "/shared"},
+                      {"type", "bind"},
+                      {"source", shared_.string()},
+                      {"options", {"rbind", "rw"}}});
+    config_["mounts"] = mounts;
+  }
+
+  void TearDown() override {
+    if (tmp_.empty()) return;
+    // Whatever a failed test left running: delete --force every container of our root.
+    for (const std::string& id : ListIds()) Podshim({"delete", "--force", id});
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);
+  }
+
+  // Writes config.json with process.args = sh -c SCRIPT (plus `edit` applied).
+  void WriteConfig(const std::string& script, const std::function<void(json&)>& edit = {}) {
+    json c = config_;
+    c["process"]["args"] = {"sh", "-c", script};
+    if (edit) edit(c);
+    std::ofstream(bundle_ / "config.json") << c.dump(2);
+  }
+
+  std::vector<std::string> Argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {PODSHIM_BINARY, "oci", "--root", root_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  // Starts podshim with stdout/stderr in files (a created container keeps inherited pipes
+  // open, so pipes would never reach EOF). Returns the pid.
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& tag) {
+    std::vector<std::string> argv = Argv(args);
+    std::vector<char*> cargv;
+    for (std::string& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    std::string out = (tmp_ / (tag + ".out")).string(), err = (tmp_ / (tag + ".err")).string();
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, PODSHIM_BINARY, &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    EXPECT_EQ(rc, 0);
+    return pid;
+  }
+
+  CmdResult Wait(pid_t pid, const std::string& tag) {
+    int w = 0;
+    while (::waitpid(pid, &w, 0) < 0 && errno == EINTR) {
+    }
+    return {DecodeWait(w), ReadText(tmp_ / (tag + ".out")), ReadText(tmp_ / (tag + ".err"))};
+  }
+
+  CmdResult Podshim(const std::vector<std::string>& args) {
+    std::string tag = "cmd" + std::to_string(++calls_);
+    return Wait(Spawn(args, tag), tag);
+  }
+
+  json State(const std::string& id) {
+    CmdResult r = Podshim({"state", id});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.status == 0 ? json::parse(r.out) : json();
+  }
+
+  std::vector<std::string> ListIds() {
+    std::vector<std::string> ids;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root_, ec)) ids.push_back(e.path().filename());
+    return ids;
+  }
+
+  // Polls `cond` for up to `limit`.
+  static bool Eventually(const std::function<bool()>& cond,
+                         std::chrono::milliseconds limit = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return cond();
+  }
+
+  static bool ProcessGone(pid_t pid) {
+    std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+    if (stat.empty()) return true;
+    size_t close = stat.rfind(')');
+    return close != std::string::npos && stat[close + 2] == 'Z';
+  }
+
+  bool MountsMention(const std::string& needle) {
+    return ReadText("/proc/self/mountinfo").find(needle) != std::string::npos;
+  }
+
+  fs::path tmp_, root_, shared_, bundle_;
+  json config_;
+  int calls_ = 0;
+};
+
+// A program that records that it ran and then waits for SIGTERM (pid 1 of a pid namespace needs
+// a handler to be stopped by anything but SIGKILL).
+constexpr const char kRecordAndWait[] =
+    "echo ran > /shared/ran; trap 'exit 0' TERM; while :; do sleep 0.05; done";
+
+TEST_F(OciCliTest, CreateWaitsUntilStartThenKillAndDeleteLeaveNothing) {
+  WriteConfig(kRecordAndWait);
+  fs::path pid_file = tmp_ / "pid";
+  CmdResult create =
+      Podshim({"create", "--bundle", bundle_.string(), "--pid-file", pid_file.string(), "c1"});
+  ASSERT_EQ(create.status, 0) << create.err;
+
+  json state = State("c1");
+  EXPECT_EQ(state["status"], "created");
+  EXPECT_EQ(state["id"], "c1");
+  EXPECT_EQ(state["bundle"], bundle_.string());
+  EXPECT_EQ(state["rootfs"], (bundle_ / "rootfs").string());
+  pid_t pid = state["pid"];
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(ReadText(pid_file), std::to_string(pid));
+  EXPECT_TRUE(fs::exists(root_ / "c1" / "exec.fifo"));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(fs::exists(shared_ / "ran")) << "the program ran before start";
+  EXPECT_EQ(ReadText("/proc/" + std::to_string(pid) + "/comm"), "podshim\n")
+      << "the process has already exec'd";
+
+  CmdResult start = Podshim({"start", "c1"});
+  ASSERT_EQ(start.status, 0) << start.err;
+  EXPECT_TRUE(Eventually([&] { return fs::exists(shared_ / "ran"); }));
+  EXPECT_EQ(State("c1")["status"], "running");
+  EXPECT_FALSE(fs::exists(root_ / "c1" / "exec.fifo"));
+  CmdResult again = Podshim({"start", "c1"});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.err.find("already running"), std::string::npos) << again.err;
+
+  CmdResult kill = Podshim({"kill", "c1"});  // SIGTERM by default
+  ASSERT_EQ(kill.status, 0) << kill.err;
+  EXPECT_TRUE(Eventually([&] { return State("c1")["status"] == "stopped"; }));
+  CmdResult kill_stopped = Podshim({"kill", "c1", "KILL"});
+  EXPECT_EQ(kill_stopped.status, 1) << "killing a stopped container is an error";
+
+  CmdResult del = Podshim({"delete", "c1"});
+  ASSERT_EQ(del.status, 0) << del.err;
+  EXPECT_FALSE(fs::exists(root_ / "c1"));
+  EXPECT_TRUE(ProcessGone(pid));
+  EXPECT_FALSE(MountsMention(bundle_.string())) << "a container mount is visible on the host";
+  CmdResult gone = Podshim({"state", "c1"});
+  EXPECT_EQ(gone.status, 1);
+  EXPECT_NE(gone.err.find("container \"c1\" does not exist"), std::string::npos) << gone.err;
+}
+
+TEST_F(OciCliTest, DeleteOfACreatedContainerKillsItWithoutRunningTheProgram) {
+  WriteConfig(kRecordAndWait);
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "c2"}).status, 0);
+  pid_t pid = State("c2")["pid"];
+  CmdResult del = Podshim({"delete", "c2"});
+  ASSERT_EQ(del.status, 0) << del.err;
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(pid); }));
+  EXPECT_FALSE(fs::exists(root_ / "c2"));
+  EXPECT_FALSE(fs::exists(shared_ / "ran"));
+}
+
+TEST_F(OciCliTest, DeleteOfARunningContainerNeedsForce) {
+  WriteConfig(kRecordAndWait);
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "c3"}).status, 0);
+  ASSERT_EQ(Podshim({"start", "c3"}).status, 0);
+  pid_t pid = State("c3")["pid"];
+  CmdResult refused = Podshim({"delete", "c3"});
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("not stopped: running"), std::string::npos) << refused.err;
+  CmdResult forced = Podshim({"delete", "--force", "c3"});
+  ASSERT_EQ(forced.status, 0) << forced.err;
+  EXPECT_TRUE(ProcessGone(pid));
+  EXPECT_FALSE(fs::exists(root_ / "c3"));
+}
+
+TEST_F(OciCliTest, RunExitsWithTheProgramsStatusAndRemovesItsState) {
+  WriteConfig("exit 3");
+  CmdResult r = Podshim({"run", "--bundle", bundle_.string(), "r1"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_TRUE(ListIds().empty());
+}
+
+TEST_F(OciCliTest, RunReportsDeathBySignalAs128PlusN) {
+  WriteConfig(kRecordAndWait);
+  pid_t run = Spawn({"run", "--bundle", bundle_.string(), "r2"}, "run");
+  ASSERT_TRUE(Eventually([&] { return fs::exists(shared_ / "ran"); }));
+  EXPECT_EQ(State("r2")["status"], "running");
+  ASSERT_EQ(Podshim({"kill", "r2", "9"}).status, 0);
+  CmdResult r = Wait(run, "run");
+  EXPECT_EQ(r.status, 137) << r.err;
+  EXPECT_TRUE(ListIds().empty());
+}
+
+TEST_F(OciCliTest, RunForwardsSigtermToTheContainer) {
+  WriteConfig("trap 'exit 7' TERM; echo ready > /shared/ran; while :; do sleep 0.05; done");
+  pid_t run = Spawn({"run", "--bundle", bundle_.string(), "r3"}, "run");
+  ASSERT_TRUE(Eventually([&] { return fs::exists(shared_ / "ran"); }));
+  ASSERT_EQ(::kill(run, SIGTERM), 0);
+  CmdResult r = Wait(run, "run");
+  EXPECT_EQ(r.status, 7) << "the container's own status, from its TERM trap; " << r.err;
+}
+
+TEST_F(OciCliTest, TerminalIsRejectedAndLeavesNoState) {
+  WriteConfig("true", [](json& c) { c["process"]["terminal"] = true; });
+  CmdResult r = Podshim({"create", "--bundle", bundle_.string(), "t1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("process.terminal: not supported yet"), std::string::npos) << r.err;
+  EXPECT_TRUE(ListIds().empty());
+}
+
+TEST_F(OciCliTest, BadConfigNamesTheJsonPathAndLeavesNoState) {
+  WriteConfig("true", [](json& c) {
+    c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"hard", "x"}, {"soft", 1}}};
+  });
+  CmdResult r = Podshim({"run", "--bundle", bundle_.string(), "bad"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("process.rlimits[0].hard"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root_ / "bad"));
+}
+
+TEST_F(OciCliTest, DuplicateAndUnknownIds) {
+  WriteConfig(kRecordAndWait);
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "d1"}).status, 0);
+  CmdResult dup = Podshim({"create", "--bundle", bundle_.string(), "d1"});
+  EXPECT_EQ(dup.status, 1);
+  EXPECT_NE(dup.err.find("container \"d1\" already exists"), std::string::npos) << dup.err;
+  EXPECT_EQ(State("d1")["status"], "created") << "the first one is untouched";
+
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+           {"state", "nope"}, {"start", "nope"}, {"kill", "nope"}, {"delete", "nope"}}) {
+    CmdResult r = Podshim(cmd);
+    EXPECT_EQ(r.status, 1) << cmd[0];
+    EXPECT_NE(r.err.find("container \"nope\" does not exist"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(Podshim({"delete", "--force", "nope"}).status, 0) << "as runc";
+  EXPECT_EQ(Podshim({"create", "--bundle", bundle_.string(), "../x"}).status, 1);
+}
+
+TEST_F(OciCliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Podshim({"frobnicate"}).status, 2);
+  EXPECT_EQ(Podshim({"create", "--bndle", "x", "y"}).status, 2);
+  EXPECT_EQ(Podshim({"kill", "x", "SIGNOPE"}).status, 2);
+  EXPECT_EQ(Podshim({"state"}).status, 2);
+  CmdResult help = Podshim({"kill", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("usage: podshim oci kill"), std::string::npos);
+}
+
+TEST_F(OciCliTest, ListShowsEveryContainerAsTableAndJson) {
+  WriteConfig(kRecordAndWait);
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "l1"}).status, 0);
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "l2"}).status, 0);
+  ASSERT_EQ(Podshim({"start", "l2"}).status, 0);
+  CmdResult table = Podshim({"list"});
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_EQ(table.out.rfind("ID ", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("l1 "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("created"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("running"), std::string::npos) << table.out;
+  CmdResult js = Podshim({"list", "--format", "json"});
+  ASSERT_EQ(js.status, 0) << js.err;
+  json list = json::parse(js.out);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["id"], "l1");
+  EXPECT_EQ(list[0]["status"], "created");
+  EXPECT_EQ(list[1]["id"], "l2");
+  EXPECT_EQ(list[1]["status"], "running");
+}
+
+TEST_F(OciCliTest, FeaturesHasTheRequiredVersions) {
+  CmdResult r = Podshim({"features"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json f = json::parse(r.out);
+  EXPECT_EQ(f["ociVersionMin"], "1.0.0");
+  EXPECT_EQ(f["ociVersionMax"], "1.2.0");
+  EXPECT_TRUE(f["linux"]["seccomp"]["enabled"]);
+}
+
+TEST_F(OciCliTest, HooksGetTheStateOnStdinInLifecycleOrder) {
+  fs::path log = tmp_ / "hooks.log";
+  auto hook = [&](const std::string& name) {
+    // Appends "<name> <state JSON>" to the log; hooks get exactly their env (none here).
+    return json{{"path", "/bin/sh"},
+                {"args",
+                 {"sh", "-c",
+                  "printf '%s ' " + name + " >> " + log.string() + "; cat >> " + log.string() +
+                      "; echo >> " + log.string()}}};
+  };
+  WriteConfig(kRecordAndWait, [&](json& c) {
+    c["hooks"] = {{"createRuntime", {hook("createRuntime")}},
+                  {"poststart", {hook("poststart")}},
+                  {"poststop", {hook("poststop")}}};
+  });
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "h1"}).status, 0);
+  ASSERT_EQ(Podshim({"start", "h1"}).status, 0);
+  ASSERT_EQ(Podshim({"delete", "--force", "h1"}).status, 0);
+  std::istringstream lines(ReadText(log));
+  std::vector<std::pair<std::string, json>> seen;
+  for (std::string line; std::getline(lines, line);) {
+    size_t sp = line.find(' ');
+    seen.emplace_back(line.substr(0, sp), json::parse(line.substr(sp + 1)));
+  }
+  ASSERT_EQ(seen.size(), 3u) << ReadText(log);
+  EXPECT_EQ(seen[0].first, "createRuntime");
+  EXPECT_EQ(seen[0].second["status"], "creating");
+  EXPECT_EQ(seen[0].second["id"], "h1");
+  EXPECT_GT(seen[0].second["pid"], 0);
+  EXPECT_EQ(seen[1].first, "poststart");
+  EXPECT_EQ(seen[1].second["status"], "running");
+  EXPECT_EQ(seen[2].first, "poststop");
+  EXPECT_EQ(seen[2].second["status"], "stopped");
+}
+
+TEST_F(OciCliTest, FailingCreateRuntimeHookUndoesTheCreate) {
+  WriteConfig(kRecordAndWait, [](json& c) {
+    c["hooks"] = {{"createRuntime", {{{"path", "/bin/false"}}}}};
+  });
+  CmdResult r = Podshim({"create", "--bundle", bundle_.string(), "h2"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("createRuntime hook \"/bin/false\""), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root_ / "h2"));
+  EXPECT_FALSE(fs::exists(shared_ / "ran"));
+}
+
+}  // namespace
