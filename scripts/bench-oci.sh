@@ -36,15 +36,27 @@ trap cleanup EXIT
 # One rootfs for everyone; one bundle dir (config.json) per runtime beside it.
 PODSHIM=$podshim "$here/make-bundle.sh" "$work/podshim" /bin/true >/dev/null
 rootfs=$work/podshim/rootfs
-# runc and crun: their own `spec` defaults, made non-interactive (no terminal) and /bin/true.
-for rt in runc crun; do
-  mkdir -p "$work/$rt"
-  ln -s "$rootfs" "$work/$rt/rootfs"
-  (cd "$work/$rt" && "$rt" spec)
-  python3 - "$work/$rt/config.json" <<'EOF'
+# podshim does not yet turn the default spec's `cgroup` mount into cgroup2 on a host whose
+# /sys/fs/cgroup is not cgroup2 (mount fails with EPERM here); ask for cgroup2 directly, which is
+# what crun mounts in its cgroup2 namespace below.
+python3 - "$work/podshim/config.json" <<'EOF'
 import json, sys
 path = sys.argv[1]
 c = json.load(open(path))
+for m in c["mounts"]:
+    if m.get("type") == "cgroup":
+        m["type"] = m["source"] = "cgroup2"
+json.dump(c, open(path, "w"), indent=2)
+EOF
+# runc and crun: their own `spec` defaults, made non-interactive (no terminal) and /bin/true.
+for rt in runc crun; do
+  mkdir -p "$work/$rt"
+  (cd "$work/$rt" && "$rt" spec)
+  python3 - "$work/$rt/config.json" "$rootfs" <<'EOF'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["root"]["path"] = sys.argv[2]  # the shared rootfs (runc refuses a symlinked one)
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/true"]
 json.dump(c, open(path, "w"), indent=2)

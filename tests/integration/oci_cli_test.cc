@@ -62,11 +62,12 @@ class OciCliTest : public ::testing::Test {
                       bundle_.string() + " >" + (tmp_ / "make-bundle.log").string() + " 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadText(tmp_ / "make-bundle.log");
     config_ = json::parse(ReadText(bundle_ / "config.json"));
-    // The host's hybrid cgroups refuse the default spec's cgroup mount (see docs/oci.md); these
-    // tests are about the command line, so the bundle goes without it.
+    // podshim mounts the default spec's `cgroup` as cgroup v1, which this host's hybrid
+    // hierarchy refuses (EPERM; see docs/oci.md): ask for cgroup2, as crun mounts on v2.
     json mounts = json::array();
-    for (const json& m : config_["mounts"]) {
-      if (m["destination"] != "/sys/fs/cgroup") mounts.push_back(m);
+    for (json m : config_["mounts"]) {
+      if (m["type"] == "cgroup") m["type"] = m["source"] = "cgroup2";
+      mounts.push_back(m);
     }
     mounts.push_back({{"destination", "/shared"},
                       {"type", "bind"},
