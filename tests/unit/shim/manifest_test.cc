@@ -399,6 +399,26 @@ TEST(ManifestTest, NotAnObjectAtTheTop) {
   EXPECT_THAT(Errors("# only a comment\n"), ElementsAre("manifest: empty document"));
 }
 
+TEST(ManifestTest, WrongShapesAreReportedNotCrashedOn) {
+  const std::string head = "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n";
+  EXPECT_THAT(Errors(head + "spec: 5\n"), ElementsAre("spec: expected an object"));
+  EXPECT_THAT(Errors(head + "spec: {containers: [a, [b]]}\n"),
+              ElementsAre("spec.containers[0]: expected an object",
+                          "spec.containers[1]: expected an object"));
+  EXPECT_THAT(Errors("apiVersion: v1\nkind: Pod\nmetadata: []\nspec: {containers: {}}\n"),
+              ElementsAre("metadata: expected an object", "spec.containers: expected a list"));
+  EXPECT_THAT(Errors(head + "spec:\n  containers:\n  - {name: a, bundle: b, env: [x], "
+                            "lifecycle: {preStop: {sleep: 3}}, startupProbe: {exec: {command: "
+                            "ls}}}\n"),
+              ElementsAre("spec.containers[0].env[0]: expected an object",
+                          "spec.containers[0].startupProbe.exec.command: expected a list",
+                          "spec.containers[0].lifecycle.preStop.sleep: expected an object"));
+  EXPECT_THAT(Errors(head + "spec: {containers: [{name: a, bundle: b}], hostNetwork: 1, "
+                            "terminationGracePeriodSeconds: 99999999999999999999}\n"),
+              ElementsAre("spec.terminationGracePeriodSeconds: integer out of range",
+                          "spec.hostNetwork: expected a boolean"));
+}
+
 TEST(ManifestTest, ParseManifestJoinsEveryProblem) {
   auto pod = ParseManifest(R"(
 apiVersion: v1
