@@ -14,7 +14,6 @@ int NotYet(const char* name) {
 
 }  // namespace
 
-int RunResourcesCommand(int, char**) { return NotYet("resources"); }
 int RunPodCommand(int, char**) { return NotYet("run"); }
 int StartPodCommand(int, char**) { return NotYet("start"); }
 int RunCtlCommand(int, char**) { return NotYet("ctl"); }
