@@ -363,7 +363,7 @@ void Supervisor::MaybeFinish() {
   const bool stopped = termination_reason_ == TerminationReason::kSignal ||
                        termination_reason_ == TerminationReason::kRequest;
   Emit("PodFinished", nullptr, {Str("phase", stopped ? "Terminated" : PodPhaseName(phase))});
-  actions_.push_back(PodFinishedAction{phase, termination_reason_});
+  actions_.emplace_back(std::in_place_type<PodFinishedAction>, phase, termination_reason_);
 }
 
 void Supervisor::UpdateReadiness(Container& c) {
@@ -402,7 +402,11 @@ std::vector<SupervisorAction> Supervisor::TakeActions() { return std::exchange(a
 
 std::optional<Supervisor::TimePoint> Supervisor::NextDeadline() const {
   if (finished_) return std::nullopt;
-  if (terminating_) return termination_ ? termination_->NextDeadline() : std::nullopt;
+  if (terminating_) {
+    // After a kill-now only exits matter: the plan's later deadlines would only send more.
+    if (killed_now_ || !termination_) return std::nullopt;
+    return termination_->NextDeadline();
+  }
   std::optional<TimePoint> next;
   for (const Container& c : containers_) {
     if (c.stage == Stage::kBackOff && (!next || c.restart_at < *next)) next = c.restart_at;

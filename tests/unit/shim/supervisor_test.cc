@@ -569,9 +569,32 @@ TEST_F(SupervisorTest, SecondStopRequestWithZeroGraceKillsEverythingNow) {
   EXPECT_THAT(Ops(), ElementsAre("Signal app SIGTERM"));
   sup().OnStopRequest(TerminationReason::kSignal, seconds(0));
   EXPECT_THAT(Ops(), ElementsAre("Kill sc", "Kill app"));
+  EXPECT_EQ(sup().NextDeadline(), std::nullopt);  // only the exits are awaited now
   Killed("app", SIGKILL);
   Killed("sc", SIGKILL);
   EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Signal)"));
+}
+
+TEST_F(SupervisorTest, SidecarWaitsAreBoundedByTheGracePeriod) {
+  // The upstream vector with grace 2 s: each container takes 1.25 s to exit after SIGTERM.
+  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("main")},
+           seconds(2)));
+  Start();
+  for (const char* name : {"sc1", "sc2", "sc3", "main"}) Running(name);
+  All();
+  const Clock::TimePoint t0 = clock_.Now();
+  sup().OnStopRequest(TerminationReason::kRequest);
+  EXPECT_THAT(Ops(), ElementsAre("Signal main SIGTERM"));
+  clock_.Advance(std::chrono::milliseconds(1250));
+  Exit("main", 0);
+  EXPECT_THAT(Ops(), ElementsAre("Signal sc3 SIGTERM"));
+  EXPECT_EQ(sup().NextDeadline(), t0 + seconds(2));  // the end of sc1's and sc2's wait
+  FireDeadline();
+  EXPECT_THAT(Ops(), ElementsAre("Signal sc1 SIGTERM", "Signal sc2 SIGTERM"));
+  Exit("sc3", 0);
+  Exit("sc2", 0);
+  Exit("sc1", 0);
+  EXPECT_THAT(Ops(), ElementsAre("PodFinished Succeeded (Request)"));
 }
 
 TEST_F(SupervisorTest, StopWithZeroGraceSkipsHooksAndSignals) {
