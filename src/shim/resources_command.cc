@@ -136,7 +136,7 @@ int RunResourcesCommand(int argc, char** argv) {
     PrintError("podshim resources: ", values.error());
     return 2;
   }
-  std::string out = ValuesJson(*values).dump(2);
+  std::string out = ValuesJson(*values).dump(2, ' ', false, Json::error_handler_t::replace);
   std::fprintf(stdout, "%s\n", out.c_str());
   return 0;
 }
