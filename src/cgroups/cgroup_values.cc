@@ -24,7 +24,8 @@ Result<std::map<int64_t, int64_t>> HugePageLimits(const ResourceList& list) {
   std::map<int64_t, int64_t> limits;
   for (const auto& [name, value] : list) {
     if (!IsHugePageResource(name)) continue;
-    limits[PODSHIM_TRY(HugePageSizeFromResourceName(name))] += value;
+    int64_t& limit = limits[PODSHIM_TRY(HugePageSizeFromResourceName(name))];
+    if (__builtin_add_overflow(limit, value, &limit)) limit = INT64_MAX;
   }
   return limits;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace podshim::cgroups {
 
@@ -15,33 +16,44 @@ int64_t MilliCpuToShares(int64_t milli_cpu) {
 int64_t MilliCpuToQuota(int64_t milli_cpu, int64_t period_us) {
   if (milli_cpu == 0) return 0;
   __int128 quota = static_cast<__int128>(milli_cpu) * period_us / kMilliCpuPerCpu;
-  return static_cast<int64_t>(std::max<__int128>(quota, kMinCfsQuotaUs));
+  return static_cast<int64_t>(
+      std::clamp<__int128>(quota, kMinCfsQuotaUs, std::numeric_limits<int64_t>::max()));
 }
 
 int64_t SharesToMilliCpu(int64_t shares) {
   if (shares < kMinShares) return 0;
-  return (shares * kMilliCpuPerCpu + kSharesPerCpu - 1) / kSharesPerCpu;
+  return static_cast<int64_t>(
+      (static_cast<__int128>(shares) * kMilliCpuPerCpu + kSharesPerCpu - 1) / kSharesPerCpu);
 }
 
 int64_t QuotaToMilliCpu(int64_t quota_us, int64_t period_us) {
   if (quota_us == -1 || period_us <= 0) return 0;
-  return quota_us * kMilliCpuPerCpu / period_us;
+  return static_cast<int64_t>(static_cast<__int128>(quota_us) * kMilliCpuPerCpu / period_us);
 }
+
+namespace {
+
+// 1 + ((shares - 2) * 9999) / 262142 without overflow for any int64.
+int64_t LinearWeight(int64_t shares) {
+  return static_cast<int64_t>(1 + (static_cast<__int128>(shares) - 2) * 9999 / 262142);
+}
+
+}  // namespace
 
 int64_t CpuWeightLinearOci(int64_t shares) {
   if (shares == 0) return 0;
-  return 1 + ((shares - 2) * 9999) / 262142;
+  return LinearWeight(shares);
 }
 
 int64_t CpuWeightKubelet(int64_t shares) {
   if (shares == 0) return 0;
   if (shares >= kMaxShares) return kMaxCpuWeight;
-  return 1 + ((shares - 2) * 9999) / 262142;
+  return LinearWeight(shares);
 }
 
 int64_t CpuWeightToSharesKubelet(int64_t weight) {
   if (weight == 0) return 0;
-  return ((weight - 1) * 262142) / 9999 + 2;
+  return static_cast<int64_t>((static_cast<__int128>(weight) - 1) * 262142 / 9999 + 2);
 }
 
 int64_t CpuWeight2025(int64_t shares) {

@@ -1,14 +1,22 @@
 #include "cgroups/pod_resources.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace podshim::cgroups {
 namespace {
 
+// a + b, saturating at the int64 bounds instead of overflowing.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
 // addResourceList: list[name] += value, creating absent entries.
 void Add(ResourceList& list, const ResourceList& more) {
-  for (const auto& [name, value] : more) list[name] += value;
+  for (const auto& [name, value] : more) list[name] = SaturatingAdd(list[name], value);
 }
 
 // maxResourceList: list[name] = max(list[name], value), creating absent entries.
@@ -175,7 +183,7 @@ ResourceList PodLimits(const PodResourcesInput& pod, PodResourcesOptions options
   if (!options.exclude_overhead) {
     for (const auto& [name, value] : pod.overhead) {
       auto it = limits.find(name);
-      if (it != limits.end() && it->second != 0) it->second += value;
+      if (it != limits.end() && it->second != 0) it->second = SaturatingAdd(it->second, value);
     }
   }
   return limits;
@@ -189,14 +197,15 @@ QosClass ComputeQos(const PodResourcesInput& pod) {
   bool guaranteed = true;
   auto add_requests = [&](const ResourceList& list) {
     for (const auto& [name, value] : list) {
-      if ((name == kCpu || name == kMemory) && value > 0) requests[name] += value;
+      if ((name == kCpu || name == kMemory) && value > 0)
+        requests[name] = SaturatingAdd(requests[name], value);
     }
   };
   auto add_limits = [&](const ResourceList& list) {
     int limited = 0;  // how many of cpu and memory this list limits
     for (const auto& [name, value] : list) {
       if ((name == kCpu || name == kMemory) && value > 0) {
-        limits[name] += value;
+        limits[name] = SaturatingAdd(limits[name], value);
         ++limited;
       }
     }

@@ -63,6 +63,13 @@ TEST(PodResourcesTest, ZeroIsKeptDistinctFromAbsent) {
   EXPECT_EQ(PodLimits(pod), ResourceList{});
 }
 
+TEST(PodResourcesTest, SumsSaturateInsteadOfOverflowing) {
+  PodResourcesInput pod{{App("a", {{"memory", INT64_MAX - 1}}), App("b", {{"memory", 5}})},
+                        {{"memory", 1}},
+                        std::nullopt};
+  EXPECT_EQ(PodRequests(pod), (ResourceList{{"memory", INT64_MAX}}));
+}
+
 TEST(PodResourcesTest, PodLevelResourcesReplaceSupportedResourcesOnly) {
   PodResourcesInput pod{{App("app", {{"cpu", 100}, {"ephemeral-storage", 1000}})},
                         {{"cpu", 10}},
