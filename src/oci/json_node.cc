@@ -84,7 +84,8 @@ Result<std::vector<std::pair<std::string, JsonNode>>> JsonNode::Items() const {
   PODSHIM_TRY(ExpectObject());
   std::vector<std::pair<std::string, JsonNode>> out;
   for (auto it = value_->begin(); it != value_->end(); ++it) {
-    out.emplace_back(it.key(), JsonNode(it.value(), document_, ChildPath(it.key())));
+    // Map keys may contain dots ("net.ipv4.ip_forward"), so they are written in brackets.
+    out.emplace_back(it.key(), JsonNode(it.value(), document_, path_ + "[\"" + it.key() + "\"]"));
   }
   return out;
 }

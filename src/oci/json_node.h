@@ -36,8 +36,9 @@ class JsonNode {
   Result<JsonNode> Required(std::string_view name) const;
 
   Status ExpectObject() const;
-  Result<std::vector<JsonNode>> Elements() const;                       // an array
-  Result<std::vector<std::pair<std::string, JsonNode>>> Items() const;  // an object's members
+  Result<std::vector<JsonNode>> Elements() const;  // an array
+  // An object used as a map; each member's path is <path>["key"].
+  Result<std::vector<std::pair<std::string, JsonNode>>> Items() const;
 
   Result<std::string> String() const;
   Result<bool> Bool() const;

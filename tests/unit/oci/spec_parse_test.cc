@@ -341,8 +341,8 @@ INSTANTIATE_TEST_SUITE_P(
                     "config.json: linux.maskedPaths[1]: must be an absolute path, got "
                     "\"proc/keys\""},
         InvalidCase{"SysctlValueNotString", "/linux/sysctl", R"({"net.ipv4.ip_forward": 1})",
-                    "config.json: linux.sysctl.net.ipv4.ip_forward: expected a string, got an "
-                    "integer"},
+                    "config.json: linux.sysctl[\"net.ipv4.ip_forward\"]: expected a string, got "
+                    "an integer"},
         InvalidCase{"ResourcesMemoryLimitString", "/linux/resources",
                     R"({"memory": {"limit": "1G"}})",
                     "config.json: linux.resources.memory.limit: expected an integer"},
@@ -353,7 +353,7 @@ INSTANTIATE_TEST_SUITE_P(
                     "config.json: hooks.createRuntime[0].path: must be an absolute path, got "
                     "\"true\""},
         InvalidCase{"AnnotationValueNotString", "/annotations", R"({"a": {"b": "c"}})",
-                    "config.json: annotations.a: expected a string, got object"},
+                    "config.json: annotations[\"a\"]: expected a string, got object"},
         InvalidCase{"HostnameNotString", "/hostname", "42",
                     "config.json: hostname: expected a string, got an integer"},
         InvalidCase{"LinuxNotObject", "/linux", "[]",
