@@ -672,6 +672,22 @@ TEST_F(SupervisorTest, AppStartFailureUnderNeverFailsThePod) {
   EXPECT_FALSE(s.state.started_at.has_value());
 }
 
+TEST_F(SupervisorTest, OneAppFailingToStartDoesNotStopTheOthers) {
+  Make(Pod(RestartPolicy::kAlways, {App("a1"), App("a2"), App("a3")}));
+  Start();
+  EXPECT_THAT(Ops(), ElementsAre("Launch a1 #0", "Launch a2 #0", "Launch a3 #0"));
+  Running("a1");
+  ASSERT_TRUE(sup().OnStartFailed("a2", "pivot_root: EINVAL").has_value());
+  Running("a3");
+  EXPECT_THAT(Events(), ElementsAre("ContainerStarted a1", "ContainerStartupSucceeded a1",
+                                    "ContainerReady a1", "ContainerStartFailed a2",
+                                    "ContainerBackOff a2", "ContainerStarted a3",
+                                    "ContainerStartupSucceeded a3", "ContainerReady a3"));
+  EXPECT_EQ(Status("a2").last_state->reason, "StartError");
+  FireDeadline();
+  EXPECT_THAT(Ops(), ElementsAre("Launch a2 #1"));
+}
+
 TEST_F(SupervisorTest, SidecarStartFailureIsRetriedAndHoldsBackTheNext) {
   Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
