@@ -18,6 +18,8 @@
 
 #include <cerrno>
 
+#include "oci/seccomp.h"
+
 // Everything between here and ChildStepName runs in the child after clone3: only syscalls and
 // reads of the const plan. std::string::c_str(), std::vector::size()/operator[] do not allocate.
 namespace podshim::oci {
@@ -114,6 +116,14 @@ struct Child {
       n = ::read(fds.sync, &go, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) ::_exit(127);  // the parent is gone or gave up
+  }
+
+  // In a new user namespace our host ids are unmapped until we take ids of the namespace (as
+  // runc does): without that, devpts and friends refuse with EOVERFLOW.
+  void BecomeUserNsRoot() const {
+    if (!(plan.clone_flags & CLONE_NEWUSER)) return;
+    if (::syscall(SYS_setresgid, 0, 0, 0) < 0) Fail(ChildStep::kUserNsRoot, -1, errno);
+    if (::syscall(SYS_setresuid, 0, 0, 0) < 0) Fail(ChildStep::kUserNsRoot, -1, errno);
   }
 
   // Moves our own fds out of the way, installs stdio at 0-2 and extras at 3.., and marks every
@@ -318,13 +328,7 @@ struct Child {
   }
 
   void LoadSeccomp() const {
-    const SeccompProgram& p = *plan.seccomp;
-    struct sock_fprog prog {};
-    prog.len = static_cast<unsigned short>(p.filter.size());
-    prog.filter = const_cast<struct sock_filter*>(p.filter.data());
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.flags, &prog) < 0) {
-      Fail(ChildStep::kSeccomp, -1, errno);
-    }
+    if (int e = LoadSeccompInChild(*plan.seccomp)) Fail(ChildStep::kSeccomp, -1, e);
   }
 
   // Bounding set, keep-caps, ids, then the capability sets (runc's order).
@@ -413,6 +417,7 @@ struct Child {
   [[noreturn]] void Run() {
     ResetSignals();
     WaitForGo();
+    BecomeUserNsRoot();
     SetUpFds();
     JoinNamespaces();
     SetNames();
@@ -462,6 +467,8 @@ std::string ChildStepName(const LaunchPlan& plan, ChildStep step, int32_t index)
   switch (step) {
     case ChildStep::kSignals:
       return "reset signals";
+    case ChildStep::kUserNsRoot:
+      return "become root in the new user namespace";
     case ChildStep::kFds:
       return "set up fds" + (index >= 0 ? " (fd " + std::to_string(index) + ")" : "");
     case ChildStep::kSetns:

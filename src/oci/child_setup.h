@@ -13,6 +13,7 @@ namespace podshim::oci {
 // The set-up steps, in the order the child runs them.
 enum class ChildStep : uint32_t {
   kSignals = 1,  // SIG_DFL everywhere, empty signal mask
+  kUserNsRoot,   // setresgid/setresuid(0) in a new user namespace
   kFds,          // stdio and extra fds into place; everything else close-on-exec
   kSetns,        // index: plan.joins
   kHostname,

@@ -7,7 +7,8 @@
 #include <string_view>
 #include <utility>
 
-#include "oci/launch_plan_security.h"
+#include "oci/capabilities.h"
+#include "oci/seccomp.h"
 
 namespace podshim::oci {
 
@@ -237,9 +238,15 @@ Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path
   plan.umask = static_cast<mode_t>(proc.user.umask.value_or(022));
   plan.no_new_privileges = proc.no_new_privileges;
   plan.oom_score_adj = proc.oom_score_adj;
-  if (proc.capabilities) plan.capabilities = PODSHIM_TRY(PlanCapabilities(*proc.capabilities));
+  if (proc.capabilities) {
+    // Names the kernel does not know are left out (capabilities.h); the child applies the masks
+    // with raw prctl/capset calls, so no libcap state crosses the clone.
+    CapabilitySets sets = PODSHIM_TRY(ResolveCapabilities(*proc.capabilities));
+    plan.capabilities = CapabilityMasks{sets.bounding, sets.effective, sets.permitted,
+                                        sets.inheritable, sets.ambient};
+  }
   if (spec.linux_config.seccomp)
-    plan.seccomp = PODSHIM_TRY(PlanSeccomp(*spec.linux_config.seccomp));
+    plan.seccomp = PODSHIM_TRY(CompileSeccomp(*spec.linux_config.seccomp));
 
   plan.stdio[0] = opts.stdin_fd;
   plan.stdio[1] = opts.stdout_fd;

@@ -15,6 +15,7 @@
 
 #include "common/result.h"
 #include "oci/mounts.h"
+#include "oci/seccomp.h"
 #include "oci/spec.h"
 
 namespace podshim::oci {
@@ -90,11 +91,6 @@ struct SysctlStep {
   std::string value;
 };
 
-struct SeccompProgram {
-  std::vector<struct sock_filter> filter;
-  unsigned int flags = 0;  // SECCOMP_FILTER_FLAG_*
-};
-
 struct LaunchPlan {
   std::string container_id;
 
@@ -133,7 +129,7 @@ struct LaunchPlan {
   mode_t umask = 022;
   std::optional<CapabilityMasks> capabilities;  // absent: left as the uid change leaves them
   bool no_new_privileges = false;
-  std::optional<SeccompProgram> seccomp;  // loaded last (before caps drop without NNP)
+  std::optional<SeccompProgram> seccomp;  // compiled by CompileSeccomp (seccomp.h)
   std::optional<int> oom_score_adj;       // written by the parent to /proc/<pid>/oom_score_adj
 
   // Fds and control.

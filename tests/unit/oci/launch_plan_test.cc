@@ -1,0 +1,242 @@
+// launch_plan.h: BuildLaunchPlan from specs (namespaces, id maps, paths under the rootfs,
+// masked/read-only paths, sysctl, rlimits, capabilities), the PATH lookup precomputation and
+// CStringArray's pointer stability.
+#include "oci/launch_plan.h"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+
+#include <cstring>
+#include <string>
+
+#include "fixtures/bundle.h"
+
+namespace podshim::oci {
+namespace {
+
+using testing::DefaultTestSpec;
+
+const std::filesystem::path kBundle = "/nonexistent/bundle";
+
+Result<LaunchPlan> Build(const Spec& spec, LaunchOptions opts = {}) {
+  opts.container_id = "web";
+  return BuildLaunchPlan(spec, kBundle, std::move(opts));
+}
+
+TEST(ExecCandidatesTest, BareNamesAreSearchedInTheSpecPath) {
+  EXPECT_EQ(ExecCandidates("sh", {"A=1", "PATH=/a:/b/:", "B=2"}),
+            (std::vector<std::string>{"/a/sh", "/b/sh", "./sh"}));
+}
+
+TEST(ExecCandidatesTest, NamesWithASlashAreUsedAsTheyAre) {
+  EXPECT_EQ(ExecCandidates("/bin/x", {"PATH=/a"}), (std::vector<std::string>{"/bin/x"}));
+  EXPECT_EQ(ExecCandidates("./x", {}), (std::vector<std::string>{"./x"}));
+}
+
+TEST(ExecCandidatesTest, WithoutPathRuncsDefaultIsUsed) {
+  EXPECT_EQ(
+      ExecCandidates("true", {"HOME=/"}),
+      (std::vector<std::string>{"/usr/local/sbin/true", "/usr/local/bin/true", "/usr/sbin/true",
+                                "/usr/bin/true", "/sbin/true", "/bin/true"}));
+}
+
+TEST(CStringArrayTest, CopiesAndMovesPointIntoTheirOwnStorage) {
+  CStringArray a({"x", "a string too long for the small string buffer"});
+  CStringArray b = a;
+  CStringArray c = std::move(a);
+  for (const CStringArray* arr : {&b, &c}) {
+    ASSERT_EQ(arr->size(), 2u);
+    EXPECT_STREQ(arr->data()[0], "x");
+    EXPECT_STREQ(arr->data()[1], "a string too long for the small string buffer");
+    EXPECT_EQ(arr->data()[2], nullptr);
+    EXPECT_EQ(arr->data()[0], arr->items()[0].data());
+  }
+  EXPECT_EQ(a.data()[0], nullptr);  // NOLINT(bugprone-use-after-move): emptied, still valid
+}
+
+TEST(BuildLaunchPlanTest, DefaultSpec) {
+  Spec spec = DefaultTestSpec({"sh", "-c", "echo hi"});
+  LaunchOptions opts;
+  opts.stdout_fd = 7;
+  opts.extra_fds = {9};
+  auto plan = Build(spec, std::move(opts));
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->container_id, "web");
+  EXPECT_EQ(plan->clone_flags, static_cast<uint64_t>(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                                                     CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWCGROUP));
+  EXPECT_TRUE(plan->joins.empty());
+  EXPECT_TRUE(plan->uid_map.empty());
+  EXPECT_TRUE(plan->setup_rootfs);
+  EXPECT_EQ(plan->rootfs, "/nonexistent/bundle/rootfs");
+  EXPECT_EQ(plan->rootfs_propagation, MS_SLAVE | MS_REC);
+  EXPECT_EQ(plan->hostname, "podshim");
+  ASSERT_EQ(plan->argv.size(), 3u);
+  EXPECT_STREQ(plan->argv.data()[2], "echo hi");
+  EXPECT_EQ(plan->argv.data()[3], nullptr);
+  EXPECT_STREQ(plan->envp.data()[1], "TERM=xterm");
+  EXPECT_EQ(plan->exec_candidates.front(), "/usr/local/sbin/sh");
+  EXPECT_EQ(plan->cwd, "/");
+  EXPECT_EQ(plan->rootfs_steps.front().target, "/nonexistent/bundle/rootfs/proc");
+  EXPECT_EQ(plan->masked_paths.front(), "/proc/acpi");
+  EXPECT_EQ(plan->readonly_paths.back(), "/proc/sysrq-trigger");
+  ASSERT_EQ(plan->rlimits.size(), 1u);
+  EXPECT_EQ(plan->rlimits[0].resource, RLIMIT_NOFILE);
+  EXPECT_EQ(plan->rlimits[0].limit.rlim_cur, 1024u);
+  EXPECT_EQ(plan->umask, 022u);
+  ASSERT_TRUE(plan->capabilities);
+  // CAP_AUDIT_WRITE 29, CAP_KILL 5, CAP_NET_BIND_SERVICE 10.
+  const uint64_t three = (1ULL << 29) | (1ULL << 5) | (1ULL << 10);
+  EXPECT_EQ(plan->capabilities->bounding, three);
+  EXPECT_EQ(plan->capabilities->effective, three);
+  EXPECT_EQ(plan->capabilities->inheritable, 0u);
+  EXPECT_TRUE(plan->no_new_privileges);
+  EXPECT_FALSE(plan->seccomp);
+  EXPECT_EQ(plan->stdio[0], -1);
+  EXPECT_EQ(plan->stdio[1], 7);
+  EXPECT_EQ(plan->extra_fds, std::vector<int>{9});
+  EXPECT_EQ(plan->gate, StartGate::kNone);
+}
+
+TEST(BuildLaunchPlanTest, AnAbsoluteRootIsKeptAndNormalised) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.root.path = "/srv/images/../web/rootfs/";
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->rootfs, "/srv/web/rootfs");
+}
+
+TEST(BuildLaunchPlanTest, JoinedNamespacesPutUserFirst) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.linux_config.namespaces = {{NamespaceType::kMount, std::nullopt},
+                                  {NamespaceType::kNetwork, "/run/netns/a"},
+                                  {NamespaceType::kUser, "/proc/42/ns/user"}};
+  spec.hostname.reset();
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->clone_flags, static_cast<uint64_t>(CLONE_NEWNS));
+  ASSERT_EQ(plan->joins.size(), 2u);
+  EXPECT_EQ(plan->joins[0].type, NamespaceType::kUser);
+  EXPECT_EQ(plan->joins[0].clone_flag, CLONE_NEWUSER);
+  EXPECT_EQ(plan->joins[1].path, "/run/netns/a");
+}
+
+TEST(BuildLaunchPlanTest, NewUserNamespaceWritesTheMaps) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.linux_config.namespaces.push_back({NamespaceType::kUser, std::nullopt});
+  spec.linux_config.uid_mappings = {{0, 100000, 1000}, {1000, 1000, 1}};
+  spec.linux_config.gid_mappings = {{0, 200000, 65536}};
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->uid_map, "0 100000 1000\n1000 1000 1\n");
+  EXPECT_EQ(plan->gid_map, "0 200000 65536\n");
+  // Device nodes cannot be created in a user namespace: they are bound from the host.
+  bool bound_null = false;
+  for (const RootfsStep& s : plan->rootfs_steps) {
+    bound_null = bound_null || (s.op == RootfsOp::kBind && s.source == "/dev/null");
+  }
+  EXPECT_TRUE(bound_null);
+  spec.linux_config.uid_mappings.clear();
+  auto missing = Build(spec);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().ToString(),
+            "linux.uidMappings, linux.gidMappings: required with a new user namespace");
+}
+
+TEST(BuildLaunchPlanTest, SysctlKeysBecomeProcSysPaths) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.linux_config.sysctl = {{"net.ipv4.ip_forward", "1"}};
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->sysctls.size(), 1u);
+  EXPECT_EQ(plan->sysctls[0].path, "/proc/sys/net/ipv4/ip_forward");
+  EXPECT_EQ(plan->sysctls[0].value, "1");
+  spec.linux_config.sysctl = {{"net..x", "1"}};
+  auto bad = Build(spec);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().ToString(), "linux.sysctl[\"net..x\"]: not a sysctl name");
+}
+
+TEST(BuildLaunchPlanTest, MountEscapingTheRootfsIsRefused) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.mounts.push_back({"/tmp/../../../etc", "tmpfs", "tmpfs", {}});
+  auto plan = Build(spec);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().ToString(),
+            "mounts[7].destination: \"/tmp/../../../etc\" escapes the root filesystem");
+}
+
+TEST(BuildLaunchPlanTest, MaskedAndReadonlyPathsMustBeAbsolute) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.linux_config.masked_paths.push_back("proc/kcore");
+  auto masked = Build(spec);
+  ASSERT_FALSE(masked);
+  EXPECT_EQ(masked.error().ToString(),
+            "linux.maskedPaths[10]: \"proc/kcore\" is not an absolute path");
+  spec = DefaultTestSpec({"true"});
+  spec.linux_config.readonly_paths = {"/proc//sys/../bus"};
+  auto ro = Build(spec);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(ro->readonly_paths, std::vector<std::string>{"/proc/bus"});
+}
+
+TEST(BuildLaunchPlanTest, UnsupportedAndInvalidSpecs) {
+  auto error_of = [](Spec spec) {
+    auto r = Build(spec);
+    return r ? std::string("ok") : r.error().ToString();
+  };
+  Spec terminal = DefaultTestSpec({"sh"});
+  terminal.process->terminal = true;
+  EXPECT_EQ(error_of(terminal), "process.terminal: a terminal is not supported yet");
+
+  Spec pid_join = DefaultTestSpec({"sh"});
+  pid_join.linux_config.namespaces[0].path = "/proc/1/ns/pid";
+  EXPECT_EQ(error_of(pid_join),
+            "linux.namespaces[0].path: joining an existing pid namespace is not supported");
+
+  Spec no_mount_ns = DefaultTestSpec({"sh"});
+  std::erase_if(no_mount_ns.linux_config.namespaces,
+                [](const Namespace& ns) { return ns.type == NamespaceType::kMount; });
+  EXPECT_EQ(error_of(no_mount_ns),
+            "linux.namespaces: a mount namespace is required (podshim never sets up a rootfs in "
+            "the host's mount namespace)");
+
+  Spec no_uts = DefaultTestSpec({"sh"});
+  std::erase_if(no_uts.linux_config.namespaces,
+                [](const Namespace& ns) { return ns.type == NamespaceType::kUts; });
+  EXPECT_EQ(error_of(no_uts), "hostname: needs a uts namespace in linux.namespaces");
+
+  Spec no_process = DefaultTestSpec({"sh"});
+  no_process.process.reset();
+  EXPECT_EQ(error_of(no_process), "process: required to start a container");
+
+  Spec bad_cap = DefaultTestSpec({"sh"});
+  bad_cap.process->capabilities->effective.push_back("CAP_FLY");
+  EXPECT_NE(error_of(bad_cap).find("process.capabilities.effective[3]"), std::string::npos)
+      << error_of(bad_cap);
+}
+
+TEST(BuildLaunchPlanTest, FifoGateNeedsAPath) {
+  LaunchOptions opts;
+  opts.gate = StartGate::kFifo;
+  auto r = Build(DefaultTestSpec({"sh"}), std::move(opts));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().ToString(), "start gate: a fifo path is required");
+}
+
+TEST(BuildLaunchPlanTest, SeccompIsCompiledIntoTheplan) {
+  Spec spec = DefaultTestSpec({"sh"});
+  LinuxSeccomp seccomp;
+  SeccompSyscall deny;
+  deny.names = {"mkdir"};
+  deny.action = SeccompAction::kErrno;
+  seccomp.syscalls.push_back(deny);
+  spec.linux_config.seccomp = seccomp;
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  ASSERT_TRUE(plan->seccomp);
+  EXPECT_FALSE(plan->seccomp->filter.empty());
+}
+
+}  // namespace
+}  // namespace podshim::oci

@@ -1,0 +1,192 @@
+// mounts.h: mount option parsing, rootfs propagation, SecureJoin on a temporary tree with
+// symlinks, and the RootfsSteps planned for mounts and default devices.
+#include "oci/mounts.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+#include <string>
+
+#include "common/sys.h"
+
+namespace podshim::oci {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempRoot {
+ public:
+  TempRoot() {
+    std::string tmpl = (fs::temp_directory_path() / "podshim-mounts-XXXXXX").string();
+    if (::mkdtemp(tmpl.data())) path_ = tmpl;
+  }
+  ~TempRoot() {
+    if (!path_.empty()) (void)sys::RemoveTree(path_);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+TEST(ParseMountOptionsTest, SplitsFlagsPropagationBindAndData) {
+  MountOptions o = ParseMountOptions({"nosuid", "noexec", "ro", "mode=755", "rprivate", "size=1m"});
+  EXPECT_EQ(o.flags, MS_NOSUID | MS_NOEXEC | MS_RDONLY);
+  EXPECT_EQ(o.propagation, MS_PRIVATE | MS_REC);
+  EXPECT_FALSE(o.bind);
+  EXPECT_EQ(o.data, "mode=755,size=1m");
+}
+
+TEST(ParseMountOptionsTest, LaterOptionsClearEarlierOnes) {
+  MountOptions o = ParseMountOptions({"ro", "nosuid", "rw", "suid", "rbind"});
+  EXPECT_EQ(o.flags, 0u);
+  EXPECT_TRUE(o.bind);
+  EXPECT_TRUE(o.recursive_bind);
+  EXPECT_EQ(o.data, "");
+}
+
+TEST(ParseRootfsPropagationTest, DefaultsToRslaveAndRejectsUnknown) {
+  EXPECT_EQ(*ParseRootfsPropagation("", "f"), MS_SLAVE | MS_REC);
+  EXPECT_EQ(*ParseRootfsPropagation("private", "f"), MS_PRIVATE);
+  EXPECT_EQ(*ParseRootfsPropagation("rshared", "f"), MS_SHARED | MS_REC);
+  auto bad = ParseRootfsPropagation("sideways", "linux.rootfsPropagation");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().ToString(), "linux.rootfsPropagation: unknown propagation \"sideways\"");
+}
+
+TEST(SecureJoinTest, PlainPathsAreJoinedLexically) {
+  TempRoot root;
+  ASSERT_FALSE(root.path().empty());
+  EXPECT_EQ(*SecureJoin(root.path(), "/a/./b//c/../d", "f"), root.path() / "a/b/d");
+  EXPECT_EQ(*SecureJoin(root.path(), "/", "f"), root.path());
+}
+
+TEST(SecureJoinTest, DotDotAboveRootIsRefused) {
+  auto r = SecureJoin("/rootfs", "/a/../../etc", "mounts[3].destination");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().ToString(),
+            "mounts[3].destination: \"/a/../../etc\" escapes the root filesystem");
+}
+
+TEST(SecureJoinTest, SymlinksResolveInsideTheRoot) {
+  TempRoot root;
+  ASSERT_FALSE(root.path().empty());
+  fs::create_directories(root.path() / "real/dir");
+  fs::create_symlink("/real", root.path() / "abs");                     // absolute: re-rooted
+  fs::create_symlink("../../../../real/dir", root.path() / "real/up");  // ".." clamps at root
+  fs::create_symlink("/etc/passwd", root.path() / "hostile");           // never the host's /etc
+  EXPECT_EQ(*SecureJoin(root.path(), "/abs/dir/x", "f"), root.path() / "real/dir/x");
+  EXPECT_EQ(*SecureJoin(root.path(), "/real/up/y", "f"), root.path() / "real/dir/y");
+  EXPECT_EQ(*SecureJoin(root.path(), "/hostile", "f"), root.path() / "etc/passwd");
+}
+
+TEST(SecureJoinTest, SymlinkLoopIsAnError) {
+  TempRoot root;
+  ASSERT_FALSE(root.path().empty());
+  fs::create_symlink("/b", root.path() / "a");
+  fs::create_symlink("/a", root.path() / "b");
+  auto r = SecureJoin(root.path(), "/a/x", "mounts[0].destination");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::error_code(ELOOP, std::system_category()));
+}
+
+Spec SpecWithMounts(std::vector<Mount> mounts) {
+  Spec s;
+  s.mounts = std::move(mounts);
+  return s;
+}
+
+TEST(PlanRootfsStepsTest, MountsBecomeStepsUnderTheRootfs) {
+  Spec spec = SpecWithMounts({
+      {"/proc", "proc", "proc", {}},
+      {"/dev", "tmpfs", "tmpfs", {"nosuid", "mode=755", "size=65536k"}},
+      {"/data", "", "data", {"rbind", "ro", "nosuid", "rslave"}},
+  });
+  auto steps = PlanRootfsSteps(spec, {"/b/rootfs", "/b", false});
+  ASSERT_TRUE(steps) << steps.error().ToString();
+  ASSERT_GE(steps->size(), 3u);
+  const RootfsStep& proc = (*steps)[0];
+  EXPECT_EQ(proc.op, RootfsOp::kMount);
+  EXPECT_EQ(proc.target, "/b/rootfs/proc");
+  EXPECT_EQ(proc.fstype, "proc");
+  EXPECT_EQ(proc.description, "mount proc on /proc");
+  const RootfsStep& dev = (*steps)[1];
+  EXPECT_EQ(dev.flags, MS_NOSUID);
+  EXPECT_EQ(dev.data, "mode=755,size=65536k");
+  const RootfsStep& data = (*steps)[2];
+  EXPECT_EQ(data.op, RootfsOp::kBind);
+  EXPECT_EQ(data.source, "/b/data");  // relative to the bundle
+  EXPECT_TRUE(data.recursive);
+  EXPECT_EQ(data.remount_flags, MS_RDONLY | MS_NOSUID);
+  EXPECT_EQ(data.propagation, MS_SLAVE | MS_REC);
+  EXPECT_EQ(data.description, "rbind /b/data on /data");
+}
+
+TEST(PlanRootfsStepsTest, DefaultDevicesAndLinksFollowTheMounts) {
+  auto steps = PlanRootfsSteps(SpecWithMounts({}), {"/b/rootfs", "/b", false});
+  ASSERT_TRUE(steps);
+  ASSERT_GE(steps->size(), 6u);
+  EXPECT_EQ((*steps)[0].op, RootfsOp::kMknod);
+  EXPECT_EQ((*steps)[0].target, "/b/rootfs/dev/null");
+  EXPECT_EQ((*steps)[0].mode, static_cast<mode_t>(S_IFCHR | 0666));
+  EXPECT_EQ((*steps)[0].dev, makedev(1, 3));
+  EXPECT_EQ((*steps)[5].target, "/b/rootfs/dev/tty");
+  bool ptmx_link = false;
+  for (const RootfsStep& s : *steps) {
+    if (s.op == RootfsOp::kSymlink && s.target == "/b/rootfs/dev/ptmx") {
+      ptmx_link = s.source == "pts/ptmx";
+    }
+  }
+  EXPECT_TRUE(ptmx_link);
+}
+
+TEST(PlanRootfsStepsTest, InAUserNamespaceDevicesAreBoundFromTheHost) {
+  auto steps = PlanRootfsSteps(SpecWithMounts({}), {"/b/rootfs", "/b", true});
+  ASSERT_TRUE(steps);
+  EXPECT_EQ((*steps)[1].op, RootfsOp::kBind);
+  EXPECT_EQ((*steps)[1].source, "/dev/zero");
+  EXPECT_EQ((*steps)[1].target, "/b/rootfs/dev/zero");
+}
+
+TEST(PlanRootfsStepsTest, ABindMountedDevGetsNoDefaultDevices) {
+  auto steps = PlanRootfsSteps(SpecWithMounts({{"/dev", "bind", "/dev", {"rbind"}}}),
+                               {"/b/rootfs", "/b", false});
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(steps->size(), 1u);
+}
+
+TEST(PlanRootfsStepsTest, LinuxDevicesAreCreatedWithTheirModeAndOwner) {
+  Spec spec;
+  spec.linux_config.devices.push_back({"c", "/dev/fuse", 10, 229, 0600, 1000, 1000});
+  auto steps = PlanRootfsSteps(spec, {"/b/rootfs", "/b", false});
+  ASSERT_TRUE(steps);
+  const RootfsStep& fuse = (*steps)[6];
+  EXPECT_EQ(fuse.target, "/b/rootfs/dev/fuse");
+  EXPECT_EQ(fuse.mode, static_cast<mode_t>(S_IFCHR | 0600));
+  EXPECT_EQ(fuse.dev, makedev(10, 229));
+  EXPECT_EQ(fuse.uid, 1000u);
+}
+
+TEST(PlanRootfsStepsTest, BadMountsNameTheField) {
+  auto escape = PlanRootfsSteps(
+      SpecWithMounts({{"/proc", "proc", "proc", {}}, {"/../../etc", "tmpfs", "tmpfs", {}}}),
+      {"/b/rootfs", "/b", false});
+  ASSERT_FALSE(escape);
+  EXPECT_EQ(escape.error().ToString(),
+            "mounts[1].destination: \"/../../etc\" escapes the root filesystem");
+  auto relative =
+      PlanRootfsSteps(SpecWithMounts({{"proc", "proc", "proc", {}}}), {"/b/rootfs", "/b", false});
+  ASSERT_FALSE(relative);
+  EXPECT_EQ(relative.error().ToString(), "mounts[0].destination: \"proc\" is not an absolute path");
+  auto no_source =
+      PlanRootfsSteps(SpecWithMounts({{"/x", "bind", "", {"bind"}}}), {"/b/rootfs", "/b", false});
+  ASSERT_FALSE(no_source);
+  EXPECT_EQ(no_source.error().ToString(), "mounts[0].source: required for a bind mount");
+}
+
+}  // namespace
+}  // namespace podshim::oci
