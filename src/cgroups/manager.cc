@@ -395,7 +395,7 @@ std::optional<std::string> CgroupV2Manager::TakeWarning() {
             Join(controllers) + (controllers.size() == 1 ? " is" : " are") + " not available in " +
             fs_->FullPath(place).string() +
             " (it offers: " + (offered.empty() ? std::string("none") : offered) +
-            "; on a hybrid host they are bound to cgroup v1)";
+            "; bound to cgroup v1 on a hybrid host, or not delegated)";
   }
   std::vector<std::string> files;
   for (const auto& [cg, file] : not_enforced_) {
