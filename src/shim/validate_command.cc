@@ -2,7 +2,6 @@
 // prints every problem (one per line, "<manifest>: <path>: <what>") to stderr and exits 2, or
 // prints a one-line summary to stdout and exits 0. Starts nothing and needs no privileges.
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -12,6 +11,7 @@
 #include "shim/bundle_check.h"
 #include "shim/commands.h"
 #include "shim/manifest.h"
+#include "shim/resource_mapping.h"
 
 namespace podshim::shim {
 namespace {
@@ -21,40 +21,16 @@ constexpr const char kUsage[] =
     "  Checks a pod manifest (YAML or JSON) and the OCI bundles it names; prints every problem.\n"
     "  Exit status: 0 valid, 2 invalid.\n";
 
-// Every malformed quantity ("<path>: invalid quantity ...") and every request above its limit,
-// as Kubernetes validation reports them. The manifest parser keeps quantities as text.
-std::vector<Error> CheckQuantities(const PodSpec& spec) {
+// emptyDir sizeLimit quantities (resources, overhead and pod-level resources are checked by
+// CheckPodResources, which `podshim run` and `podshim resources` use too).
+std::vector<Error> CheckVolumeQuantities(const PodSpec& spec) {
   std::vector<Error> errors;
-  auto parse = [&](const QuantityField& q) -> std::optional<int64_t> {
-    Result<int64_t> v = cgroups::ParseResourceQuantity(q.name, q.value);
-    if (v) return *v;
-    errors.push_back(Error::Invalid(q.path + ": " + v.error().ToString()));
-    return std::nullopt;
-  };
-  auto check_list = [&](const ResourceList& list) {
-    for (const QuantityField& q : list) (void)parse(q);
-  };
-  auto check_requirements = [&](const ResourceRequirements& r) {
-    check_list(r.limits);
-    for (const QuantityField& request : r.requests) {
-      std::optional<int64_t> req = parse(request);
-      const QuantityField* limit = FindQuantity(r.limits, request.name);
-      if (!req || !limit) continue;
-      Result<int64_t> lim = cgroups::ParseResourceQuantity(limit->name, limit->value);
-      if (lim && *req > *lim) {
-        errors.push_back(Error::Invalid(request.path + ": must be less than or equal to " +
-                                        request.name + " limit of " + limit->value));
-      }
-    }
-  };
-  check_list(spec.overhead);
-  check_requirements(spec.resources);
   for (const Volume& v : spec.volumes) {
     const auto* empty_dir = std::get_if<EmptyDirVolume>(&v.source);
-    if (empty_dir && empty_dir->size_limit) (void)parse(*empty_dir->size_limit);
-  }
-  for (const auto* list : {&spec.init_containers, &spec.containers}) {
-    for (const Container& c : *list) check_requirements(c.resources);
+    if (!empty_dir || !empty_dir->size_limit) continue;
+    const QuantityField& q = *empty_dir->size_limit;
+    Result<int64_t> bytes = cgroups::ParseResourceQuantity("memory", q.value);
+    if (!bytes) errors.push_back(Error::Invalid(q.path + ": " + bytes.error().ToString()));
   }
   return errors;
 }
@@ -103,7 +79,8 @@ int RunValidateCommand(int argc, char** argv) {
   // Bundles are checked even when the manifest has errors, so one run shows everything.
   const Pod* pod = check.pod ? &*check.pod : check.partial ? &*check.partial : nullptr;
   if (pod) {
-    for (Error& e : CheckQuantities(pod->spec)) problems.push_back(std::move(e));
+    for (Error& e : CheckPodResources(pod->spec)) problems.push_back(std::move(e));
+    for (Error& e : CheckVolumeQuantities(pod->spec)) problems.push_back(std::move(e));
     for (Error& e : CheckBundles(pod->spec)) problems.push_back(std::move(e));
   }
   if (!problems.empty()) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,8 @@ namespace podshim::shim {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 constexpr const char kGoodConfig[] = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
   "process": {"args": ["/bin/sh"], "cwd": "/"}})";
@@ -150,13 +151,18 @@ spec:
   GoodBundle("app");
   EXPECT_EQ(Validate("pod.yaml"), 2);
   const std::string m = (dir_ / "pod.yaml").string();
-  EXPECT_EQ(err_, m + ": spec.overhead.cpu: invalid quantity \"12x\"\n" + m +
-                      ": spec.volumes[0].emptyDir.sizeLimit: invalid quantity \"-1Gi\": must not "
-                      "be negative\n" +
-                      m +
-                      ": spec.containers[0].resources.requests.cpu: must be less than or equal "
-                      "to cpu limit of 250m\n" +
-                      m + ": 3 problems\n");
+  std::vector<std::string> lines;
+  std::istringstream in(err_);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u) << err_;
+  EXPECT_EQ(lines.back(), m + ": 3 problems");
+  lines.pop_back();
+  EXPECT_THAT(lines, UnorderedElementsAre(
+                         m + ": spec.overhead.cpu: invalid quantity \"12x\"",
+                         m + ": spec.volumes[0].emptyDir.sizeLimit: invalid quantity \"-1Gi\": "
+                             "must not be negative",
+                         m + ": spec.containers[0].resources.requests.cpu: must be less than or "
+                             "equal to cpu limit of 250m"));
 }
 
 TEST_F(ValidateTest, UnreadableManifestAndUsageErrors) {
