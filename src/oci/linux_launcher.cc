@@ -32,7 +32,7 @@ Status PrepareChild(const LaunchPlan& plan, pid_t pid) {
     if (!r) {
       int err = r.error().code().value();
       std::string what = "write " + proc + file;
-      if (file == "oom_score_adj" && err == EACCES) {
+      if (file == "oom_score_adj" && (err == EACCES || err == EPERM)) {
         what += " (lowering oom_score_adj needs CAP_SYS_RESOURCE)";
       }
       return ContainerError(plan, err, what);
