@@ -360,7 +360,14 @@ TEST_F(OciCliTest, HooksGetTheStateOnStdinInLifecycleOrder) {
                       "; echo >> " + log.string()}}};
   };
   WriteConfig(kRecordAndWait, [&](json& c) {
+    auto in_container = [](const std::string& name) {
+      return json{{"path", "/bin/sh"},
+                  {"args", {"sh", "-c", "cat > /shared/" + name + ".json"}},
+                  {"timeout", 5}};
+    };
     c["hooks"] = {{"createRuntime", {hook("createRuntime")}},
+                  {"createContainer", {in_container("createContainer")}},
+                  {"startContainer", {in_container("startContainer")}},
                   {"poststart", {hook("poststart")}},
                   {"poststop", {hook("poststop")}}};
   });
@@ -374,6 +381,12 @@ TEST_F(OciCliTest, HooksGetTheStateOnStdinInLifecycleOrder) {
     seen.emplace_back(line.substr(0, sp), json::parse(line.substr(sp + 1)));
   }
   ASSERT_EQ(seen.size(), 3u) << ReadText(log);
+  // The container-namespace hooks see the container's filesystem: /shared is only there.
+  json created = json::parse(ReadText(shared_ / "createContainer.json"));
+  EXPECT_EQ(created["status"], "creating");
+  json started = json::parse(ReadText(shared_ / "startContainer.json"));
+  EXPECT_EQ(started["status"], "created");
+  EXPECT_EQ(started["id"], "h1");
   EXPECT_EQ(seen[0].first, "createRuntime");
   EXPECT_EQ(seen[0].second["status"], "creating");
   EXPECT_EQ(seen[0].second["id"], "h1");
