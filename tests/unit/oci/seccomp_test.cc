@@ -104,7 +104,10 @@ TEST(SeccompTest, DefaultActionErrnoUsesDefaultErrnoRet) {
   s.default_action = SeccompAction::kErrno;
   s.default_errno_ret = ENOSYS;
   SeccompSyscall allow;
-  allow.names = {"write", "exit_group", "exit", "getppid"};
+  // What the child needs, plus what sanitizer runtimes call in it (sigaltstack, mmap, ...).
+  allow.names = {"write",  "exit_group", "exit",         "getppid",        "sigaltstack",
+                 "mmap",   "munmap",     "rt_sigaction", "rt_sigprocmask", "madvise",
+                 "gettid", "getpid",     "tgkill",       "futex",          "sched_yield"};
   allow.action = SeccompAction::kAllow;
   s.syscalls.push_back(allow);
   auto program = CompileSeccomp(s);
