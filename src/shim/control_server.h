@@ -1,0 +1,75 @@
+// The control server: a Unix stream socket at <state-dir>/podshim.sock (mode 0600, set on the
+// socket before bind so it is never wider), SO_PEERCRED check, one JSON request per line, many
+// clients at once on the one io_context thread. A slow or vanished client never stalls the
+// loop: lines are capped at 1 MiB, write queues are bounded and an overflowing client is dropped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "common/result.h"
+#include "shim/control_handler.h"
+
+namespace podshim::shim::control {
+
+struct ControlServerOptions {
+  std::size_t max_request_bytes = kMaxRequestBytes;  // a longer line: too_large, then closed
+  std::size_t max_queued_bytes = 8 << 20;  // a client whose unsent output exceeds this is dropped
+  std::size_t max_clients = 128;           // more at once: refused with `unavailable`
+  std::size_t replay_batch = 256;          // events fetched from the handler at a time
+  // Peers (SO_PEERCRED uid) allowed to talk to the shim; empty means {0, geteuid()}.
+  std::vector<uid_t> allowed_uids;
+};
+
+class ControlServer {
+ public:
+  // The handler and io_context must outlive the server; all work runs on the io_context.
+  ControlServer(boost::asio::io_context& io, ControlHandler& handler,
+                ControlServerOptions options = {});
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Binds and listens on `socket_path` (mode 0600) and starts accepting. A stale socket file
+  // nobody answers on is replaced; a live one is kConflict. Fails if already listening.
+  Status Listen(const std::filesystem::path& socket_path);
+
+  // Serves one connected socket (tests use local::connect_pair); the peer check applies.
+  void Serve(boost::asio::local::stream_protocol::socket socket);
+
+  // Called by the event loop after it appended events to events.jsonl, and after PodFinished:
+  // following clients fetch what is new (EventsFrom) as their write queues allow.
+  void NotifyEvents();
+
+  // Stops accepting, closes every client and removes the socket file. Idempotent.
+  void Close();
+
+  std::size_t client_count() const { return sessions_.size(); }
+  const std::filesystem::path& socket_path() const { return socket_path_; }
+
+ private:
+  class Session;
+  friend class Session;
+  void Accept();
+  void Remove(uint64_t id);
+
+  boost::asio::io_context& io_;
+  ControlHandler& handler_;
+  ControlServerOptions options_;
+  std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor_;
+  std::filesystem::path socket_path_;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  uint64_t next_session_id_ = 1;
+  // Expires with the server: posted work checks it before touching `this`.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace podshim::shim::control
