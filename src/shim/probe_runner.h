@@ -1,0 +1,100 @@
+// Probe handlers that run in the shim: tcpSocket and httpGet, asynchronous on the shim's one
+// io_context, each bounded by its own timer. The socket is created inside the pod's network
+// namespace by a short setns(CLONE_NEWNET) excursion of the single thread, so "127.0.0.1:PORT"
+// reaches the container; exec probes run in the container (the launcher): only their pure parts.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "shim/manifest.h"
+
+namespace podshim::shim {
+
+// How one probe run (or an httpGet hook) ended. `message` says why it failed, kubelet-style
+// ("HTTP probe failed with statuscode: 404", "dial tcp 127.0.0.1:80: connect: connection refused",
+// "timed out after 1s"); on success it is informational ("HTTP 200") or empty.
+struct ProbeOutcome {
+  bool success = false;
+  std::string message;
+};
+using ProbeCallback = std::function<void(ProbeOutcome)>;
+
+// Checks that the shim can carry out the handler: an httpGet with scheme HTTPS or a grpc probe is
+// kUnsupported, a host that is not an IP address literal (or "localhost") is kInvalidSpec, an
+// exec with an empty command is kInvalidSpec. `path` names the field in the error
+// ("spec.containers[0].readinessProbe").
+Status ValidateProbeHandler(const ProbeHandler& handler, std::string_view path);
+Status ValidateHttpGetAction(const HttpGetAction& action, std::string_view path);
+Status ValidateTcpSocketAction(const TcpSocketAction& action, std::string_view path);
+
+// A non-blocking, close-on-exec TCP socket of `family` (AF_INET / AF_INET6) created inside the
+// network namespace `netns_fd` (an fd of /proc/<pid>/ns/net): the calling thread setns()es there,
+// creates the socket and setns()es back to the namespace it came from before returning, also on
+// error. The socket keeps its namespace for life, so it can be used from the event loop after.
+// netns_fd < 0, or a namespace that is the caller's own, needs no excursion (and no privilege);
+// otherwise CAP_SYS_ADMIN is needed. The shim has one thread, so nothing else runs meanwhile.
+Result<UniqueFd> TcpSocketInNetns(int netns_fd, int family);
+
+// The request kubelet's prober sends: "GET <path> HTTP/1.1", Host (host:port, or the Host given
+// in httpHeaders), User-Agent "kube-probe/podshim" and Accept "*/*" unless httpHeaders set them,
+// every other httpHeader in order, "Connection: close". `host` is the address connected to.
+std::string BuildHttpGetRequest(const HttpGetAction& action, std::string_view host);
+// "HTTP/1.1 302 Found" -> 302; kInvalidSpec for anything else.
+Result<int> ParseHttpStatusLine(std::string_view line);
+// 200-399 is success (kubelet counts redirects as success too).
+ProbeOutcome HttpStatusOutcome(int status);
+
+// Runs tcpSocket and httpGet checks on `io` (which must outlive every run). Each call returns at
+// once; `done` is called exactly once, from io.run(), never from inside the call. A run ends at the
+// first of: the outcome, an error, or `timeout` (then the connection is closed and the outcome is
+// "timed out after Ns").
+class ProbeRunner {
+ public:
+  using Duration = std::chrono::steady_clock::duration;
+
+  explicit ProbeRunner(boost::asio::io_context& io) : io_(&io) {}
+
+  // Success when the TCP connection is established.
+  void TcpSocket(int netns_fd, const TcpSocketAction& action, Duration timeout, ProbeCallback done);
+  // Connects, sends BuildHttpGetRequest, reads the status line: HttpStatusOutcome.
+  void HttpGet(int netns_fd, const HttpGetAction& action, Duration timeout, ProbeCallback done);
+  // A probe's tcpSocket or httpGet handler with its timeoutSeconds. Exec runs in the container
+  // (BuildExecProbeRequest) and grpc is refused by validation: both report a failed outcome here.
+  void Run(int netns_fd, const Probe& probe, ProbeCallback done);
+
+ private:
+  boost::asio::io_context* io_;
+};
+
+// An exec probe as the launcher runs it: in the container's namespaces, cgroup, user and
+// environment; the whole process tree is killed at `timeout`.
+struct ExecProbeRequest {
+  std::vector<std::string> argv;  // the command, run directly (no shell)
+  std::chrono::seconds timeout{1};
+};
+// kInvalidSpec "<path>.exec.command: must not be empty" for an empty command.
+Result<ExecProbeRequest> BuildExecProbeRequest(const ExecAction& action,
+                                               std::chrono::seconds timeout,
+                                               std::string_view path = "exec");
+
+// How the exec'd command ended.
+struct ExecProbeExit {
+  int exit_code = 0;       // 128+N after signal N
+  bool timed_out = false;  // killed at the timeout (exit_code is then meaningless)
+  std::string output;      // what it printed (kubelet puts it in the failure message)
+};
+// Exit 0 is success; a timeout is a failure "timed out after Ns"; another code is
+// "command exited with code N" (plus ": <output>" when it printed something).
+ProbeOutcome InterpretExecProbeExit(const ExecProbeExit& exit, std::chrono::seconds timeout);
+
+// "1s", "1500ms": how timeouts appear in messages.
+std::string FormatTimeout(std::chrono::steady_clock::duration d);
+
+}  // namespace podshim::shim
