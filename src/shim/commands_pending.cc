@@ -16,6 +16,5 @@ int NotYet(const char* name) {
 
 int RunPodCommand(int, char**) { return NotYet("run"); }
 int StartPodCommand(int, char**) { return NotYet("start"); }
-int RunCtlCommand(int, char**) { return NotYet("ctl"); }
 
 }  // namespace podshim::shim

@@ -317,9 +317,16 @@ std::string FormatError(const std::optional<std::string>& id, const ControlError
 
 std::string FormatStatusResponse(const std::optional<std::string>& id,
                                  std::string_view status_json) {
-  std::optional<json> j = ParseObject(status_json);
-  if (!j) return FormatError(id, {ErrorCode::kInternal, "the pod status is not a JSON object"});
-  return Ok(id, *j);
+  // ordered_json keeps the key order of status.json (phase first, as Kubernetes prints it).
+  auto j = nlohmann::ordered_json::parse(status_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return FormatError(id, {ErrorCode::kInternal, "the pod status is not a JSON object"});
+  }
+  std::string out = "{";
+  if (id) out += "\"id\":" + *id + ",";
+  out += "\"ok\":true,\"result\":" +
+         j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "}";
+  return out;
 }
 
 std::string FormatStopResponse(const std::optional<std::string>& id, const StopResult& r) {
