@@ -229,9 +229,13 @@ std::filesystem::path StateDir::FifoPath(std::string_view id) const {
 }
 
 Status StateDir::CreateContainerDir(std::string_view id) const {
-  PODSHIM_TRY(sys::MakeDirs(root_, 0711));
   std::filesystem::path dir = ContainerDir(id);
-  if (::mkdir(dir.c_str(), 0711) < 0) {
+  int rc = ::mkdir(dir.c_str(), 0711);
+  if (rc < 0 && errno == ENOENT) {  // the first container: make the root too
+    PODSHIM_TRY(sys::MakeDirs(root_, 0711));
+    rc = ::mkdir(dir.c_str(), 0711);
+  }
+  if (rc < 0) {
     if (errno == EEXIST) {
       return Error::Domain(ErrorCode::kConflict, "container " + Quoted(id) + " already exists");
     }

@@ -2,6 +2,7 @@
 // dispatches to the lifecycle (oci_lifecycle.h) and prints what runc prints. Exit status: 0 done;
 // 1 a runtime error (runc's convention: bad bundle, unknown container, wrong state); 2 a usage
 // error (unknown command or option, missing argument, bad signal name); `run`: the container's.
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -129,6 +130,14 @@ Result<OciCreateRequest> CreateRequest(const OciArgs& a) {
   return OciCreateRequest{a.positional[0], a.Value("bundle", "."), a.Value("pid-file")};
 }
 
+// The user owning a container's state dir, as runc's list shows it.
+std::string OwnerOf(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) < 0) return "";
+  if (struct passwd* pw = ::getpwuid(st.st_uid)) return pw->pw_name;
+  return "#" + std::to_string(st.st_uid);
+}
+
 int List(const oci::StateDir& dir, const OciArgs& a) {
   std::string format = a.Value("format", "table");
   if (format != "table" && format != "json") {
@@ -167,6 +176,7 @@ int List(const oci::StateDir& dir, const OciArgs& a) {
     pid_t pid = r.status == oci::ContainerStatus::kStopped ? 0 : r.state.pid;
     table.push_back({r.state.id, std::to_string(pid), oci::ContainerStatusName(r.status),
                      r.state.bundle, r.state.created, r.state.owner});
+    if (table.back()[5].empty()) table.back()[5] = OwnerOf(dir.ContainerDir(r.state.id));
   }
   std::vector<size_t> width(6, 0);
   for (const auto& row : table) {

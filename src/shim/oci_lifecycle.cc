@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -39,12 +38,6 @@ std::string Quoted(std::string_view id) { return "\"" + std::string(id) + "\""; 
 
 void Warn(const std::string& what) {
   std::fprintf(stderr, "podshim oci: warning: %s, ignoring\n", what.c_str());
-}
-
-std::string OwnerName() {
-  uid_t uid = ::geteuid();
-  if (struct passwd* pw = ::getpwuid(uid)) return pw->pw_name;
-  return std::to_string(uid);
 }
 
 std::string HookState(const ContainerState& state, ContainerStatus status) {
@@ -149,7 +142,8 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   s.bundle = bundle.string();
   s.rootfs = out.spec.root.path;
   s.created = FormatRfc3339Nano(std::chrono::system_clock::now());
-  s.owner = OwnerName();
+  // As runc: `state` reports an empty owner; `list` names the owner of the state dir (looking
+  // the user up here would load NSS modules on every start).
   s.annotations = out.spec.annotations;
   s.start_container = out.spec.hooks.start_container;
   s.poststart = out.spec.hooks.poststart;

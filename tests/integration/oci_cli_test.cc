@@ -330,6 +330,7 @@ TEST_F(OciCliTest, ListShowsEveryContainerAsTableAndJson) {
   EXPECT_NE(table.out.find("l1 "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("created"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("running"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("   root\n"), std::string::npos) << "the OWNER column: " << table.out;
   CmdResult js = Podshim({"list", "--format", "json"});
   ASSERT_EQ(js.status, 0) << js.err;
   json list = json::parse(js.out);
