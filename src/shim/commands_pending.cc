@@ -14,7 +14,6 @@ int NotYet(const char* name) {
 
 }  // namespace
 
-int RunPodCommand(int, char**) { return NotYet("run"); }
 int StartPodCommand(int, char**) { return NotYet("start"); }
 
 }  // namespace podshim::shim

@@ -26,7 +26,11 @@ using oci::NamespaceType;
 
 // The helper child: enters new namespaces, sets them up, reports one status byte, then waits
 // until the parent opened its namespace files. Only async-signal-safe calls.
-[[noreturn]] void SandboxChild(int flags, const char* hostname, int report_fd, int wait_fd) {
+[[noreturn]] void SandboxChild(int flags, const char* hostname, int report_fd, int wait_fd,
+                               int parent_fds[2]) {
+  // The parent's ends: the hold pipe reaches EOF only once no writer is left.
+  ::close(parent_fds[0]);
+  ::close(parent_fds[1]);
   char status = 0;
   if (::unshare(flags) < 0) {
     status = 1;
@@ -182,7 +186,10 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
   const std::string hostname = pod.metadata.name;
   pid_t pid = ::fork();
   if (pid < 0) return Error::Errno(errno, "fork the pod sandbox helper");
-  if (pid == 0) SandboxChild(flags, hostname.c_str(), report.write.get(), hold.read.get());
+  if (pid == 0) {
+    int parent_fds[2] = {report.read.get(), hold.write.get()};
+    SandboxChild(flags, hostname.c_str(), report.write.get(), hold.read.get(), parent_fds);
+  }
   report.write.Reset();
   hold.read.Reset();
   auto finish_child = [&] {
