@@ -302,6 +302,87 @@ TEST_F(PodRunTest, ShimSigtermStopsThePodInOrderAndExits143) {
   ExpectNothingLeft();
 }
 
+TEST_F(PodRunTest, FailingInitUnderOnFailureIsRetried) {
+  WriteManifest(
+      "retry",
+      Spec("OnFailure",
+           C("init", "if [ -f /shared/once ]; then exit 0; fi; touch /shared/once; exit 1"),
+           C("app", "true")));
+  ASSERT_EQ(Run(), 0) << Dump();
+  auto ev = Events();
+  EXPECT_EQ(Count(ev, "ContainerStarted", "init"), 2);
+  EXPECT_EQ(ev[Find(ev, "ContainerExited", "init", 0)]["exitCode"], 1);
+  EXPECT_LT(Find(ev, "ContainerExited", "init", 1), Find(ev, "ContainerStarted", "app"));
+  EXPECT_EQ(ev[Find(ev, "PodFinished")]["phase"], "Succeeded");
+  ExpectNothingLeft();
+}
+
+TEST_F(PodRunTest, ContainerIgnoringSigtermIsKilledAfterTheGracePeriodWith137) {
+  WriteManifest("stubborn",
+                Spec("Always", "", C("app", "trap '' TERM; while :; do sleep 0.05; done"),
+                     /*grace=*/1));
+  pid_t shim = Spawn();
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(shim, SIGTERM), 0);
+  EXPECT_EQ(Wait(shim), 143) << Dump();
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::seconds(1));
+  EXPECT_LT(took, std::chrono::seconds(6));
+  auto ev = Events();
+  int kill = -1;
+  for (int n = 0; n < 5; ++n) {
+    int i = Find(ev, "SignalSent", "app", n);
+    if (i >= 0 && ev[i]["signal"] == "SIGKILL") kill = i;
+  }
+  ASSERT_GE(kill, 0) << Dump();
+  int exited = Find(ev, "ContainerExited", "app");
+  EXPECT_LT(kill, exited);
+  EXPECT_EQ(ev[exited]["exitCode"], 137);
+  EXPECT_EQ(ev[exited]["signal"], "SIGKILL");
+  EXPECT_EQ(ReadText(state_ / "containers/app/exit"), "137\n");
+  ExpectNothingLeft();
+}
+
+TEST_F(PodRunTest, SecondSigtermKillsEverythingNow) {
+  WriteManifest("twice", Spec("Always", "", C("app", "trap '' TERM; while :; do sleep 0.05; done"),
+                              /*grace=*/30));
+  pid_t shim = Spawn();
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  ASSERT_EQ(::kill(shim, SIGTERM), 0);
+  ASSERT_TRUE(WaitForEvent("SignalSent", "app")) << Dump();
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(shim, SIGINT), 0);
+  EXPECT_EQ(Wait(shim), 143) << Dump();  // the first signal decides the status
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  auto ev = Events();
+  EXPECT_EQ(ev[Find(ev, "ContainerExited", "app")]["exitCode"], 137);
+  ExpectNothingLeft();
+}
+
+TEST_F(PodRunTest, SandboxHasLoUpHostnameTmpfsAndReadOnlyMounts) {
+  WriteManifest(
+      "sandbox",
+      "  restartPolicy: Never\n"
+      "  volumes: [{name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}]\n"
+      "  containers:\n"
+      "  - name: app\n"
+      "    bundle: bundle\n"
+      "    command: [sh, -c, \": podrun-token; ip link show lo | grep -q ',UP' && echo lo-up;"
+      " hostname; grep ' /mem tmpfs' /proc/mounts | grep -q size=8192k && echo tmpfs;"
+      " touch /ro/x 2>/dev/null || echo read-only; echo $MODE\"]\n"
+      "    env: [{name: MODE, value: prod}]\n"
+      "    volumeMounts: [{name: mem, mountPath: /mem}, {name: mem, mountPath: /ro, "
+      "readOnly: true}]\n");
+  ASSERT_EQ(Run(), 0) << Dump();
+  std::string log = ReadText(state_ / "logs/app/0.log");
+  for (const char* want :
+       {" F lo-up\n", " F sandbox\n", " F tmpfs\n", " F read-only\n", " F prod\n"}) {
+    EXPECT_NE(log.find(want), std::string::npos) << want << " not in\n" << log;
+  }
+  ExpectNothingLeft();
+}
+
 TEST_F(PodRunTest, BadManifestExits2AndStartsNothing) {
   WriteManifest("bad", "  containers:\n  - name: app\n    bundle: bundle\n    imagee: x\n");
   EXPECT_EQ(Run(), 2);
