@@ -230,6 +230,17 @@ Result<UniqueFd> Connect(const std::string& path) {
   return fd;
 }
 
+// send(2) with MSG_NOSIGNAL: a shim that hung up is an error to report, not a SIGPIPE.
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 // Reads one line at a time from the shim.
 class LineReader {
  public:
@@ -404,9 +415,9 @@ int RunCtlCommand(int argc, char** argv) {
                  reason.c_str());
     return 1;
   }
-  if (auto sent = sys::WriteAll(fd->get(), FormatRequest(inv->request) + "\n"); !sent) {
+  if (!SendAll(fd->get(), FormatRequest(inv->request) + "\n")) {
     std::fprintf(stderr, "podshim ctl: cannot send to the shim at %s: %s\n", inv->socket.c_str(),
-                 sent.error().ToString().c_str());
+                 Lower(std::strerror(errno)).c_str());
     return 1;
   }
   LineReader reader(fd->get());
