@@ -242,9 +242,11 @@ Result<CgroupSetup> SetUpCgroups(const RunOptions& o, const std::string& id,
 Result<int> RunPod(const RunOptions& o, const Pod& pod, const cgroups::PodCgroupValues& values,
                    BackoffOptions backoff) {
   const std::string id = o.id.empty() ? pod.metadata.name : o.id;
-  const std::filesystem::path state_dir =
-      o.state_dir.empty() ? std::filesystem::path("/run/podshim") / id : std::filesystem::path(o.state_dir);
-  const std::filesystem::path log_dir = o.log_dir.empty() ? state_dir / "logs" : std::filesystem::path(o.log_dir);
+  const std::filesystem::path state_dir = o.state_dir.empty()
+                                              ? std::filesystem::path("/run/podshim") / id
+                                              : std::filesystem::path(o.state_dir);
+  const std::filesystem::path log_dir =
+      o.log_dir.empty() ? state_dir / "logs" : std::filesystem::path(o.log_dir);
   PODSHIM_TRY(sys::MakeDirs(state_dir, 0700));
   PODSHIM_TRY(sys::MakeDirs(log_dir));
   (void)::unlink((state_dir / "events.jsonl").c_str());

@@ -383,6 +383,21 @@ TEST_F(PodRunTest, SandboxHasLoUpHostnameTmpfsAndReadOnlyMounts) {
   ExpectNothingLeft();
 }
 
+TEST_F(PodRunTest, ContainerThatCannotStartIsAStartErrorAndFailsThePod) {
+  WriteManifest("noexec",
+                "  restartPolicy: Never\n  containers:\n  - name: app\n"
+                "    bundle: bundle\n    command: [/no/such/binary]\n");
+  ASSERT_EQ(Run(), 1) << Dump();
+  auto ev = Events();
+  int failed = Find(ev, "ContainerStartFailed", "app");
+  ASSERT_GE(failed, 0) << Dump();
+  EXPECT_EQ(Find(ev, "ContainerStarted", "app"), -1);
+  EXPECT_EQ(ev[Find(ev, "PodFinished")]["phase"], "Failed");
+  json status = json::parse(ReadText(state_ / "status.json"));
+  EXPECT_EQ(status["containerStatuses"][0]["state"]["terminated"]["reason"], "StartError");
+  ExpectNothingLeft();
+}
+
 TEST_F(PodRunTest, BadManifestExits2AndStartsNothing) {
   WriteManifest("bad", "  containers:\n  - name: app\n    bundle: bundle\n    imagee: x\n");
   EXPECT_EQ(Run(), 2);
