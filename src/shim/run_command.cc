@@ -247,21 +247,35 @@ Result<int> RunPod(const RunOptions& o, const Pod& pod, const cgroups::PodCgroup
                                               : std::filesystem::path(o.state_dir);
   const std::filesystem::path log_dir =
       o.log_dir.empty() ? state_dir / "logs" : std::filesystem::path(o.log_dir);
+  SteadyClock clock;
+  Supervisor sup = PODSHIM_TRY(Supervisor::Create(BuildPodPlan(pod), clock, {backoff}));
+  // A set-up failure before the pod started removes a state dir this run created.
+  const bool state_dir_existed = std::filesystem::exists(state_dir);
   PODSHIM_TRY(sys::MakeDirs(state_dir, 0700));
   PODSHIM_TRY(sys::MakeDirs(log_dir));
   (void)::unlink((state_dir / "events.jsonl").c_str());
 
-  SteadyClock clock;
-  Supervisor sup = PODSHIM_TRY(Supervisor::Create(BuildPodPlan(pod), clock, {backoff}));
-  CgroupSetup cg = PODSHIM_TRY(SetUpCgroups(o, id, values));
-  auto remove_cgroups = [&] {
-    if (!cg.manager) return;
-    Status st = cg.manager->RemovePod();
-    if (!st) spdlog::warn("remove the pod cgroup: {}", st.error().ToString());
+  auto undo_state_dir = [&] {
+    if (!state_dir_existed) (void)sys::RemoveTree(state_dir);
+  };
+  Result<CgroupSetup> cg_setup = SetUpCgroups(o, id, values);
+  if (!cg_setup) {
+    undo_state_dir();
+    return std::move(cg_setup).error();
+  }
+  CgroupSetup& cg = *cg_setup;
+  // Before the pod started: also the state dir; afterwards it keeps events, status and logs.
+  bool started = false;
+  auto undo_setup = [&] {
+    if (cg.manager) {
+      Status st = cg.manager->RemovePod();
+      if (!st) spdlog::warn("remove the pod cgroup: {}", st.error().ToString());
+    }
+    if (!started) undo_state_dir();
   };
   auto sandbox = PodSandbox::Create(pod, state_dir);
   if (!sandbox) {
-    remove_cgroups();
+    undo_setup();
     return std::move(sandbox).error();
   }
   EventLoopConfig config;
@@ -270,7 +284,7 @@ Result<int> RunPod(const RunOptions& o, const Pod& pod, const cgroups::PodCgroup
       auto spec = sandbox->ContainerSpec(c);
       if (!spec) {
         (void)sandbox->Teardown();
-        remove_cgroups();
+        undo_setup();
         return std::move(spec).error();
       }
       config.specs.emplace(c.name, std::move(*spec));
@@ -280,7 +294,7 @@ Result<int> RunPod(const RunOptions& o, const Pod& pod, const cgroups::PodCgroup
   auto events = EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name);
   if (!events) {
     (void)sandbox->Teardown();
-    remove_cgroups();
+    undo_setup();
     return std::move(events).error();
   }
   ExitRecords records(state_dir);
@@ -298,13 +312,14 @@ Result<int> RunPod(const RunOptions& o, const Pod& pod, const cgroups::PodCgroup
   config.log_dir = log_dir;
   config.status_context = {std::string(cgroups::QosClassName(values.qos)), cg.pod_path};
 
+  started = true;
   Result<PodOutcome> outcome = [&] {
     EventLoop loop(std::move(config));
     return loop.Run();
   }();
   Status torn = sandbox->Teardown();
   if (!torn) spdlog::warn("pod sandbox: {}", torn.error().ToString());
-  remove_cgroups();
+  undo_setup();
   if (!outcome) return std::move(outcome).error();
   spdlog::info("pod {} finished: {}", pod.metadata.name, PodPhaseName(outcome->phase));
   return RunExitStatus(*outcome);
