@@ -49,7 +49,9 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
 // "running", "waiting (CrashLoopBackOff)", "terminated (Error, exit 1)".
 std::string StateText(const Json& state) {
   if (!state.is_object() || state.empty()) return "-";
-  const auto& [kind, detail] = *state.items().begin();
+  auto first = state.begin();  // the one key: waiting | running | terminated
+  const std::string kind = first.key();
+  const Json& detail = first.value();
   std::vector<std::string> parts;
   if (detail.is_object()) {
     if (auto r = detail.find("reason"); r != detail.end() && r->is_string()) {
