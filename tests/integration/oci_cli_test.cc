@@ -409,4 +409,20 @@ TEST_F(OciCliTest, FailingCreateRuntimeHookUndoesTheCreate) {
   EXPECT_FALSE(fs::exists(shared_ / "ran"));
 }
 
+TEST_F(OciCliTest, HookTimeoutKillsTheHookAndPoststartFailureIsOnlyAWarning) {
+  WriteConfig(kRecordAndWait, [](json& c) {
+    c["hooks"] = {
+        {"poststart", {{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}, {"timeout", 1}}}}};
+  });
+  ASSERT_EQ(Podshim({"create", "--bundle", bundle_.string(), "h3"}).status, 0);
+  auto before = std::chrono::steady_clock::now();
+  CmdResult start = Podshim({"start", "h3"});
+  auto took = std::chrono::steady_clock::now() - before;
+  EXPECT_EQ(start.status, 0) << "a failed poststart hook does not fail start; " << start.err;
+  EXPECT_LT(took, 10s);
+  EXPECT_NE(start.err.find("poststart hook \"/bin/sleep\": timed out after 1s"), std::string::npos)
+      << start.err;
+  EXPECT_EQ(State("h3")["status"], "running");
+}
+
 }  // namespace
