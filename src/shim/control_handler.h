@@ -34,7 +34,8 @@ class ControlHandler {
 
   // Runs argv inside the container, like an exec probe. `done` is called exactly once, on the
   // io_context thread, possibly after the client has gone (the server then drops the result).
-  // The handler must not call `done` from inside Exec.
+  // The handler must not call `done` from inside Exec. Cap stdout and stderr (1 MiB each, as
+  // for probes): a response over ControlServerOptions::max_queued_bytes drops the client.
   using ExecDone = std::function<void(Reply<ExecResult>)>;
   virtual void Exec(const ExecRequest& request, ExecDone done) = 0;
 
