@@ -86,8 +86,14 @@ mkdir -p /dev/pts /dev/shm /sys/fs/cgroup
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# What systemd does on a cgroup v2 host: every controller is delegated below the root (podshim
+# enables controllers from its --cgroup-parent down, never in the root cgroup).
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+  echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+done
 ip link set lo up 2>/dev/null
-echo "podshim-vm: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "podshim-vm: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)," \
+  "delegated: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 args=$(sed -n 's/.*podshim.args=\([^ ]*\).*/\1/p' /proc/cmdline | base64 -d 2>/dev/null)
 cd /podshim
 export PODSHIM_BINARY=/podshim/podshim PODSHIM_TEST_PROC=/podshim/test_proc PODSHIM_IN_VM=1
