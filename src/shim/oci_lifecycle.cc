@@ -87,19 +87,13 @@ Result<UniqueFd> OpenContainerPidfd(const ContainerState& state) {
 struct Launched {
   ContainerState state;
   ProcessHandle process;
-  bool gated = false;
   oci::Spec spec;
 };
 
-bool NeedsGate(const oci::Spec& spec) {
-  const oci::Hooks& h = spec.hooks;
-  return !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
-         !h.start_container.empty();
-}
-
-// Sets the container up; on success the caller owns the state dir (guard dismissed) and the
-// process (guard released). `always_gate`: wait at exec.fifo even without hooks (create).
-Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, bool always_gate) {
+// Sets the container up and leaves it waiting at exec.fifo; on success the caller owns the state
+// dir (guard dismissed) and the process (guard released). `run` gates too: the state must exist
+// before the program runs, so that `state`, `kill` and `list` see it from its first instruction.
+Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
   PODSHIM_TRY(oci::ValidateContainerId(req.id));
   std::error_code ec;
   fs::path bundle = fs::absolute(req.bundle.empty() ? fs::path(".") : req.bundle, ec);
@@ -119,16 +113,13 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   PODSHIM_TRY(dir.CreateContainerDir(req.id));
   StateDirGuard dir_guard(dir, req.id);
 
-  out.gated = always_gate || NeedsGate(out.spec);
   oci::LaunchOptions opts;
   opts.container_id = req.id;
-  if (out.gated) {
-    opts.gate = oci::StartGate::kFifo;
-    opts.fifo_path = dir.FifoPath(req.id);
-    // 0622 as runc: the container's user, whoever it is, can open it for writing.
-    if (::mkfifo(opts.fifo_path.c_str(), 0622) < 0 || ::chmod(opts.fifo_path.c_str(), 0622) < 0) {
-      return Error::Errno(errno, "mkfifo " + opts.fifo_path.string());
-    }
+  opts.gate = oci::StartGate::kFifo;
+  opts.fifo_path = dir.FifoPath(req.id);
+  // 0622 as runc: the container's user, whoever it is, can open it for writing.
+  if (::mkfifo(opts.fifo_path.c_str(), 0622) < 0 || ::chmod(opts.fifo_path.c_str(), 0622) < 0) {
+    return Error::Errno(errno, "mkfifo " + opts.fifo_path.string());
   }
   oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildLaunchPlan(out.spec, bundle, std::move(opts)));
   oci::LinuxLauncher launcher;
@@ -137,7 +128,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   ContainerState& s = out.state;
   s.oci_version = out.spec.oci_version;
   s.id = req.id;
-  s.status = out.gated ? ContainerStatus::kCreated : ContainerStatus::kRunning;
+  s.status = ContainerStatus::kCreated;
   s.pid = child.handle().pid();
   s.bundle = bundle.string();
   s.rootfs = out.spec.root.path;
@@ -148,7 +139,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   s.start_container = out.spec.hooks.start_container;
   s.poststart = out.spec.hooks.poststart;
   s.poststop = out.spec.hooks.poststop;
-  // The child is ours and not yet reaped, so its stat is readable even if it already exited.
+  // The child is ours and waits at its gate, so its stat is readable.
   auto stat = PODSHIM_TRY(oci::ReadProcStat("/proc", s.pid));
   if (!stat) return Error::Errno(ESRCH, "container " + Quoted(req.id) + ": process vanished");
   s.pid_start_time = stat->start_time;
@@ -226,7 +217,7 @@ int DecodeStatus(const siginfo_t& info) {
 Status OciCreate(const oci::StateDir& dir, const OciCreateRequest& req) {
   // The process outlives us, waiting at its gate (runc's detached create); dropping the handle
   // only closes our pidfd.
-  PODSHIM_TRY(Launch(dir, req, /*always_gate=*/true));
+  PODSHIM_TRY(Launch(dir, req));
   return Ok();
 }
 
@@ -295,15 +286,13 @@ Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool d
     if (!sfd) return Error::Errno(errno, "signalfd");
   }
 
-  Launched launched = PODSHIM_TRY(Launch(dir, req, /*always_gate=*/detach));
+  Launched launched = PODSHIM_TRY(Launch(dir, req));
   ChildGuard child(std::move(launched.process));
   StateDirGuard dir_guard(dir, req.id);
   ContainerState& state = launched.state;
-  if (launched.gated) {
-    PODSHIM_TRY(OpenGate(dir, state, child.handle().pidfd()));
-    state.status = ContainerStatus::kRunning;
-    PODSHIM_TRY(dir.Save(state));
-  }
+  PODSHIM_TRY(OpenGate(dir, state, child.handle().pidfd()));
+  // No second write of state.json: the status is derived (the fifo is gone: running).
+  state.status = ContainerStatus::kRunning;
   RunPoststart(state);
   if (detach) {
     dir_guard.Dismiss();
