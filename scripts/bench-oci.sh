@@ -76,33 +76,38 @@ in_cgroup2_ns() {  # runs "$@" in a private mount namespace with /sys/fs/cgroup 
 in_cgroup2_ns $(crun_cmd) check
 unshare -mpinu --fork chroot "$rootfs" /bin/true
 
-bench() {  # NAME COMMAND... ; COMMAND may use {i}
-  local name=$1
-  shift
-  hyperfine -N --style none --runs 1 --parameter-scan i 1 "$runs" \
-    --export-json "$work/$name.json" "$*" >/dev/null
+# The runs are split into rounds that alternate between the runtimes, so a change in the
+# machine's load during the benchmark is shared by all of them instead of hitting one.
+rounds=5
+[ "$runs" -lt "$rounds" ] && rounds=$runs
+hyperfine_scan() {  # NAME FIRST LAST COMMAND (COMMAND uses {i}: a unique container id)
+  hyperfine -N --style none --runs 1 --parameter-scan i "$2" "$3" \
+    --export-json "$work/$1.$2.json" "$4" >/dev/null
 }
-bench podshim "$podshim oci --root $state/podshim run --bundle $work/podshim bench-{i}"
-bench runc "runc --root $state/runc run --bundle $work/runc bench-{i}"
-hyperfine_crun() {
-  in_cgroup2_ns hyperfine -N --style none --runs 1 --parameter-scan i 1 "$runs" \
-    --export-json "$work/crun.json" "$(crun_cmd) bench-{i}" >/dev/null
-}
-hyperfine_crun
-bench floor "unshare -mpinu --fork chroot $rootfs /bin/true"
+for ((r = 0; r < rounds; r++)); do
+  first=$((r * runs / rounds + 1))
+  last=$(((r + 1) * runs / rounds))
+  hyperfine_scan podshim "$first" "$last" \
+    "$podshim oci --root $state/podshim run --bundle $work/podshim bench-{i}"
+  hyperfine_scan runc "$first" "$last" "runc --root $state/runc run --bundle $work/runc bench-{i}"
+  in_cgroup2_ns hyperfine -N --style none --runs 1 --parameter-scan i "$first" "$last" \
+    --export-json "$work/crun.$first.json" "$(crun_cmd) bench-{i}" >/dev/null
+  hyperfine_scan floor "$first" "$last" "unshare -mpinu --fork chroot $rootfs /bin/true"
+done
 
 python3 - "$work" "$runs" <<'EOF'
-import json, statistics, sys
+import glob, json, statistics, sys
 work, runs = sys.argv[1], int(sys.argv[2])
 def per_container_ms(name):
-    results = json.load(open(f"{work}/{name}.json"))["results"]
-    times = [t for r in results for t in r["times"]]
+    times = []
+    for path in glob.glob(f"{work}/{name}.*.json"):
+        times += [t for r in json.load(open(path))["results"] for t in r["times"]]
     return statistics.mean(times) * 1000, statistics.pstdev(times) * 1000, len(times)
 rows = [("podshim oci run", "podshim"), ("runc run", "runc"), ("crun run", "crun"),
         ("floor (unshare+chroot)", "floor")]
 data = {key: per_container_ms(key) for _, key in rows}
 crun = data["crun"][0]
-print(f"{runs} sequential runs of /bin/true per runtime")
+print(f"{runs} sequential runs of /bin/true per runtime, in rounds alternating the runtimes")
 print(f"{'runtime':<24}{'ms/container':>14}{'stddev':>10}{'vs crun':>10}")
 for label, key in rows:
     mean, sd, n = data[key]

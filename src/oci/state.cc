@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -245,7 +246,19 @@ Status StateDir::CreateContainerDir(std::string_view id) const {
 }
 
 Status StateDir::Save(const ContainerState& state) const {
-  return sys::WriteFileAtomic(ContainerDir(state.id) / kStateFile, StateToFileJson(state), 0600);
+  // Temporary file + rename: readers see the old or the new state, never half of one. No fsync:
+  // the state is as volatile as the processes it describes (runc keeps it in /run too), and on
+  // a disk-backed --root an fsync costs milliseconds on every container start.
+  std::filesystem::path path = ContainerDir(state.id) / kStateFile;
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  PODSHIM_TRY(sys::WriteFile(tmp, StateToFileJson(state), 0600));
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Error::Errno(err, "rename " + tmp.string() + " to " + path.string());
+  }
+  return Ok();
 }
 
 Result<ContainerState> StateDir::Load(std::string_view id) const {

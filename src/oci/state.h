@@ -82,7 +82,7 @@ class StateDir {
   // Makes <root> (0711, as runc) and then <root>/<id> exclusively: an existing one is
   // kConflict `container "x" already exists`.
   Status CreateContainerDir(std::string_view id) const;
-  // Replaces state.json atomically (temporary file, fsync, rename).
+  // Replaces state.json atomically for readers (temporary file, rename; no fsync: volatile).
   Status Save(const ContainerState& state) const;
   // kNotFound `container "x" does not exist` when there is no state.json.
   Result<ContainerState> Load(std::string_view id) const;
