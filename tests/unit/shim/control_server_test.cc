@@ -4,11 +4,14 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/post.hpp>
+#include <cstring>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -361,6 +364,27 @@ TEST_F(ControlSocketTest, SocketIsMode0600AndRemovedOnClose) {
   EXPECT_EQ(c.Ask(R"({"command":"status"})")["ok"], true);
   OnLoop([this] { server_->Close(); });
   EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(ControlSocketTest, AnotherUserCannotConnect) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  Status st = Listen();
+  ASSERT_TRUE(st.has_value()) << st.error().ToString();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path_.c_str(), path_.native().size());
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // only syscalls in the child: the parent has threads
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+    ::_exit(rc != 0 && errno == EACCES ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: could not become nobody; 1: connect was not EACCES";
 }
 
 TEST_F(ControlSocketTest, StaleSocketIsReplacedLiveOneIsAConflict) {
