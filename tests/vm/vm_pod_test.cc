@@ -1,7 +1,8 @@
 // Real pods in the VM: `podshim run` on busybox-bundle manifests, checked against the cgroup
 // files the kernel holds while the pod runs (they must equal what `podshim resources` prints)
 // and against real enforcement: OOM kills reported as OOMKilled with the oom marker, cpu.max
-// throttling, a pod pids limit containing a fork bomb, and termination leaving nothing behind.
+// throttling, a pod pids limit containing a fork bomb, and termination leaving nothing behind
+// (cgroup.kill: even a process in the container's cgroup but outside its PID namespace).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -270,6 +271,15 @@ TEST_F(VmPodTest, TerminationLeavesNoProcessBehind) {
   fs::path leaf = pod.pod_cgroup() / "stubborn";
   ASSERT_TRUE(Eventually([&] { return PidsInTree(leaf).size() == 2; }, 10s));
   std::vector<pid_t> pids = PidsInTree(leaf);
+  // A host process moved into the container's cgroup (as an exec'd process would be) is outside
+  // the container's PID namespace: killing the container's pid 1 does not end it, only
+  // cgroup.kill does. It ignores SIGTERM too.
+  pid_t stray =
+      Spawn({TestProc(), "ignore-term", "pause"}, pod.dir() / "stray.out", pod.dir() / "stray.err");
+  ASSERT_GT(stray, 0);
+  std::ofstream(leaf / "cgroup.procs") << stray << std::endl;
+  std::vector<pid_t> now = PidsInTree(leaf);
+  ASSERT_NE(std::find(now.begin(), now.end(), stray), now.end()) << "could not move the stray in";
 
   pod.Signal(SIGTERM);
   PodRunResult r = pod.Wait(60s);
@@ -282,6 +292,7 @@ TEST_F(VmPodTest, TerminationLeavesNoProcessBehind) {
   for (pid_t p : pids) {
     EXPECT_TRUE(Eventually([&] { return ProcessGone(p); }, 5s)) << "pid " << p << " survived";
   }
+  EXPECT_EQ(WaitFor(stray, 5s), 128 + SIGKILL) << "the stray in the container's cgroup survived";
   EXPECT_FALSE(fs::exists(pod.pod_cgroup()));
 }
 
