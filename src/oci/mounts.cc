@@ -132,11 +132,15 @@ Status AddMountSteps(const Spec& spec, const RootfsInputs& in, std::vector<Rootf
           (opts.recursive_bind ? "rbind " : "bind ") + step.source + " on " + m.destination;
     } else {
       if (m.type.empty()) return Error::Invalid(field + ".type: required unless a bind mount");
+      // podshim is a cgroup v2 runtime: a "cgroup" mount (what `runc spec` writes) is the unified
+      // hierarchy, as crun does on v2 hosts. Mounting v1 hierarchies would need one mount per
+      // controller, and on a hybrid host the kernel refuses a fresh v1 mount with EPERM.
+      const std::string fstype = m.type == "cgroup" ? "cgroup2" : m.type;
       step.op = RootfsOp::kMount;
-      step.source = m.source.empty() ? m.type : m.source;
-      step.fstype = m.type;
+      step.source = m.source.empty() || m.source == "cgroup" ? fstype : m.source;
+      step.fstype = fstype;
       step.flags = opts.flags;
-      step.description = "mount " + m.type + " on " + m.destination;
+      step.description = "mount " + fstype + " on " + m.destination;
     }
     steps.push_back(std::move(step));
   }

@@ -126,6 +126,20 @@ TEST(PlanRootfsStepsTest, MountsBecomeStepsUnderTheRootfs) {
   EXPECT_EQ(data.description, "rbind /b/data on /data");
 }
 
+TEST(PlanRootfsStepsTest, ACgroupMountIsTheUnifiedHierarchy) {
+  // `runc spec` writes type "cgroup"; podshim is a cgroup v2 runtime and mounts cgroup2 there.
+  auto steps =
+      PlanRootfsSteps(SpecWithMounts({{"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "ro"}}}),
+                      {"/b/rootfs", "/b", false});
+  ASSERT_TRUE(steps) << steps.error().ToString();
+  const RootfsStep& cg = (*steps)[0];
+  EXPECT_EQ(cg.op, RootfsOp::kMount);
+  EXPECT_EQ(cg.fstype, "cgroup2");
+  EXPECT_EQ(cg.source, "cgroup2");
+  EXPECT_EQ(cg.flags, MS_NOSUID | MS_RDONLY);
+  EXPECT_EQ(cg.description, "mount cgroup2 on /sys/fs/cgroup");
+}
+
 TEST(PlanRootfsStepsTest, DefaultDevicesAndLinksFollowTheMounts) {
   auto steps = PlanRootfsSteps(SpecWithMounts({}), {"/b/rootfs", "/b", false});
   ASSERT_TRUE(steps);
