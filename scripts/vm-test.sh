@@ -121,7 +121,8 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -m 2048 -sm
 qemu_status=$?
 set -e
 elapsed=$(( $(date +%s) - start ))
-tr -d '\r' <"$log" | grep -v '^\[' | sed -n '/podshim-vm: kernel/,$p'
+# Kernel messages ("[    1.234] ...") are left out; the gtest output is shown.
+tr -d '\r' <"$log" | grep -av '^\[ *[0-9]*\.[0-9]*\]' | sed -n '/podshim-vm: kernel/,$p'
 [ "$keep" = 1 ] || rm -rf "$root"
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
   echo "vm-test: the guest did not finish within ${timeout_s}s (hung?); see $log" >&2

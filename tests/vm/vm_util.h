@@ -300,8 +300,7 @@ class PodDir {
     return r;
   }
 
-  // True when this build's `podshim run` says it is not implemented yet (the run issue has
-  // not landed); the caller skips.
+  // True when this build's `podshim run` says it is not implemented (the caller fails).
   bool RunNotImplemented() const {
     return stderr_text().find("not implemented") != std::string::npos;
   }
