@@ -119,18 +119,6 @@ void DefaultPodLimits(PodResourcesInput& pod) {
 
 }  // namespace
 
-std::string_view RoleName(ContainerRole role) {
-  switch (role) {
-    case ContainerRole::kInit:
-      return "init";
-    case ContainerRole::kSidecar:
-      return "sidecar";
-    case ContainerRole::kApp:
-      break;
-  }
-  return "app";
-}
-
 std::string_view QosClassName(QosClass qos) {
   switch (qos) {
     case QosClass::kGuaranteed:

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/container_role.h"
 #include "common/result.h"
 
 namespace podshim::cgroups {
@@ -24,8 +25,7 @@ inline constexpr std::string_view kCpu = "cpu";
 inline constexpr std::string_view kMemory = "memory";
 inline constexpr std::string_view kHugePagesPrefix = "hugepages-";
 
-enum class ContainerRole { kInit, kSidecar, kApp };  // sidecar = init with restartPolicy Always
-std::string_view RoleName(ContainerRole role);       // "init", "sidecar", "app"
+using ContainerRole = ::podshim::ContainerRole;  // sidecar = init with restartPolicy Always
 
 struct ContainerResources {
   std::string name;

@@ -203,9 +203,7 @@ struct EventLoop::Impl {
     e.time = config.clock->WallNow();
     e.container = container;
     if (const Container* c = FindContainer(config.pod->spec, container)) {
-      e.role = c->role() == ContainerRole::kApp       ? Role::kApp
-               : c->role() == ContainerRole::kSidecar ? Role::kSidecar
-                                                      : Role::kInit;
+      e.role = c->role();
     }
     e.fields = {{"signal", signals::SignalName(sig)}};
     Emit(e);

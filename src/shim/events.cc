@@ -33,7 +33,7 @@ std::string EventToJsonLine(const PodEvent& event, std::string_view pod) {
   j["pod"] = std::string(pod);
   j["type"] = event.type;
   if (!event.container.empty()) j["container"] = event.container;
-  if (event.role) j["role"] = std::string(RoleName(*event.role));
+  if (event.role) j["role"] = std::string(ContainerRoleName(*event.role));
   for (const EventField& f : event.fields) j[f.key] = ToJson(f.value);
   // Replace invalid UTF-8 (a message quoting container output) instead of throwing.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);

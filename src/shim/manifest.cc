@@ -1053,18 +1053,6 @@ std::string_view ProbeKindName(ProbeKind kind) {
   return "unknown";
 }
 
-std::string_view ContainerRoleName(ContainerRole role) {
-  switch (role) {
-    case ContainerRole::kInit:
-      return "init";
-    case ContainerRole::kSidecar:
-      return "sidecar";
-    case ContainerRole::kApp:
-      return "app";
-  }
-  return "unknown";
-}
-
 std::string_view PodRestartPolicyName(PodRestartPolicy policy) {
   switch (policy) {
     case PodRestartPolicy::kAlways:

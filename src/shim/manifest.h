@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/container_role.h"
 #include "common/result.h"
 
 namespace podshim::shim {
@@ -130,8 +131,7 @@ struct Lifecycle {
   std::optional<LifecycleHandler> pre_stop;
 };
 
-enum class ContainerRole { kInit, kSidecar, kApp };
-std::string_view ContainerRoleName(ContainerRole role);  // "init", "sidecar", "app"
+using ContainerRole = ::podshim::ContainerRole;
 
 enum class ContainerRestartPolicy { kAlways };  // the only value allowed (init containers only)
 

@@ -4,18 +4,6 @@
 
 namespace podshim::shim {
 
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kInit:
-      return "init";
-    case Role::kSidecar:
-      return "sidecar";
-    case Role::kApp:
-      return "app";
-  }
-  return "unknown";
-}
-
 std::string_view RestartPolicyName(RestartPolicy policy) {
   switch (policy) {
     case RestartPolicy::kAlways:

@@ -10,14 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/container_role.h"
 #include "common/result.h"
 
 namespace podshim::shim {
 
 // SEMANTICS 0.2: kInit = regular init container, kSidecar = init container with restartPolicy
 // Always, kApp = entry of spec.containers.
-enum class Role { kInit, kSidecar, kApp };
-std::string_view RoleName(Role role);  // "init", "sidecar", "app" (the events' `role` field)
+using Role = ::podshim::ContainerRole;
 
 // The pod's spec.restartPolicy (applies to app containers; sidecars always restart).
 enum class RestartPolicy { kAlways, kOnFailure, kNever };

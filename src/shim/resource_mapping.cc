@@ -72,24 +72,12 @@ class Mapper {
   std::vector<Error> errors_;
 };
 
-cgroups::ContainerRole RoleOf(const Container& c) {
-  switch (c.role()) {
-    case ContainerRole::kInit:
-      return cgroups::ContainerRole::kInit;
-    case ContainerRole::kSidecar:
-      return cgroups::ContainerRole::kSidecar;
-    case ContainerRole::kApp:
-      break;
-  }
-  return cgroups::ContainerRole::kApp;
-}
-
 cgroups::PodResourcesInput Map(const PodSpec& spec, Mapper& m) {
   cgroups::PodResourcesInput pod;
   for (const auto* list : {&spec.init_containers, &spec.containers}) {
     for (const Container& c : *list) {
       pod.containers.push_back(
-          {c.name, RoleOf(c), m.Requests(c.resources), m.List(c.resources.limits)});
+          {c.name, c.role(), m.Requests(c.resources), m.List(c.resources.limits)});
     }
   }
   pod.overhead = m.List(spec.overhead);

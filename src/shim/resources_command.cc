@@ -60,7 +60,7 @@ Json ValuesJson(const cgroups::PodCgroupValues& v) {
   Json containers = Json::array();
   for (const cgroups::ContainerCgroupValues& c : v.containers) {
     containers.push_back(
-        {{"name", c.name}, {"role", cgroups::RoleName(c.role)}, {"cgroup", FilesJson(c.files)}});
+        {{"name", c.name}, {"role", ContainerRoleName(c.role)}, {"cgroup", FilesJson(c.files)}});
   }
   out["containers"] = std::move(containers);
   return out;

@@ -36,7 +36,7 @@ Json StateJson(const StateSnapshot& s) {
 Json ContainerJson(const ContainerSnapshot& c) {
   Json j;
   j["name"] = c.name;
-  j["role"] = std::string(RoleName(c.role));
+  j["role"] = std::string(ContainerRoleName(c.role));
   j["state"] = StateJson(c.state);
   j["lastState"] = c.last_state ? StateJson(*c.last_state) : Json::object();
   j["ready"] = c.ready;

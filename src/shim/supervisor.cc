@@ -12,18 +12,6 @@ using Kind = StateSnapshot::Kind;
 
 constexpr int kStartErrorExitCode = 128;  // containerd's exit code for a container that never ran
 
-signals::ContainerRole ToTerminationRole(Role role) {
-  switch (role) {
-    case Role::kInit:
-      return signals::ContainerRole::kInit;
-    case Role::kSidecar:
-      return signals::ContainerRole::kSidecar;
-    case Role::kApp:
-      return signals::ContainerRole::kApp;
-  }
-  return signals::ContainerRole::kApp;
-}
-
 StateSnapshot Waiting(std::string reason) {
   StateSnapshot s;
   s.kind = Kind::kWaiting;
@@ -290,7 +278,7 @@ void Supervisor::BeginTermination(TerminationReason reason, std::chrono::seconds
     }
     signals::TerminationContainer t;
     t.name = c.plan.name;
-    t.role = ToTerminationRole(c.plan.role);
+    t.role = c.plan.role;
     t.running = c.stage == Stage::kRunning || c.stage == Stage::kLaunching;
     t.has_prestop = c.plan.has_prestop;
     t.stop_signal = c.plan.stop_signal;

@@ -14,15 +14,14 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/container_role.h"
 #include "common/result.h"
 
 namespace podshim::signals {
 
-enum class ContainerRole {
-  kInit,     // regular init container: no prerequisites, nobody waits for it
-  kSidecar,  // restartable init container: waits for every app container and the next sidecar
-  kApp,      // spec.containers: no prerequisites
-};
+// kInit: no prerequisites, nobody waits for it; kSidecar: waits for every app container and the
+// next sidecar; kApp: no prerequisites.
+using ContainerRole = ::podshim::ContainerRole;
 
 // One container of the pod, in spec order (init containers and sidecars first, then apps).
 struct TerminationContainer {

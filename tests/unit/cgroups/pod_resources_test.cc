@@ -152,9 +152,9 @@ TEST(PodResourcesTest, QosFromPodLevelResourcesAlone) {
 }
 
 TEST(PodResourcesTest, Names) {
-  EXPECT_EQ(RoleName(ContainerRole::kSidecar), "sidecar");
-  EXPECT_EQ(RoleName(ContainerRole::kInit), "init");
-  EXPECT_EQ(RoleName(ContainerRole::kApp), "app");
+  EXPECT_EQ(ContainerRoleName(ContainerRole::kSidecar), "sidecar");
+  EXPECT_EQ(ContainerRoleName(ContainerRole::kInit), "init");
+  EXPECT_EQ(ContainerRoleName(ContainerRole::kApp), "app");
   EXPECT_EQ(QosClassName(QosClass::kBurstable), "Burstable");
   EXPECT_EQ(QosClassName(QosClass::kGuaranteed), "Guaranteed");
   EXPECT_EQ(QosClassName(QosClass::kBestEffort), "BestEffort");
