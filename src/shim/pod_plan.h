@@ -31,6 +31,9 @@ struct ContainerPlan {
   bool has_startup_probe = false;
   // Without a readinessProbe a started container is ready; with one, once the probe says so.
   bool has_readiness_probe = false;
+  // With a postStart hook the container counts as started only once the hook returned
+  // (Supervisor::OnPostStartFinished); a failing hook kills the container.
+  bool has_poststart = false;
   bool has_prestop = false;
   int stop_signal = SIGTERM;  // image STOPSIGNAL / lifecycle.stopSignal
 };

@@ -26,6 +26,7 @@
 #include "shim/commands.h"
 #include "shim/event_loop.h"
 #include "shim/manifest.h"
+#include "shim/pod_plan_from_manifest.h"
 #include "shim/pod_sandbox.h"
 #include "shim/resource_flags.h"
 #include "shim/resource_mapping.h"
@@ -135,46 +136,6 @@ Result<RunOptions> ParseRunOptions(std::span<char* const> args) {
   }
   o.manifest = positional.front();
   return o;
-}
-
-Role ToRole(ContainerRole r) {
-  switch (r) {
-    case ContainerRole::kInit:
-      return Role::kInit;
-    case ContainerRole::kSidecar:
-      return Role::kSidecar;
-    case ContainerRole::kApp:
-      return Role::kApp;
-  }
-  return Role::kApp;
-}
-
-PodPlan BuildPodPlan(const Pod& pod) {
-  PodPlan plan;
-  plan.pod_name = pod.metadata.name;
-  switch (pod.spec.restart_policy) {
-    case PodRestartPolicy::kAlways:
-      plan.restart_policy = RestartPolicy::kAlways;
-      break;
-    case PodRestartPolicy::kOnFailure:
-      plan.restart_policy = RestartPolicy::kOnFailure;
-      break;
-    case PodRestartPolicy::kNever:
-      plan.restart_policy = RestartPolicy::kNever;
-      break;
-  }
-  plan.grace = pod.spec.termination_grace_period;
-  auto add = [&](const Container& c) {
-    ContainerPlan cp;
-    cp.name = c.name;
-    cp.role = ToRole(c.role());
-    // Probes and lifecycle hooks come with the probes issue: until then a container counts
-    // as started once it runs and as ready once started.
-    plan.containers.push_back(std::move(cp));
-  };
-  for (const Container& c : pod.spec.init_containers) add(c);
-  for (const Container& c : pod.spec.containers) add(c);
-  return plan;
 }
 
 // Every container's spec and launch plan, built against stand-in sandbox paths: whatever is
