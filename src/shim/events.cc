@@ -1,7 +1,10 @@
 #include "shim/events.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 #include <variant>
@@ -40,15 +43,47 @@ std::string EventToJsonLine(const PodEvent& event, std::string_view pod) {
 }
 
 Result<EventWriter> EventWriter::Open(const std::filesystem::path& path, std::string pod) {
-  UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  return EventWriter(std::move(fd), path, std::move(pod));
+  UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error::Errno(errno, "stat " + path.string());
+  return EventWriter(std::move(fd), path, std::move(pod), static_cast<uint64_t>(st.st_size));
 }
 
 Status EventWriter::Write(const PodEvent& event) {
   std::string line = EventToJsonLine(event, pod_);
   line += '\n';
   PODSHIM_TRY_WRAP(sys::WriteAll(fd_.get(), line), "append to " + path_.string());
+  offsets_.push_back(end_);
+  end_ += line.size();
   return Ok();
+}
+
+Result<std::vector<std::string>> EventWriter::ReadFrom(uint64_t first_seq,
+                                                       std::size_t max_count) const {
+  std::vector<std::string> lines;
+  if (first_seq == 0) first_seq = 1;
+  if (first_seq > offsets_.size() || max_count == 0) return lines;
+  const uint64_t first = first_seq - 1;
+  const uint64_t last = std::min<uint64_t>(offsets_.size(), first + max_count);  // exclusive
+  const uint64_t begin = offsets_[first];
+  const uint64_t end = last < offsets_.size() ? offsets_[last] : end_;
+  std::string text(end - begin, '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::pread(fd_.get(), text.data() + done, text.size() - done,
+                        static_cast<off_t>(begin + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::Errno(errno, "read " + path_.string());
+    if (n == 0) return Error::Errno(EIO, path_.string() + ": shorter than written");
+    done += static_cast<size_t>(n);
+  }
+  lines.reserve(last - first);
+  for (uint64_t i = first; i < last; ++i) {
+    const uint64_t from = offsets_[i] - begin;
+    const uint64_t to = (i + 1 < offsets_.size() ? offsets_[i + 1] : end_) - begin - 1;  // no \n
+    lines.emplace_back(text.substr(from, to - from));
+  }
+  return lines;
 }
 
 }  // namespace podshim::shim

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -26,12 +27,20 @@ class EventWriter {
   Status Write(const PodEvent& event);
   const std::filesystem::path& path() const { return path_; }
 
+  // The events written through this writer, numbered from 1 (the control API's `seq`): how many
+  // there are, and at most `max_count` lines from `first_seq` on, read back from the file (only
+  // their offsets are kept in memory, 8 bytes per event).
+  uint64_t count() const { return offsets_.size(); }
+  Result<std::vector<std::string>> ReadFrom(uint64_t first_seq, std::size_t max_count) const;
+
  private:
-  EventWriter(UniqueFd fd, std::filesystem::path path, std::string pod)
-      : fd_(std::move(fd)), path_(std::move(path)), pod_(std::move(pod)) {}
+  EventWriter(UniqueFd fd, std::filesystem::path path, std::string pod, uint64_t end)
+      : fd_(std::move(fd)), path_(std::move(path)), pod_(std::move(pod)), end_(end) {}
   UniqueFd fd_;
   std::filesystem::path path_;
   std::string pod_;
+  uint64_t end_ = 0;               // the file's size: where the next line starts
+  std::vector<uint64_t> offsets_;  // start of each line written by this writer
 };
 
 }  // namespace podshim::shim

@@ -99,6 +99,39 @@ TEST(EventWriter, AppendsOneLinePerEventInOrder) {
             (std::vector<std::string>{"ContainerStarted", "ContainerExited", "PodFinished"}));
 }
 
+TEST(EventWriter, ReadsBackItsOwnEventsBySequenceNumber) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  auto path = dir.path() / "events.jsonl";
+  ASSERT_TRUE(sys::WriteFile(path, "{\"type\":\"FromAnEarlierWriter\"}\n"));
+  auto w = EventWriter::Open(path, "demo");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->count(), 0u);
+  for (int i = 0; i < 5; ++i) {
+    PodEvent e = ExitedEvent();
+    e.fields = {{"n", int64_t{i}}};
+    ASSERT_TRUE(w->Write(e));
+  }
+  EXPECT_EQ(w->count(), 5u);
+  auto n_of = [](const std::string& line) { return nlohmann::json::parse(line)["n"].get<int>(); };
+  auto all = w->ReadFrom(1, 100);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(n_of((*all)[i]), i);
+  auto middle = w->ReadFrom(2, 2);
+  ASSERT_TRUE(middle);
+  ASSERT_EQ(middle->size(), 2u);
+  EXPECT_EQ(n_of((*middle)[0]), 1);
+  EXPECT_EQ(n_of((*middle)[1]), 2);
+  auto zero_is_one = w->ReadFrom(0, 1);
+  ASSERT_TRUE(zero_is_one);
+  ASSERT_EQ(zero_is_one->size(), 1u);
+  EXPECT_EQ(n_of(zero_is_one->front()), 0);
+  auto past_end = w->ReadFrom(6, 10);
+  ASSERT_TRUE(past_end);
+  EXPECT_TRUE(past_end->empty());
+}
+
 TEST(EventWriter, OpenFailsNamingTheMissingDirectory) {
   auto w = EventWriter::Open("/nonexistent-podshim-dir/events.jsonl", "demo");
   ASSERT_FALSE(w);
