@@ -121,11 +121,20 @@ Status Supervisor::OnContainerStarted(std::string_view name, pid_t pid) {
   c->snap.state.started_at = clock_->WallNow();
   c->snap.pid = pid;
   c->readiness_ok = false;
+  c->startup_passed = !c->plan.has_startup_probe;
+  c->poststart_pending = c->plan.has_poststart;
   Emit("ContainerStarted", c, {Int("pid", pid), Int("restartCount", c->snap.restart_count)});
-  if (!c->plan.has_startup_probe) MarkStarted(*c);
+  if (c->poststart_pending) actions_.push_back(StartPostStartAction{c->plan.name});
+  MaybeMarkStarted(*c);
   UpdateReadiness(*c);
   Sync();
   return Ok();
+}
+
+void Supervisor::MaybeMarkStarted(Container& c) {
+  if (c.stage == Stage::kRunning && !c.snap.started && c.startup_passed && !c.poststart_pending) {
+    MarkStarted(c);
+  }
 }
 
 void Supervisor::MarkStarted(Container& c) {
@@ -136,11 +145,82 @@ void Supervisor::MarkStarted(Container& c) {
 
 Status Supervisor::OnStartupSucceeded(std::string_view name) {
   Container* c = PODSHIM_TRY(Find(name));
-  if (c->stage != Stage::kRunning || c->snap.started || !c->plan.has_startup_probe) return Ok();
-  MarkStarted(*c);
+  if (c->stage != Stage::kRunning || c->startup_passed || !c->plan.has_startup_probe) return Ok();
+  c->startup_passed = true;
+  MaybeMarkStarted(*c);
   UpdateReadiness(*c);
   Sync();
   return Ok();
+}
+
+Status Supervisor::OnPostStartFinished(std::string_view name, bool success) {
+  Container* c = PODSHIM_TRY(Find(name));
+  if (c->stage != Stage::kRunning || !c->poststart_pending) return Ok();
+  c->poststart_pending = false;
+  if (!success) {
+    if (!terminating_) StopContainer(*c, std::nullopt);
+    return Ok();
+  }
+  MaybeMarkStarted(*c);
+  UpdateReadiness(*c);
+  Sync();
+  return Ok();
+}
+
+Status Supervisor::OnProbeKill(std::string_view name, std::optional<std::chrono::seconds> grace) {
+  Container* c = PODSHIM_TRY(Find(name));
+  if (terminating_ || c->stage != Stage::kRunning || c->stop) return Ok();
+  StopContainer(*c, grace);
+  return Ok();
+}
+
+Status Supervisor::OnRestartRequest(std::string_view name) {
+  Container* c = PODSHIM_TRY(Find(name));
+  auto refuse = [&](std::string_view why) {
+    return Error::Domain(ErrorCode::kConflict,
+                         "restart \"" + c->plan.name + "\": " + std::string(why));
+  };
+  if (terminating_) return refuse("the pod is terminating");
+  if (c->plan.role == Role::kInit) return refuse("a regular init container is never restarted");
+  switch (c->stage) {
+    case Stage::kPending:
+      return refuse("it has not been started yet");
+    case Stage::kLaunching:
+      return refuse("it is being started");
+    case Stage::kRunning:
+      c->restart_requested = true;
+      StopContainer(*c, std::nullopt);
+      return Ok();
+    case Stage::kBackOff:
+    case Stage::kExited:
+      if (c->stage == Stage::kExited) {
+        c->saved_last_state = c->snap.last_state;
+        c->snap.last_state = c->snap.state;
+      }
+      Launch(*c);
+      Sync();
+      return Ok();
+  }
+  return Ok();
+}
+
+void Supervisor::StopContainer(Container& c, std::optional<std::chrono::seconds> grace) {
+  if (c.stop) return;
+  signals::TerminationContainer t;
+  t.name = c.plan.name;
+  t.role = Role::kApp;  // alone in its plan: nobody to wait for
+  t.running = true;
+  t.has_prestop = c.plan.has_prestop;
+  t.stop_signal = c.plan.stop_signal;
+  const std::chrono::seconds g = grace.value_or(plan_.grace);
+  auto stop = signals::TerminationPlan::Create(*clock_, {t}, g);
+  if (!stop) {  // cannot happen for a validated plan; kill rather than leave it running
+    actions_.push_back(KillContainerAction{c.plan.name});
+    return;
+  }
+  c.stop.emplace(std::move(*stop));
+  c.stop_grace = g;
+  TakePlanActions(c.stop->Start(), g);
 }
 
 Status Supervisor::OnReadinessChanged(std::string_view name, bool ready) {
@@ -213,6 +293,10 @@ void Supervisor::RecordExit(Container& c, const ContainerExit& exit, std::string
   c.snap.pid.reset();
   c.snap.started = false;
   c.readiness_ok = false;
+  c.startup_passed = false;
+  c.poststart_pending = false;
+  c.stop.reset();
+  const bool restart_requested = std::exchange(c.restart_requested, false);
   c.stage = Stage::kExited;
   if (start_failed) {
     Emit("ContainerStartFailed", &c,
@@ -227,11 +311,17 @@ void Supervisor::RecordExit(Container& c, const ContainerExit& exit, std::string
   UpdateReadiness(c);
 
   if (terminating_) {  // once termination began, nothing restarts
-    if (termination_) TakePlanActions(termination_->OnContainerExited(c.plan.name));
+    if (termination_) {
+      TakePlanActions(termination_->OnContainerExited(c.plan.name), termination_grace_);
+    }
     MaybeFinish();
     return;
   }
-  if (ShouldRestart(c, exit.exit_code)) {
+  if (restart_requested) {  // `ctl restart`: again at once, whatever the policy
+    c.saved_last_state = c.snap.last_state;
+    c.snap.last_state = c.snap.state;
+    Launch(c);
+  } else if (ShouldRestart(c, exit.exit_code)) {
     const Clock::Duration delay = c.backoff.NextDelay(now);
     c.stage = Stage::kBackOff;
     c.restart_at = now + delay;
@@ -266,6 +356,7 @@ void Supervisor::BeginTermination(TerminationReason reason, std::chrono::seconds
   if (terminating_) return;
   terminating_ = true;
   termination_reason_ = reason;
+  termination_grace_ = grace;
   killed_now_ = kill_now;
   // Pending restarts are cancelled: the container stays as it exited.
   std::vector<signals::TerminationContainer> list;
@@ -280,7 +371,11 @@ void Supervisor::BeginTermination(TerminationReason reason, std::chrono::seconds
     t.name = c.plan.name;
     t.role = c.plan.role;
     t.running = c.stage == Stage::kRunning || c.stage == Stage::kLaunching;
-    t.has_prestop = c.plan.has_prestop;
+    // A container already being stopped on its own had its preStop started then: the pod's
+    // plan takes it over without a second hook.
+    t.has_prestop = c.plan.has_prestop && !c.stop;
+    c.stop.reset();
+    c.restart_requested = false;
     t.stop_signal = c.plan.stop_signal;
     list.push_back(std::move(t));
   }
@@ -289,7 +384,7 @@ void Supervisor::BeginTermination(TerminationReason reason, std::chrono::seconds
   auto plan = signals::TerminationPlan::Create(*clock_, std::move(list), grace);
   if (plan) {
     termination_.emplace(std::move(*plan));
-    TakePlanActions(termination_->Start());
+    TakePlanActions(termination_->Start(), grace);
   } else {
     killed_now_ = true;  // cannot happen with a validated PodPlan; stop hard rather than hang
   }
@@ -306,12 +401,13 @@ void Supervisor::KillNow() {
   }
 }
 
-void Supervisor::TakePlanActions(std::vector<signals::TerminationAction> actions) {
+void Supervisor::TakePlanActions(std::vector<signals::TerminationAction> actions,
+                                 std::chrono::seconds grace) {
   if (killed_now_) return;  // everything got SIGKILL already
   for (signals::TerminationAction& a : actions) {
     switch (a.kind) {
       case signals::TerminationAction::Kind::kStartPreStop:
-        actions_.push_back(StartPreStopAction{std::move(a.container)});
+        actions_.push_back(StartPreStopAction{std::move(a.container), grace});
         break;
       case signals::TerminationAction::Kind::kSignal:
         actions_.push_back(SignalAction{std::move(a.container), a.signal});
@@ -325,8 +421,13 @@ void Supervisor::TakePlanActions(std::vector<signals::TerminationAction> actions
 
 Status Supervisor::OnPreStopFinished(std::string_view name) {
   Container* c = PODSHIM_TRY(Find(name));
-  if (!termination_ || finished_) return Ok();
-  TakePlanActions(termination_->OnPreStopFinished(c->plan.name));
+  if (finished_) return Ok();
+  if (c->stop) {
+    TakePlanActions(c->stop->OnPreStopFinished(c->plan.name), c->stop_grace);
+    return Ok();
+  }
+  if (!termination_) return Ok();
+  TakePlanActions(termination_->OnPreStopFinished(c->plan.name), termination_grace_);
   MaybeFinish();
   return Ok();
 }
@@ -334,9 +435,12 @@ Status Supervisor::OnPreStopFinished(std::string_view name) {
 void Supervisor::OnDeadline() {
   if (finished_) return;
   if (terminating_) {
-    if (termination_) TakePlanActions(termination_->OnDeadline());
+    if (termination_) TakePlanActions(termination_->OnDeadline(), termination_grace_);
     MaybeFinish();
     return;
+  }
+  for (Container& c : containers_) {
+    if (c.stop) TakePlanActions(c.stop->OnDeadline(), c.stop_grace);
   }
   Sync();
 }
@@ -396,8 +500,12 @@ std::optional<Supervisor::TimePoint> Supervisor::NextDeadline() const {
     return termination_->NextDeadline();
   }
   std::optional<TimePoint> next;
+  auto consider = [&next](std::optional<TimePoint> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
   for (const Container& c : containers_) {
-    if (c.stage == Stage::kBackOff && (!next || c.restart_at < *next)) next = c.restart_at;
+    if (c.stage == Stage::kBackOff) consider(c.restart_at);
+    if (c.stop) consider(c.stop->NextDeadline());
   }
   return next;
 }

@@ -65,8 +65,9 @@ class Supervisor {
   // Events from the event loop. Each queues actions; kNotFound for an unknown container,
   // kConflict for an event that cannot happen in the container's state (a bug in the caller).
   //
-  // The container's process runs (answer to a LaunchAction). Without a startupProbe the
-  // container also counts as started now.
+  // The container's process runs (answer to a LaunchAction). Without a startupProbe or a
+  // postStart hook the container also counts as started now; with a postStart hook a
+  // StartPostStartAction follows.
   Status OnContainerStarted(std::string_view name, pid_t pid);
   // The launch failed: recorded like an exit with code 128, reason StartError (as containerd
   // reports it), event ContainerStartFailed; the restart rules apply as for a failed exit.
@@ -79,6 +80,23 @@ class Supervisor {
   Status OnStartupSucceeded(std::string_view name);
   // The readiness probe's result changed. Stale results are ignored.
   Status OnReadinessChanged(std::string_view name, bool ready);
+  // The postStart hook of a StartPostStartAction returned. Success: the container counts as
+  // started once its startup probe passed too. Failure (non-zero exit, HTTP error, the hook could
+  // not run): the container is stopped as for a failed liveness probe, with the pod's grace
+  // (kubelet: FailedPostStartHook), and the restart rules apply. Stale results are ignored.
+  Status OnPostStartFinished(std::string_view name, bool success);
+  // A liveness or startup probe reached its failureThreshold: the container is stopped the way
+  // kubelet's killContainer does it (preStop hook, stop signal, SIGKILL when `grace`, or the
+  // pod's grace when nullopt, runs out; SIGKILL at least 2 s after the signal), then restarted
+  // per the restart rules (sidecars always). Ignored while the pod terminates, for a container
+  // that is not running, or one already being stopped.
+  Status OnProbeKill(std::string_view name, std::optional<std::chrono::seconds> grace);
+  // `ctl restart`: a running sidecar or app container is stopped (as OnProbeKill, with the pod's
+  // grace) and launched again as soon as it exited, whatever the restartPolicy and without
+  // back-off; one waiting in back-off or exited for good is launched now. Its restartCount grows.
+  // kConflict while the pod terminates, for a regular init container, and for a container that
+  // was never started or is being launched.
+  Status OnRestartRequest(std::string_view name);
   // A preStop hook started by a StartPreStopAction returned (or failed: the exit code of a hook
   // does not matter to the termination).
   Status OnPreStopFinished(std::string_view name);
@@ -117,6 +135,13 @@ class Supervisor {
     bool ever_launched = false;
     bool started_once = false;  // started at least once (gates the next init container)
     bool readiness_ok = false;  // last readiness probe result
+    // The current instance: its startup probe passed / its postStart hook has not returned yet.
+    bool startup_passed = false;
+    bool poststart_pending = false;
+    bool restart_requested = false;  // relaunch at once when it exits (OnRestartRequest)
+    // A stop of this one container (probe failure, failed postStart, restart request) under way.
+    std::optional<signals::TerminationPlan> stop;
+    std::chrono::seconds stop_grace{0};
     ContainerSnapshot snap;
     std::optional<StateSnapshot> saved_last_state;  // last_state before entering back-off
   };
@@ -127,11 +152,13 @@ class Supervisor {
   void Sync();
   void Launch(Container& c);
   void MarkStarted(Container& c);
+  void MaybeMarkStarted(Container& c);
+  void StopContainer(Container& c, std::optional<std::chrono::seconds> grace);
   void RecordExit(Container& c, const ContainerExit& exit, std::string_view start_error);
   bool ShouldRestart(const Container& c, int exit_code) const;
   void BeginTermination(TerminationReason reason, std::chrono::seconds grace, bool kill_now);
   void KillNow();
-  void TakePlanActions(std::vector<signals::TerminationAction> actions);
+  void TakePlanActions(std::vector<signals::TerminationAction> actions, std::chrono::seconds grace);
   void MaybeFinish();
   void UpdateReadiness(Container& c);
   void Emit(std::string type, const Container* c, std::vector<EventField> fields = {});
@@ -149,6 +176,7 @@ class Supervisor {
   bool killed_now_ = false;
   bool finished_ = false;
   TerminationReason termination_reason_ = TerminationReason::kCompleted;
+  std::chrono::seconds termination_grace_{0};
   std::optional<signals::TerminationPlan> termination_;
 };
 

@@ -57,6 +57,8 @@ std::string DescribeAction(const SupervisorAction& action) {
           return "Signal " + a.container + " " + signals::SignalName(a.signal);
         } else if constexpr (std::is_same_v<T, KillContainerAction>) {
           return "Kill " + a.container;
+        } else if constexpr (std::is_same_v<T, StartPostStartAction>) {
+          return "PostStart " + a.container;
         } else if constexpr (std::is_same_v<T, StartPreStopAction>) {
           return "PreStop " + a.container;
         } else if constexpr (std::is_same_v<T, EmitAction>) {

@@ -3,6 +3,7 @@
 // signal, cgroup.kill, run a preStop hook, append an event to events.jsonl, finish the pod).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,9 +62,16 @@ struct SignalAction {
 struct KillContainerAction {
   std::string container;
 };
-// Run the container's preStop hook; answer with OnPreStopFinished.
+// Run the container's postStart hook (its process has just started); answer with
+// OnPostStartFinished. The container does not count as started until then.
+struct StartPostStartAction {
+  std::string container;
+};
+// Run the container's preStop hook; answer with OnPreStopFinished. `grace` is the container's
+// grace period: the hook's time limit (the supervisor moves on without it after that).
 struct StartPreStopAction {
   std::string container;
+  std::chrono::seconds grace{0};
 };
 struct EmitAction {
   PodEvent event;
@@ -75,12 +83,13 @@ struct PodFinishedAction {
   TerminationReason reason = TerminationReason::kCompleted;
 };
 
-using SupervisorAction = std::variant<LaunchAction, SignalAction, KillContainerAction,
-                                      StartPreStopAction, EmitAction, PodFinishedAction>;
+using SupervisorAction =
+    std::variant<LaunchAction, SignalAction, KillContainerAction, StartPostStartAction,
+                 StartPreStopAction, EmitAction, PodFinishedAction>;
 
 // One line for logs and tests: "Launch web #0", "Signal proxy SIGTERM", "Kill proxy",
-// "PreStop web", "Emit ContainerExited web exitCode=1 signal=null reason=Error restartCount=0",
-// "PodFinished Succeeded (Completed)".
+// "PostStart web", "PreStop web", "Emit ContainerExited web exitCode=1 signal=null reason=Error
+// restartCount=0", "PodFinished Succeeded (Completed)".
 std::string DescribeAction(const SupervisorAction& action);
 
 }  // namespace podshim::shim
