@@ -42,28 +42,6 @@ namespace {
 constexpr std::string_view kDefaultPath =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-int CloneFlag(NamespaceType type) {
-  switch (type) {
-    case NamespaceType::kPid:
-      return CLONE_NEWPID;
-    case NamespaceType::kNetwork:
-      return CLONE_NEWNET;
-    case NamespaceType::kMount:
-      return CLONE_NEWNS;
-    case NamespaceType::kIpc:
-      return CLONE_NEWIPC;
-    case NamespaceType::kUts:
-      return CLONE_NEWUTS;
-    case NamespaceType::kUser:
-      return CLONE_NEWUSER;
-    case NamespaceType::kCgroup:
-      return CLONE_NEWCGROUP;
-    case NamespaceType::kTime:
-      return CLONE_NEWTIME;
-  }
-  return 0;
-}
-
 std::string MapText(const std::vector<IdMapping>& maps) {
   std::string out;
   for (const IdMapping& m : maps) {
@@ -79,20 +57,22 @@ Status PlanNamespaces(const Spec& spec, LaunchPlan& plan, bool& has_uts) {
   std::vector<NamespaceJoin> others;
   for (size_t i = 0; i < spec.linux_config.namespaces.size(); ++i) {
     const Namespace& ns = spec.linux_config.namespaces[i];
-    const int flag = CloneFlag(ns.type);
+    const int flag = NamespaceCloneFlag(ns.type);
     if (ns.type == NamespaceType::kUts) has_uts = true;
     if (!ns.path) {
       plan.clone_flags |= static_cast<uint64_t>(flag);
       if (ns.type == NamespaceType::kMount) mount_new = true;
       continue;
     }
-    if (ns.type == NamespaceType::kPid || ns.type == NamespaceType::kTime) {
-      // setns() of these only affects later children; the container process itself would stay
-      // outside (runc forks once more for this; podshim does not).
+    if (ns.type == NamespaceType::kPid) {
+      // setns() of a pid namespace only affects later children: Launch enters it around clone3.
+      plan.pid_ns_path = *ns.path;
+      continue;
+    }
+    if (ns.type == NamespaceType::kTime) {
       return Error::Domain(ErrorCode::kUnsupported, "linux.namespaces[" + std::to_string(i) +
-                                                        "].path: joining an " + "existing " +
-                                                        NamespaceTypeName(ns.type) +
-                                                        " namespace is not supported");
+                                                        "].path: joining an existing time " +
+                                                        "namespace is not supported");
     }
     if (ns.type == NamespaceType::kMount) mount_joined = true;
     NamespaceJoin join{ns.type, flag, *ns.path};
@@ -119,13 +99,6 @@ Status PlanNamespaces(const Spec& spec, LaunchPlan& plan, bool& has_uts) {
     plan.gid_map = MapText(spec.linux_config.gid_mappings);
   }
   return Ok();
-}
-
-Result<std::string> AbsoluteContainerPath(const std::string& path, const std::string& field) {
-  if (path.empty() || path[0] != '/') {
-    return Error::Invalid(field + ": \"" + path + "\" is not an absolute path");
-  }
-  return std::filesystem::path(path).lexically_normal().string();
 }
 
 Status PlanFilesystem(const Spec& spec, const std::filesystem::path& bundle, LaunchPlan& plan) {
@@ -168,6 +141,69 @@ Status PlanSysctls(const Spec& spec, LaunchPlan& plan) {
 }
 
 }  // namespace
+
+int NamespaceCloneFlag(NamespaceType type) {
+  switch (type) {
+    case NamespaceType::kPid:
+      return CLONE_NEWPID;
+    case NamespaceType::kNetwork:
+      return CLONE_NEWNET;
+    case NamespaceType::kMount:
+      return CLONE_NEWNS;
+    case NamespaceType::kIpc:
+      return CLONE_NEWIPC;
+    case NamespaceType::kUts:
+      return CLONE_NEWUTS;
+    case NamespaceType::kUser:
+      return CLONE_NEWUSER;
+    case NamespaceType::kCgroup:
+      return CLONE_NEWCGROUP;
+    case NamespaceType::kTime:
+      return CLONE_NEWTIME;
+  }
+  return 0;
+}
+
+Result<std::string> AbsoluteContainerPath(const std::string& path, const std::string& field) {
+  if (path.empty() || path[0] != '/') {
+    return Error::Invalid(field + ": \"" + path + "\" is not an absolute path");
+  }
+  return std::filesystem::path(path).lexically_normal().string();
+}
+
+Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan) {
+  if (!spec.process) return Error::Invalid("process: required to start a container");
+  const Process& proc = *spec.process;
+  for (const Rlimit& r : proc.rlimits) {
+    RlimitStep step;
+    step.resource = r.resource;
+    step.limit.rlim_cur = r.soft;
+    step.limit.rlim_max = r.hard;
+    step.name = r.type;
+    plan.rlimits.push_back(std::move(step));
+  }
+  plan.uid = proc.user.uid;
+  plan.gid = proc.user.gid;
+  plan.additional_gids.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  plan.umask = static_cast<mode_t>(proc.user.umask.value_or(022));
+  plan.no_new_privileges = proc.no_new_privileges;
+  if (proc.capabilities) {
+    // Names the kernel does not know are left out (capabilities.h); the child applies the masks
+    // with raw prctl/capset calls, so no libcap state crosses the clone.
+    CapabilitySets sets = PODSHIM_TRY(ResolveCapabilities(*proc.capabilities));
+    plan.capabilities = CapabilityMasks{sets.bounding, sets.effective, sets.permitted,
+                                        sets.inheritable, sets.ambient};
+  }
+  if (spec.linux_config.seccomp) {
+    plan.seccomp = PODSHIM_TRY(CompileSeccomp(*spec.linux_config.seccomp));
+  }
+  return Ok();
+}
+
+std::string PlanErrorPrefix(const LaunchPlan& plan) {
+  const char* what = plan.kind == PlanKind::kExec ? "exec in container \"" : "container \"";
+  return what + plan.container_id + "\"";
+}
 
 std::vector<std::string> ExecCandidates(const std::string& arg0,
                                         const std::vector<std::string>& env) {
@@ -224,29 +260,8 @@ Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path
   PODSHIM_TRY(PlanFilesystem(spec, bundle, plan));
   PODSHIM_TRY(PlanSysctls(spec, plan));
 
-  for (const Rlimit& r : proc.rlimits) {
-    RlimitStep step;
-    step.resource = r.resource;
-    step.limit.rlim_cur = r.soft;
-    step.limit.rlim_max = r.hard;
-    step.name = r.type;
-    plan.rlimits.push_back(std::move(step));
-  }
-  plan.uid = proc.user.uid;
-  plan.gid = proc.user.gid;
-  plan.additional_gids.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
-  plan.umask = static_cast<mode_t>(proc.user.umask.value_or(022));
-  plan.no_new_privileges = proc.no_new_privileges;
+  PODSHIM_TRY(PlanProcessAttributes(spec, plan));
   plan.oom_score_adj = proc.oom_score_adj;
-  if (proc.capabilities) {
-    // Names the kernel does not know are left out (capabilities.h); the child applies the masks
-    // with raw prctl/capset calls, so no libcap state crosses the clone.
-    CapabilitySets sets = PODSHIM_TRY(ResolveCapabilities(*proc.capabilities));
-    plan.capabilities = CapabilityMasks{sets.bounding, sets.effective, sets.permitted,
-                                        sets.inheritable, sets.ambient};
-  }
-  if (spec.linux_config.seccomp)
-    plan.seccomp = PODSHIM_TRY(CompileSeccomp(*spec.linux_config.seccomp));
 
   plan.stdio[0] = opts.stdin_fd;
   plan.stdio[1] = opts.stdout_fd;

@@ -1,6 +1,7 @@
-// LaunchPlan: everything the container's first process needs, computed in the parent before
-// clone3 so the child only makes async-signal-safe syscalls on prepared data (STYLE.md 5d.7).
-// BuildLaunchPlan turns a Spec (spec.h) plus the caller's fds and ids into one.
+// LaunchPlan: everything a container process needs, computed in the parent before clone3 so the
+// child only makes async-signal-safe syscalls on prepared data (STYLE.md 5d.7).
+// BuildLaunchPlan turns a Spec (spec.h) plus the caller's fds and ids into the plan of the
+// container's first process; BuildExecPlan (exec_plan.h) one for a process joining it later.
 #pragma once
 
 #include <linux/filter.h>
@@ -91,8 +92,15 @@ struct SysctlStep {
   std::string value;
 };
 
+// What the plan starts; only changes how errors read.
+enum class PlanKind {
+  kContainer,  // the container's first process: container "web": pivot_root: ...
+  kExec,       // a process run inside a running container: exec in container "web": ...
+};
+
 struct LaunchPlan {
   std::string container_id;
+  PlanKind kind = PlanKind::kContainer;
 
   // Process.
   CStringArray argv;
@@ -105,7 +113,10 @@ struct LaunchPlan {
   // Namespaces. clone_flags holds the CLONE_NEW* flags of the namespaces to create.
   uint64_t clone_flags = 0;
   std::vector<NamespaceJoin> joins;  // user first, then the others in spec order
-  std::string uid_map;               // "0 100000 65536\n..." written to /proc/<pid>/uid_map
+  // Non-empty: the pid namespace the process is created in. setns() cannot move a process into
+  // a pid namespace, so Launch switches its own pid_for_children to this path around clone3.
+  std::string pid_ns_path;
+  std::string uid_map;  // "0 100000 65536\n..." written to /proc/<pid>/uid_map
   std::string gid_map;
   std::optional<std::string> hostname;
   std::optional<std::string> domainname;
@@ -142,9 +153,21 @@ struct LaunchPlan {
 
 // Builds the plan. Errors: kInvalidSpec naming the field (`mounts[2].destination: ".." escapes
 // the root filesystem`), kUnsupported for what podshim cannot do (process.terminal, joining a
-// pid or time namespace by path, seccomp notify).
+// time namespace by path, seccomp notify).
 Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path& bundle_dir,
                                    LaunchOptions opts);
+
+// `container "web"` or `exec in container "web"`: how errors about the plan's process begin.
+std::string PlanErrorPrefix(const LaunchPlan& plan);
+
+// Building blocks shared by BuildLaunchPlan and BuildExecPlan.
+// CLONE_NEWNET, ... for a namespace type.
+int NamespaceCloneFlag(NamespaceType type);
+// `path` lexically normalised; kInvalidSpec naming `field` when it is not absolute.
+Result<std::string> AbsoluteContainerPath(const std::string& path, const std::string& field);
+// The process attributes kept by every process of a container: rlimits, uid, gid, additional
+// gids, umask, capabilities, noNewPrivileges and the compiled seccomp filter.
+Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan);
 
 // PATH from `env` ("PATH=/a:/b"), or runc's default when absent; then the candidate paths for
 // `arg0` (itself when it contains a '/'). Pure; exposed for tests.

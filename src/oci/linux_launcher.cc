@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include "common/sys.h"
@@ -18,7 +19,7 @@
 namespace podshim::oci {
 namespace {
 
-std::string Prefix(const LaunchPlan& plan) { return "container \"" + plan.container_id + "\""; }
+std::string Prefix(const LaunchPlan& plan) { return PlanErrorPrefix(plan); }
 
 Error ContainerError(const LaunchPlan& plan, int err, const std::string& what) {
   return Error::Errno(err, Prefix(plan) + ": " + what);
@@ -44,6 +45,39 @@ Status PrepareChild(const LaunchPlan& plan, pid_t pid) {
   if (plan.oom_score_adj) PODSHIM_TRY(write("oom_score_adj", std::to_string(*plan.oom_score_adj)));
   return Ok();
 }
+
+// Moves our pid_for_children into another pid namespace for one clone3, and back. Back means
+// the namespace /proc/self/ns/pid_for_children named before (normally our own active one): the
+// next children of the (single-threaded) caller must land where they did before.
+class PidNsSwitch {
+ public:
+  static Result<PidNsSwitch> Enter(const std::string& target_path) {
+    PidNsSwitch s;
+    s.own_ = PODSHIM_TRY(sys::Open("/proc/self/ns/pid_for_children", O_RDONLY));
+    UniqueFd target = PODSHIM_TRY(sys::Open(target_path, O_RDONLY));
+    if (::setns(target.get(), CLONE_NEWPID) < 0) {
+      return Error::Errno(errno, "setns pid " + target_path);
+    }
+    return s;
+  }
+  PidNsSwitch(PidNsSwitch&&) = default;
+  PidNsSwitch& operator=(PidNsSwitch&&) = default;
+  ~PidNsSwitch() { (void)Leave(); }
+
+  // Back to the saved namespace; a no-op the second time.
+  Status Leave() {
+    if (!own_) return Ok();
+    int rc = ::setns(own_.get(), CLONE_NEWPID);
+    int err = errno;
+    own_.Reset();
+    if (rc < 0) return Error::Errno(err, "setns back to our own pid namespace");
+    return Ok();
+  }
+
+ private:
+  PidNsSwitch() = default;
+  UniqueFd own_;
+};
 
 // Reads one ChildReport; std::nullopt at EOF (the child exec'd or died).
 Result<std::optional<ChildReport>> ReadReport(int fd) {
@@ -85,6 +119,9 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
     fds.fifo = fd->get();
     owned.push_back(std::move(*fd));
   }
+  if (!plan.pid_ns_path.empty() && (plan.clone_flags & CLONE_NEWPID)) {
+    return Error::Invalid(Prefix(plan) + ": a pid namespace cannot be both created and joined");
+  }
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     return ContainerError(plan, errno, "socketpair");
@@ -105,11 +142,20 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
   // Without a stack, clone3 behaves like fork: the child continues here on a copy of our stack.
   // glibc's fork bookkeeping (atfork handlers, malloc locks) is skipped, which is why the child
   // only makes raw syscalls on the prepared plan.
+  std::optional<PidNsSwitch> pid_ns;
+  if (!plan.pid_ns_path.empty()) {
+    pid_ns = PODSHIM_TRY_WRAP(PidNsSwitch::Enter(plan.pid_ns_path), Prefix(plan));
+  }
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) return ContainerError(plan, errno, "clone3");
+  const int clone_err = errno;
   if (pid == 0) RunChild(plan, fds);
+  // Back in our own pid namespace before anything else can fail or fork (the guard would also
+  // do it on return, but a failure to go back must be reported).
+  Status back = pid_ns ? pid_ns->Leave() : Status(Ok());
+  if (pid < 0) return ContainerError(plan, clone_err, "clone3");
 
   ChildGuard child(ProcessHandle(static_cast<pid_t>(pid), UniqueFd(pidfd)));
+  if (!back) return std::move(back).error().Wrap(Prefix(plan));
   child_end.Reset();
   owned.clear();
 

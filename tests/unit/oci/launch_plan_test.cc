@@ -121,6 +121,34 @@ TEST(BuildLaunchPlanTest, JoinedNamespacesPutUserFirst) {
   EXPECT_EQ(plan->joins[1].path, "/run/netns/a");
 }
 
+TEST(BuildLaunchPlanTest, AJoinedPidNamespaceIsEnteredAroundTheClone) {
+  // setns() cannot move the process itself into a pid namespace: the launcher switches its own
+  // pid_for_children instead, so the path is not a setns step of the child.
+  Spec spec = DefaultTestSpec({"true"});
+  ASSERT_EQ(spec.linux_config.namespaces[0].type, NamespaceType::kPid);
+  spec.linux_config.namespaces[0].path = "/proc/42/ns/pid";
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->pid_ns_path, "/proc/42/ns/pid");
+  EXPECT_EQ(plan->clone_flags & CLONE_NEWPID, 0u);
+  EXPECT_NE(plan->clone_flags & CLONE_NEWNS, 0u);
+  EXPECT_TRUE(plan->joins.empty());
+  // A new pid namespace leaves the path empty.
+  auto fresh = Build(DefaultTestSpec({"true"}));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->pid_ns_path, "");
+  EXPECT_NE(fresh->clone_flags & CLONE_NEWPID, 0u);
+}
+
+TEST(BuildLaunchPlanTest, ErrorsOfAContainerPlanNameTheContainer) {
+  auto plan = Build(DefaultTestSpec({"true"}));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->kind, PlanKind::kContainer);
+  EXPECT_EQ(PlanErrorPrefix(*plan), "container \"web\"");
+  plan->kind = PlanKind::kExec;
+  EXPECT_EQ(PlanErrorPrefix(*plan), "exec in container \"web\"");
+}
+
 TEST(BuildLaunchPlanTest, NewUserNamespaceWritesTheMaps) {
   Spec spec = DefaultTestSpec({"true"});
   spec.linux_config.namespaces.push_back({NamespaceType::kUser, std::nullopt});
@@ -189,10 +217,10 @@ TEST(BuildLaunchPlanTest, UnsupportedAndInvalidSpecs) {
   terminal.process->terminal = true;
   EXPECT_EQ(error_of(terminal), "process.terminal: a terminal is not supported yet");
 
-  Spec pid_join = DefaultTestSpec({"sh"});
-  pid_join.linux_config.namespaces[0].path = "/proc/1/ns/pid";
-  EXPECT_EQ(error_of(pid_join),
-            "linux.namespaces[0].path: joining an existing pid namespace is not supported");
+  Spec time_join = DefaultTestSpec({"sh"});
+  time_join.linux_config.namespaces.push_back({NamespaceType::kTime, "/proc/1/ns/time"});
+  EXPECT_EQ(error_of(time_join),
+            "linux.namespaces[6].path: joining an existing time namespace is not supported");
 
   Spec no_mount_ns = DefaultTestSpec({"sh"});
   std::erase_if(no_mount_ns.linux_config.namespaces,
