@@ -151,6 +151,19 @@ Result<CgroupPath> CgroupV2Manager::CreateContainer(std::string_view name) {
   return leaf;
 }
 
+Result<CgroupPath> CgroupV2Manager::CreateExecGroup(const CgroupPath& leaf, std::string_view name) {
+  if (std::find(created_.begin(), created_.end(), leaf) == created_.end() || !pod_ ||
+      leaf.Parent() != *pod_) {
+    return Error::Domain(ErrorCode::kConflict, "create exec cgroup " + Quote(name) + " below " +
+                                                   fs_->FullPath(leaf).string() +
+                                                   ": not a container cgroup of this pod");
+  }
+  const CgroupPath group = PODSHIM_TRY(leaf.Child(name));
+  PODSHIM_TRY_WRAP(fs_->MakeDir(group), "create exec cgroup");
+  created_.push_back(group);
+  return group;
+}
+
 Status CgroupV2Manager::Apply(const CgroupPath& cg, const CgroupFileValues& values) {
   std::vector<ControlFile> files;
   std::set<std::string> wanted;

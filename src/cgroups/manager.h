@@ -46,6 +46,10 @@ class CgroupManager {
   virtual Result<CgroupPath> CreatePod(std::string_view pod_id) = 0;
   // Creates the leaf <pod>/<name> for one container; CreatePod must have succeeded.
   virtual Result<CgroupPath> CreateContainer(std::string_view name) = 0;
+  // Creates <leaf>/<name> below a container's leaf for a process run in the container (an
+  // exec): no controllers of its own (the leaf's limits cover it), so that Kill() ends just
+  // that process tree. Remove it with Remove(); RemovePod() removes it too.
+  virtual Result<CgroupPath> CreateExecGroup(const CgroupPath& leaf, std::string_view name) = 0;
   // Writes `values` in order to `cg` after enabling their controllers top-down, and reads each
   // back. Files whose controller is not available are skipped and recorded (error if required).
   virtual Status Apply(const CgroupPath& cg, const CgroupFileValues& values) = 0;
@@ -100,6 +104,7 @@ class CgroupV2Manager final : public CgroupManager {
 
   Result<CgroupPath> CreatePod(std::string_view pod_id) override;
   Result<CgroupPath> CreateContainer(std::string_view name) override;
+  Result<CgroupPath> CreateExecGroup(const CgroupPath& leaf, std::string_view name) override;
   // The kernel may change what it stores; a read-back is accepted when ReadBackMatches (see
   // control_files.h): memory.* rounded down to the page size, hugetlb.* to the huge page size.
   // Any other difference is error kConflict naming the file, the value written and the value read.

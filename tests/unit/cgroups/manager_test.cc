@@ -91,6 +91,34 @@ TEST_F(ManagerTest, CreateContainerEnablesControllersInPodBeforeTheLeaf) {
   EXPECT_EQ(tree_->Writes().size(), 2u);
 }
 
+TEST_F(ManagerTest, ExecGroupIsAPlainChildOfTheLeafAndGoesWithThePod) {
+  ASSERT_TRUE(mgr_->CreatePod("web"));
+  auto leaf = mgr_->CreateContainer("nginx");
+  ASSERT_TRUE(leaf);
+  const size_t writes = tree_->Writes().size();
+  auto exec = mgr_->CreateExecGroup(*leaf, "exec-1");
+  ASSERT_TRUE(exec) << exec.error().ToString();
+  EXPECT_EQ(exec->str(), "podshim/pod-web/nginx/exec-1");
+  EXPECT_TRUE(tree_->Exists("podshim/pod-web/nginx/exec-1"));
+  EXPECT_EQ(tree_->Writes().size(), writes);  // no controllers enabled in the leaf
+  ASSERT_TRUE(mgr_->Remove(*exec));
+  EXPECT_FALSE(tree_->Exists("podshim/pod-web/nginx/exec-1"));
+  ASSERT_TRUE(mgr_->CreateExecGroup(*leaf, "exec-2"));
+  ASSERT_TRUE(mgr_->RemovePod());
+  EXPECT_FALSE(tree_->Exists("podshim/pod-web"));
+}
+
+TEST_F(ManagerTest, ExecGroupOnlyBelowAContainerOfThisPod) {
+  ASSERT_TRUE(mgr_->CreatePod("web"));
+  auto pod = mgr_->CreateContainer("nginx");
+  ASSERT_TRUE(pod);
+  auto not_ours = mgr_->CreateExecGroup(P("podshim/pod-web/other"), "exec-1");
+  ASSERT_FALSE(not_ours);
+  EXPECT_EQ(not_ours.error().code(), ErrorCode::kConflict);
+  auto bad_name = mgr_->CreateExecGroup(*pod, "../x");
+  EXPECT_FALSE(bad_name);
+}
+
 TEST_F(ManagerTest, CreateContainerNeedsAPodAndAValidName) {
   auto early = mgr_->CreateContainer("c");
   ASSERT_FALSE(early);
