@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -171,26 +172,188 @@ class PodRunTest : public ::testing::Test {
     }
   }
 
+  // Waits up to `timeout` for the n-th (0-based) event of `type` for `container` ("" = any);
+  // false if it does not come or the shim `pid` (when given) exits first.
+  bool WaitForEventN(const std::string& type, const std::string& container, int n,
+                     std::chrono::milliseconds timeout, pid_t pid = -1) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (fs::exists(state_ / "events.jsonl") && Find(Events(), type, container, n) >= 0) {
+        return true;
+      }
+      if (pid > 0) {  // peek: the exit stays to be collected by Wait()
+        siginfo_t info{};
+        if (::waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+          return false;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+
+  // The shim's exit status if it exits within `limit`; otherwise a failure is recorded, the pod is
+  // stopped (SIGTERM, then SIGINT = kill everything now) and -1 returned, so a hung shim fails
+  // the test instead of hanging the test binary.
+  int WaitBounded(pid_t pid, std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (r < 0) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ADD_FAILURE() << "podshim run still running after " << limit.count() << " ms; stopping it";
+    Stop(pid);
+    return -1;
+  }
+
+  // SIGTERM to the shim (graceful pod stop) and its exit status; after `limit` a second signal
+  // (SIGINT: kill everything now) and -1.
+  int Stop(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+    ::kill(pid, SIGTERM);
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (r < 0) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ADD_FAILURE() << "podshim run did not stop within " << limit.count() << " ms of SIGTERM";
+    ::kill(pid, SIGINT);
+    Wait(pid);
+    return -1;
+  }
+
+  // Runs the pod to its end, at most `limit` (see WaitBounded).
+  int RunBounded(std::chrono::milliseconds limit, const std::vector<std::string>& extra = {}) {
+    return WaitBounded(Spawn(extra), limit);
+  }
+
+  // <state-dir>/status.json, or null when it is missing or not JSON.
+  json Status() const {
+    return json::parse(ReadText(state_ / "status.json"), nullptr, /*allow_exceptions=*/false);
+  }
+
+  // The host directory tests/ctl volume `ctl` (hostPath) is backed by: the test drives probe
+  // results and reads what hooks wrote through it. Created on first use.
+  fs::path CtlDir() const {
+    fs::create_directories(tmp_ / "ctl");
+    return tmp_ / "ctl";
+  }
+  // The `ctl` volume entry for Spec()'s extra_volumes.
+  std::string CtlVolume() const {
+    return "{name: ctl, hostPath: {path: " + CtlDir().string() + ", type: Directory}}";
+  }
+
+  // Pids of processes whose command line contains `cmd` and that belong to this test's pod:
+  // their environment holds `token` (exec probes and hooks get the container's env) or their
+  // cgroup is under the pod cgroup.
+  std::vector<std::string> PodProcesses(const std::string& cmd, const std::string& token) const {
+    std::vector<std::string> out;
+    const std::string cg = std::string("/") + kCgroupParent + "/pod-" + pod_name_;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string pid = entry.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = ReadText(entry.path() / "cmdline");
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      if (cmdline.find(cmd) == std::string::npos) continue;
+      std::string env = ReadText(entry.path() / "environ");
+      std::string cgroups = ReadText(entry.path() / "cgroup") + "\n";
+      bool in_pod = cgroups.find(cg + "/") != std::string::npos ||
+                    cgroups.find(cg + "\n") != std::string::npos;
+      if (env.find(token) != std::string::npos || in_pod) out.push_back(pid + " " + cmdline);
+    }
+    return out;
+  }
+
   fs::path tmp_;
   fs::path state_;
   std::string pod_name_;
 };
 
+// Polls `done` every 25 ms until it returns true (true) or `timeout` passes (false).
+template <typename Pred>
+bool WaitUntil(Pred done, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return true;
+}
+
+// Seconds since the epoch of an event's RFC 3339 `time` ("2026-11-22T12:08:01.123456789Z").
+inline double EventSeconds(const json& e) {
+  std::string t = e.value("time", "");
+  std::tm tm{};
+  const char* rest = ::strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return 0;
+  double frac = *rest == '.' ? std::strtod(rest, nullptr) : 0;
+  return static_cast<double>(::timegm(&tm)) + frac;
+}
+
+// Index of the n-th (0-based) event of `type` for `container` ("" = any) whose field `key`
+// equals `value`, or -1.
+inline int FindWith(const std::vector<json>& ev, const std::string& type,
+                    const std::string& container, const std::string& key, const json& value,
+                    int n = 0) {
+  for (size_t i = 0; i < ev.size(); ++i) {
+    if (ev[i]["type"] != type) continue;
+    if (!container.empty() && ev[i].value("container", "") != container) continue;
+    if (!ev[i].contains(key) || ev[i][key] != value) continue;
+    if (n-- == 0) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+inline int CountWith(const std::vector<json>& ev, const std::string& type,
+                     const std::string& container, const std::string& key, const json& value) {
+  int n = 0;
+  while (FindWith(ev, type, container, key, value, n) >= 0) ++n;
+  return n;
+}
+
+// The entry `name` of status.json's initContainerStatuses or containerStatuses, or null.
+inline json ContainerStatusOf(const json& status, const std::string& name) {
+  if (!status.is_object()) return nullptr;
+  for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
+    if (!status.contains(list) || !status[list].is_array()) continue;
+    for (const json& c : status[list]) {
+      if (c.value("name", "") == name) return c;
+    }
+  }
+  return nullptr;
+}
+
 // A container entry: `sh -c SCRIPT` with a token so leftovers can be found in /proc.
-inline std::string C(const std::string& name, const std::string& script, bool sidecar = false) {
+// `extra_mounts`: more flow-style volumeMounts entries, comma-separated.
+inline std::string C(const std::string& name, const std::string& script, bool sidecar = false,
+                     const std::string& extra_mounts = "") {
   std::string s = "  - name: " + name + "\n    bundle: bundle\n";
   if (sidecar) s += "    restartPolicy: Always\n";
   json cmd = {"sh", "-c", ": podrun-token; " + script};
   s += "    command: " + cmd.dump() + "\n";
-  s += "    volumeMounts: [{name: shared, mountPath: /shared}]\n";
+  s += "    volumeMounts: [{name: shared, mountPath: /shared}" +
+       (extra_mounts.empty() ? "" : ", " + extra_mounts) + "]\n";
   return s;
 }
 
+// A container field line under a C() entry, e.g. Field("readinessProbe", "{exec: ...}").
+inline std::string Field(const std::string& key, const std::string& flow_yaml) {
+  return "    " + key + ": " + flow_yaml + "\n";
+}
+
+// `extra_volumes`: more flow-style volume entries, comma-separated (e.g. PodRunTest::CtlVolume()).
 inline std::string Spec(const std::string& policy, const std::string& inits,
-                        const std::string& apps, int grace = 5) {
+                        const std::string& apps, int grace = 5,
+                        const std::string& extra_volumes = "") {
   std::string s = "  restartPolicy: " + policy +
                   "\n  terminationGracePeriodSeconds: " + std::to_string(grace) +
-                  "\n  volumes: [{name: shared, emptyDir: {}}]\n";
+                  "\n  volumes: [{name: shared, emptyDir: {}}" +
+                  (extra_volumes.empty() ? "" : ", " + extra_volumes) + "]\n";
   if (!inits.empty()) s += "  initContainers:\n" + inits;
   s += "  containers:\n" + apps;
   return s;
