@@ -381,6 +381,18 @@ TEST_F(ExecTest, JoinsTheContainersUserNamespace) {
   EXPECT_EQ(o.status, 0) << o.err;
 }
 
+TEST_F(ExecTest, JoinsTheContainersTimeNamespace) {
+  // setns() of a time namespace moves the (single-threaded) caller itself, so the child joins it.
+  if (!std::filesystem::exists("/proc/self/ns/time")) GTEST_SKIP() << "no time namespaces";
+  Spec spec = ContainerSpec();
+  spec.linux_config.namespaces.push_back({NamespaceType::kTime, std::nullopt});
+  ASSERT_NO_FATAL_FAILURE(StartContainer(spec));
+  ASSERT_NE(NsLink(container_pid(), "time"), NsLink(::getpid(), "time"));
+  Outcome o = ExecOk({"readlink", "/proc/self/ns/time"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, NsLink(container_pid(), "time") + "\n") << o.err;
+}
+
 TEST_F(ExecTest, ANewContainerCanJoinAnExistingPidNamespace) {
   // BuildLaunchPlan with a pid namespace path: the same parent-side switch as exec.
   ASSERT_NO_FATAL_FAILURE(StartContainer(ContainerSpec()));
