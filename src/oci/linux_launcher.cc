@@ -139,20 +139,26 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(plan.cgroup_dir_fd);
   }
-  // Without a stack, clone3 behaves like fork: the child continues here on a copy of our stack.
-  // glibc's fork bookkeeping (atfork handlers, malloc locks) is skipped, which is why the child
-  // only makes raw syscalls on the prepared plan.
   std::optional<PidNsSwitch> pid_ns;
   if (!plan.pid_ns_path.empty()) {
     pid_ns = PODSHIM_TRY_WRAP(PidNsSwitch::Enter(plan.pid_ns_path), Prefix(plan));
   }
+  // Without a stack, clone3 behaves like fork: the child continues here on a copy of our stack.
+  // glibc's fork bookkeeping (atfork handlers, malloc locks) is skipped, which is why the child
+  // only makes raw syscalls on the prepared plan.
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   const int clone_err = errno;
   if (pid == 0) RunChild(plan, fds);
   // Back in our own pid namespace before anything else can fail or fork (the guard would also
   // do it on return, but a failure to go back must be reported).
   Status back = pid_ns ? pid_ns->Leave() : Status(Ok());
-  if (pid < 0) return ContainerError(plan, clone_err, "clone3");
+  if (pid < 0) {
+    // The kernel refuses new processes in a pid namespace whose init has exited.
+    const bool dead_ns = pid_ns && clone_err == ENOMEM;
+    return ContainerError(plan, clone_err,
+                          dead_ns ? "clone3 into " + plan.pid_ns_path + " (has its init exited?)"
+                                  : std::string("clone3"));
+  }
 
   ChildGuard child(ProcessHandle(static_cast<pid_t>(pid), UniqueFd(pidfd)));
   if (!back) return std::move(back).error().Wrap(Prefix(plan));

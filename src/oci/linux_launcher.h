@@ -1,6 +1,7 @@
 // LinuxLauncher: clone3(CLONE_PIDFD | CLONE_CLEAR_SIGHAND | CLONE_NEW* [| CLONE_INTO_CGROUP]),
 // id maps written by the parent, then the ordered child set-up (child_setup.h) reporting its
 // first failure as {step, errno} over a close-on-exec SOCK_SEQPACKET pair. Needs kernel >= 5.7.
+// A plan's pid_ns_path is entered by the parent (setns of its pid_for_children) around clone3.
 #pragma once
 
 #include "oci/launcher.h"
@@ -14,6 +15,9 @@ class LinuxLauncher final : public ProcessLauncher {
   // "go" (after the id maps), the child exits on its own if the parent dies.
   // No fallback when the kernel refuses CLONE_INTO_CGROUP (e.g. a cgroup v1 fd): the error is
   // returned; the caller passes a cgroup v2 directory fd or -1.
+  // With plan.pid_ns_path the caller's pid_for_children is switched for the clone3 and always
+  // switched back (on every path) to what /proc/self/ns/pid_for_children named before; the
+  // caller must be single-threaded, as the shim is.
   Result<ProcessHandle> Launch(const LaunchPlan& plan) override;
 };
 

@@ -424,5 +424,26 @@ TEST_F(ExecTest, ANewContainerCanJoinAnExistingPidNamespace) {
   EXPECT_FALSE(got->starts_with("1\n")) << *got;
 }
 
+TEST_F(ExecTest, APidNamespaceWhoseInitExitedIsAClearError) {
+  ASSERT_NO_FATAL_FAILURE(StartContainer(ContainerSpec()));
+  // An open fd keeps the namespace reachable (as /proc/self/fd/N) after its init is gone.
+  auto ns_fd = sys::Open("/proc/" + std::to_string(container_pid()) + "/ns/pid", O_RDONLY);
+  ASSERT_TRUE(ns_fd);
+  container_.reset();  // SIGKILL and reap
+  const std::string path = "/proc/self/fd/" + std::to_string(ns_fd->get());
+  Spec spec = DefaultTestSpec({"true"});
+  for (Namespace& ns : spec.linux_config.namespaces) {
+    if (ns.type == NamespaceType::kPid) ns.path = path;
+  }
+  LaunchOptions opts;
+  opts.container_id = "late";
+  auto plan = BuildLaunchPlan(spec, bundle_.dir(), std::move(opts));
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  auto h = launcher_.Launch(*plan);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().ToString(), "container \"late\": clone3 into " + path +
+                                      " (has its init exited?): Cannot allocate memory");
+}
+
 }  // namespace
 }  // namespace podshim::oci
