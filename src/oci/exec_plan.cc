@@ -43,6 +43,34 @@ Status PlanJoins(const Spec& spec, pid_t container_pid, LaunchPlan& plan) {
   return Ok();
 }
 
+Result<LaunchPlan> BuildUnprefixed(const Spec& spec, const ExecOptions& opts) {
+  LaunchPlan plan;
+  plan.container_id = opts.container_id;
+  plan.kind = PlanKind::kExec;
+  if (opts.container_pid <= 0) {
+    return Error::Invalid("container_pid: " + std::to_string(opts.container_pid) +
+                          " is not a process id");
+  }
+  if (opts.argv.empty()) return Error::Invalid("argv: needs at least one entry");
+  if (opts.argv[0].empty()) return Error::Invalid("argv[0]: must not be empty");
+  if (!spec.process) return Error::Invalid("process: required to exec in a container");
+  const Process& proc = *spec.process;
+  plan.cwd = PODSHIM_TRY(AbsoluteContainerPath(proc.cwd, "process.cwd"));
+  plan.argv = CStringArray(opts.argv);
+  plan.envp = CStringArray(proc.env);
+  plan.exec_candidates = ExecCandidates(opts.argv[0], proc.env);
+
+  PODSHIM_TRY(PlanJoins(spec, opts.container_pid, plan));
+  plan.setup_rootfs = false;
+  PODSHIM_TRY(PlanProcessAttributes(spec, plan));
+
+  plan.stdio[0] = opts.stdin_fd;
+  plan.stdio[1] = opts.stdout_fd;
+  plan.stdio[2] = opts.stderr_fd;
+  plan.cgroup_dir_fd = opts.cgroup_dir_fd;
+  return plan;
+}
+
 }  // namespace
 
 const char* ProcNamespaceName(NamespaceType type) {
@@ -68,30 +96,8 @@ const char* ProcNamespaceName(NamespaceType type) {
 }
 
 Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts) {
-  LaunchPlan plan;
-  plan.container_id = opts.container_id;
-  plan.kind = PlanKind::kExec;
-  if (opts.container_pid <= 0) {
-    return Error::Invalid("container_pid: " + std::to_string(opts.container_pid) +
-                          " is not a process id");
-  }
-  if (opts.argv.empty()) return Error::Invalid("argv: needs at least one entry");
-  if (opts.argv[0].empty()) return Error::Invalid("argv[0]: must not be empty");
-  if (!spec.process) return Error::Invalid("process: required to exec in a container");
-  const Process& proc = *spec.process;
-  plan.cwd = PODSHIM_TRY(AbsoluteContainerPath(proc.cwd, "process.cwd"));
-  plan.argv = CStringArray(opts.argv);
-  plan.envp = CStringArray(proc.env);
-  plan.exec_candidates = ExecCandidates(opts.argv[0], proc.env);
-
-  PODSHIM_TRY(PlanJoins(spec, opts.container_pid, plan));
-  plan.setup_rootfs = false;
-  PODSHIM_TRY(PlanProcessAttributes(spec, plan));
-
-  plan.stdio[0] = opts.stdin_fd;
-  plan.stdio[1] = opts.stdout_fd;
-  plan.stdio[2] = opts.stderr_fd;
-  plan.cgroup_dir_fd = opts.cgroup_dir_fd;
+  auto plan = BuildUnprefixed(spec, opts);
+  if (!plan) return std::move(plan).error().Wrap("exec in container \"" + opts.container_id + "\"");
   return plan;
 }
 

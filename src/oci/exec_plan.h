@@ -31,9 +31,9 @@ struct ExecOptions {
 // the process in it). setup_rootfs false; no hostname, sysctls, masked/read-only paths, id maps
 // or oom_score_adj. Kept from the spec: env, process.cwd, user, rlimits, capabilities,
 // noNewPrivileges, seccomp. process.terminal is not looked at (argv replaces process.args).
-// Errors: kInvalidSpec naming the field (`argv: needs at least one entry`,
-// `container_pid: -1 is not a process id`, spec fields as in BuildLaunchPlan); kUnsupported
-// when the spec has no mount namespace.
+// Errors, each after `exec in container "web": `: kInvalidSpec naming the field (`argv: needs
+// at least one entry`, `container_pid: -1 is not a process id`, spec fields as in
+// BuildLaunchPlan); kUnsupported when the spec has no mount namespace.
 Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts);
 
 // "net", "mnt", ...: the name of a namespace type under /proc/<pid>/ns/.
