@@ -61,6 +61,11 @@ class PodRunTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // A test that failed an assertion while its shim ran: stop the pod before removing its files.
+    for (pid_t pid : std::vector<pid_t>(live_)) {
+      ADD_FAILURE() << "podshim run " << pid << " still running at the end of the test";
+      Stop(pid);
+    }
     if (tmp_.empty()) return;
     std::error_code ec;
     fs::remove_all(tmp_, ec);
@@ -103,6 +108,7 @@ class PodRunTest : public ::testing::Test {
     pid_t pid = -1;
     EXPECT_EQ(::posix_spawn(&pid, PODSHIM_BINARY, &fa, nullptr, cargv.data(), environ), 0);
     posix_spawn_file_actions_destroy(&fa);
+    if (pid > 0) live_.push_back(pid);
     return pid;
   }
 
@@ -110,6 +116,7 @@ class PodRunTest : public ::testing::Test {
   int Wait(pid_t pid) {
     int st = 0;
     EXPECT_EQ(::waitpid(pid, &st, 0), pid);
+    Reaped(pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   }
 
@@ -200,6 +207,7 @@ class PodRunTest : public ::testing::Test {
     while (std::chrono::steady_clock::now() < end) {
       int st = 0;
       pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) Reaped(pid);
       if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
       if (r < 0) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -217,6 +225,7 @@ class PodRunTest : public ::testing::Test {
     while (std::chrono::steady_clock::now() < end) {
       int st = 0;
       pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) Reaped(pid);
       if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
       if (r < 0) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -272,6 +281,10 @@ class PodRunTest : public ::testing::Test {
   fs::path tmp_;
   fs::path state_;
   std::string pod_name_;
+
+ private:
+  void Reaped(pid_t pid) { std::erase(live_, pid); }
+  std::vector<pid_t> live_;  // shims spawned and not yet reaped
 };
 
 // Polls `done` every 25 ms until it returns true (true) or `timeout` passes (false).
