@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <list>
 #include <type_traits>
@@ -14,8 +16,13 @@
 
 #include "common/sys.h"
 #include "oci/launch_plan.h"
+#include "shim/container_exec.h"
 #include "shim/container_logs.h"
+#include "shim/container_probes.h"
+#include "shim/control_server.h"
+#include "shim/hook_runner.h"
 #include "shim/log_pump.h"
+#include "shim/pod_stats.h"
 #include "signals/reaper.h"
 #include "signals/signal_fd.h"
 #include "signals/signal_names.h"
@@ -27,20 +34,58 @@ int RunExitStatus(const PodOutcome& outcome) {
   return outcome.phase == PodPhase::kSucceeded ? 0 : 1;
 }
 
+namespace {
+
+using control::ControlError;
+using control::Reply;
+
+// After the pod finished, clients following the events get this long to receive the last ones.
+constexpr auto kFinalFlush = std::chrono::milliseconds(200);
+
+ControlError Unavailable(std::string message) {
+  return {control::ErrorCode::kUnavailable, std::move(message)};
+}
+
+}  // namespace
+
 struct EventLoop::Impl {
+  class Control;
+
   struct Instance {
     ProcessHandle handle;
     std::optional<uint64_t> oom_before;
   };
 
   explicit Impl(EventLoopConfig c)
-      : config(std::move(c)), sig_desc(io), timer(io), sup(*config.supervisor) {}
+      : config(std::move(c)),
+        sig_desc(io),
+        timer(io),
+        sup(*config.supervisor),
+        probe_runner(io),
+        executor(io, *config.launcher, config.cgroups),
+        hooks(io, *config.clock, probe_runner, config.netns_fd,
+              [this](const HookFinished& f) { OnHookFinished(f); }) {
+    for (const auto* list : {&config.pod->spec.init_containers, &config.pod->spec.containers}) {
+      for (const Container& c : *list) {
+        auto p = std::make_unique<ContainerProbes>(
+            io, *config.clock, c, probe_runner, config.netns_fd, ExecIn(c.name),
+            [this, name = c.name](std::vector<ProbeTransition> t) { OnProbes(name, t); });
+        if (p->has_probes()) probes.emplace(c.name, std::move(p));
+      }
+    }
+  }
 
   EventLoopConfig config;
   boost::asio::io_context io;
   boost::asio::posix::stream_descriptor sig_desc;
   boost::asio::steady_timer timer;
   Supervisor& sup;
+  ProbeRunner probe_runner;
+  ContainerExecutor executor;
+  HookRunner hooks;
+  std::map<std::string, std::unique_ptr<ContainerProbes>> probes;
+  std::unique_ptr<control::ControlHandler> control_handler;
+  std::unique_ptr<control::ControlServer> server;
   std::optional<signals::SignalFd> sigfd;
   std::map<std::string, Instance> running;
   std::map<pid_t, std::string> by_pid;
@@ -48,6 +93,10 @@ struct EventLoop::Impl {
   std::list<std::unique_ptr<LogPump>> pumps;
   std::optional<PodOutcome> outcome;
   std::optional<int> shim_signal;
+  bool probes_told_termination = false;
+  bool processing = false;
+
+  std::unique_ptr<control::ControlHandler> MakeControl();
 
   Result<PodOutcome> Run() {
     sigfd.emplace(PODSHIM_TRY(signals::SignalFd::Open({SIGCHLD, SIGTERM, SIGINT})));
@@ -55,6 +104,12 @@ struct EventLoop::Impl {
     int dup = ::fcntl(sigfd->fd(), F_DUPFD_CLOEXEC, 3);
     if (dup < 0) return Error::Errno(errno, "dup signalfd");
     sig_desc.assign(dup);
+    if (!config.control_socket.empty()) {
+      control_handler = MakeControl();
+      server = std::make_unique<control::ControlServer>(io, *control_handler);
+      PODSHIM_TRY_WRAP(server->Listen(config.control_socket), "control socket");
+    }
+    if (config.on_listening) config.on_listening();
     ArmSignals();
 
     PodEvent started;
@@ -66,8 +121,17 @@ struct EventLoop::Impl {
     PODSHIM_TRY(sup.Start());
     Process();
     if (!outcome) io.run();
+    executor.KillAll();
     for (auto& p : pumps) p->Drain();
     pumps.clear();
+    if (server) {
+      if (server->client_count() > 0) {
+        server->NotifyEvents();
+        io.restart();
+        io.run_for(kFinalFlush);
+      }
+      server->Close();
+    }
     if (!outcome) return Error::Domain(ErrorCode::kConflict, "event loop ended before the pod");
     return *outcome;
   }
@@ -114,7 +178,10 @@ struct EventLoop::Impl {
     }
     for (const signals::ExitEvent& ev : *exits) {
       auto it = by_pid.find(ev.pid);
-      if (it == by_pid.end()) continue;  // an orphan re-parented to us, or a helper
+      if (it == by_pid.end()) {
+        (void)executor.OnProcessExited(ev);  // else an orphan re-parented to us
+        continue;
+      }
       std::string name = it->second;
       by_pid.erase(it);
       Instance inst = std::move(running.at(name));
@@ -127,21 +194,32 @@ struct EventLoop::Impl {
       }
       Status st = config.exit_records->Write(name, {exit.exit_code, exit.oom});
       if (!st) spdlog::error("exit record of {}: {}", name, st.error().ToString());
+      hooks.Cancel(name);
       Status reported = sup.OnContainerExited(name, exit);
       if (!reported) spdlog::error("report exit of {}: {}", name, reported.error().ToString());
+      if (auto p = probes.find(name); p != probes.end()) p->second->OnContainerExited();
     }
   }
 
   // Carries out every queued action (which may queue more), then writes status.json and
-  // re-arms the timer.
+  // re-arms the timer. Re-entrant calls (a probe transition reported while launching) only
+  // queue: the outer call carries them out.
   void Process() {
+    if (processing) return;
+    processing = true;
     for (;;) {
       auto actions = sup.TakeActions();
       if (actions.empty()) break;
       for (SupervisorAction& a : actions) Execute(a);
     }
+    processing = false;
+    if (sup.Terminating() && !probes_told_termination) {
+      probes_told_termination = true;
+      for (auto& [name, p] : probes) p->OnTerminationStarted();
+    }
     Status st = WritePodStatus(config.status_path, sup.Snapshot(), config.status_context);
     if (!st) spdlog::warn("status: {}", st.error().ToString());
+    if (server) server->NotifyEvents();
     if (outcome) {
       timer.cancel();
       io.stop();
@@ -176,17 +254,19 @@ struct EventLoop::Impl {
               if (!r) spdlog::error("report start failure: {}", r.error().ToString());
             }
           } else if constexpr (std::is_same_v<T, SignalAction>) {
-            SendSignal(a.container, a.signal);
+            (void)SendSignal(a.container, a.signal);  // logged there
           } else if constexpr (std::is_same_v<T, KillContainerAction>) {
             KillContainer(a.container);
+          } else if constexpr (std::is_same_v<T, StartPostStartAction>) {
+            StartHook(HookKind::kPostStart, a.container, std::nullopt);
           } else if constexpr (std::is_same_v<T, StartPreStopAction>) {
-            // Lifecycle hooks come with the probes issue; the plan asks for none yet.
-            Status r = sup.OnPreStopFinished(a.container);
-            if (!r) spdlog::error("preStop {}: {}", a.container, r.error().ToString());
+            StartHook(HookKind::kPreStop, a.container, a.grace);
           } else if constexpr (std::is_same_v<T, EmitAction>) {
             Emit(a.event);
           } else if constexpr (std::is_same_v<T, PodFinishedAction>) {
             outcome = PodOutcome{a.phase, a.reason, shim_signal};
+          } else {
+            static_assert(!sizeof(T), "an action the event loop does not carry out");
           }
         },
         action);
@@ -197,27 +277,31 @@ struct EventLoop::Impl {
     if (!st) spdlog::error("event {}: {}", event.type, st.error().ToString());
   }
 
-  void EmitSignalSent(const std::string& container, int sig) {
+  PodEvent ContainerEvent(std::string type, const std::string& container,
+                          std::vector<EventField> fields) const {
     PodEvent e;
-    e.type = "SignalSent";
+    e.type = std::move(type);
     e.time = config.clock->WallNow();
     e.container = container;
-    if (const Container* c = FindContainer(config.pod->spec, container)) {
-      e.role = c->role();
-    }
-    e.fields = {{"signal", signals::SignalName(sig)}};
-    Emit(e);
+    if (const Container* c = FindContainer(config.pod->spec, container)) e.role = c->role();
+    e.fields = std::move(fields);
+    return e;
   }
 
-  void SendSignal(const std::string& name, int sig) {
+  void EmitSignalSent(const std::string& container, int sig) {
+    Emit(ContainerEvent("SignalSent", container, {{"signal", signals::SignalName(sig)}}));
+  }
+
+  Status SendSignal(const std::string& name, int sig) {
     auto it = running.find(name);
-    if (it == running.end()) return;  // exited; the exit is on its way
+    if (it == running.end()) return Ok();  // exited; the exit is on its way
     Status st = config.signaller->Signal(it->second.handle, sig);
     if (!st) {
       spdlog::error("signal {}: {}", name, st.error().ToString());
-      return;
+      return st;
     }
     EmitSignalSent(name, sig);
+    return Ok();
   }
 
   void KillContainer(const std::string& name) {
@@ -236,6 +320,89 @@ struct EventLoop::Impl {
     }
     EmitSignalSent(name, SIGKILL);
   }
+
+  // Runs a command in container `name` as it is when the function is called (probes and hooks
+  // keep the function; the container may have restarted or stopped since).
+  ExecInContainerFn ExecIn(std::string name) {
+    return [this, name](ExecCommand cmd, ExecCallback done) {
+      auto it = running.find(name);
+      auto spec = config.specs.find(name);
+      if (it == running.end() || spec == config.specs.end()) {
+        ExecOutcome o;
+        o.start_error = "container \"" + name + "\" is not running";
+        boost::asio::post(
+            io, [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
+        return;
+      }
+      ExecTarget target;
+      target.container = name;
+      target.spec = &spec->second;
+      target.pid = it->second.handle.pid();
+      if (auto leaf = leaves.find(name); leaf != leaves.end()) target.leaf = leaf->second;
+      executor.Run(target, std::move(cmd), std::move(done));
+    };
+  }
+
+  // --- Probes and hooks ------------------------------------------------------------------
+
+  void OnProbes(const std::string& name, const std::vector<ProbeTransition>& transitions) {
+    for (const ProbeTransition& t : transitions) {
+      Status st = Ok();
+      switch (t.kind) {
+        case ProbeTransitionKind::kProbeFailed:
+          Emit(ContainerEvent(
+              "ProbeFailed", name,
+              {{"probe", std::string(ProbeKindName(t.probe))}, {"message", t.message}}));
+          break;
+        case ProbeTransitionKind::kStarted:
+          st = sup.OnStartupSucceeded(name);
+          break;
+        case ProbeTransitionKind::kReady:
+        case ProbeTransitionKind::kNotReady:
+          st = sup.OnReadinessChanged(name, t.kind == ProbeTransitionKind::kReady);
+          break;
+        case ProbeTransitionKind::kLivenessFailed:
+        case ProbeTransitionKind::kStartupFailed:
+          spdlog::info("{}: {} probe failed ({}): restarting it", name, ProbeKindName(t.probe),
+                       t.message);
+          st = sup.OnProbeKill(name, t.grace);
+          break;
+      }
+      if (!st) spdlog::error("probe result of {}: {}", name, st.error().ToString());
+    }
+    Process();
+  }
+
+  void StartHook(HookKind kind, const std::string& name,
+                 std::optional<std::chrono::seconds> grace) {
+    const Container* c = FindContainer(config.pod->spec, name);
+    const auto& handler =
+        kind == HookKind::kPostStart ? c->lifecycle.post_start : c->lifecycle.pre_stop;
+    Result<HookRun> run =
+        handler ? PlanHook(kind, name, *handler, config.clock->Now(), grace, "lifecycle")
+                : Result<HookRun>(Error::Invalid("no " + std::string(HookKindName(kind))));
+    Emit(ContainerEvent("HookStarted", name, {{"hook", std::string(HookKindName(kind))}}));
+    if (!run) {  // validation refuses such hooks; fail it rather than hang the container
+      spdlog::error("{} hook of {}: {}", HookKindName(kind), name, run.error().ToString());
+      boost::asio::post(io, [this, kind, name] { OnHookFinished({kind, name, 126, {}}); });
+      return;
+    }
+    hooks.Start(*run, ExecIn(name));
+  }
+
+  void OnHookFinished(const HookFinished& f) {
+    Emit(ContainerEvent("HookFinished", f.container,
+                        {{"hook", std::string(HookKindName(f.hook))},
+                         f.exit_code ? EventField{"exitCode", int64_t{*f.exit_code}}
+                                     : EventField{"exitCode", nullptr}}));
+    Status st = f.hook == HookKind::kPostStart
+                    ? sup.OnPostStartFinished(f.container, !PostStartKillsContainer(f.exit_code))
+                    : sup.OnPreStopFinished(f.container);
+    if (!st) spdlog::error("hook of {}: {}", f.container, st.error().ToString());
+    Process();
+  }
+
+  // --- Launch ----------------------------------------------------------------------------
 
   Status Launch(const LaunchAction& a) {
     const Container* c = FindContainer(config.pod->spec, a.container);
@@ -289,9 +456,119 @@ struct EventLoop::Impl {
     std::erase_if(pumps, [](const auto& p) { return p->done(); });
     by_pid[pid] = a.container;
     running[a.container] = std::move(inst);
-    return sup.OnContainerStarted(a.container, pid);
+    PODSHIM_TRY(sup.OnContainerStarted(a.container, pid));
+    if (auto p = probes.find(a.container); p != probes.end()) p->second->OnContainerStarted();
+    return Ok();
   }
 };
+
+// The control API over the running pod: what `podshim ctl` asks, answered on the loop's thread.
+class EventLoop::Impl::Control final : public control::ControlHandler {
+ public:
+  explicit Control(Impl& impl) : impl_(impl) {}
+
+  const Container* Known(const std::string& name) const {
+    return FindContainer(impl_.config.pod->spec, name);
+  }
+  ControlError UnknownContainer(const std::string& name) const {
+    return {control::ErrorCode::kUnknownContainer,
+            "no container \"" + name + "\" in pod \"" + impl_.config.pod->metadata.name + "\""};
+  }
+
+  Reply<std::string> Status() override {
+    return PodStatusJson(impl_.sup.Snapshot(), impl_.config.status_context);
+  }
+
+  Reply<control::StopResult> Stop(std::optional<std::chrono::seconds> grace) override {
+    if (impl_.sup.Finished()) return std::unexpected(Unavailable("the pod has finished"));
+    control::StopResult r;
+    r.already_terminating = impl_.sup.Terminating();
+    std::chrono::seconds effective =
+        std::min(grace.value_or(impl_.sup.PodGrace()), impl_.sup.PodGrace());
+    impl_.sup.OnStopRequest(TerminationReason::kRequest, effective);
+    r.grace_period_seconds =
+        (r.already_terminating && effective.count() > 0 ? impl_.sup.TerminationGrace() : effective)
+            .count();
+    impl_.Process();
+    return r;
+  }
+
+  Reply<control::KillResult> Kill(const std::string& container, int signal) override {
+    if (!Known(container)) return std::unexpected(UnknownContainer(container));
+    if (!impl_.running.contains(container)) {
+      return std::unexpected(Unavailable("container \"" + container + "\" is not running"));
+    }
+    if (::podshim::Status st = impl_.SendSignal(container, signal); !st) {
+      return std::unexpected(ControlError{control::ErrorCode::kInternal, st.error().ToString()});
+    }
+    impl_.Process();
+    return control::KillResult{container, signal};
+  }
+
+  Reply<control::RestartResult> Restart(const std::string& container) override {
+    if (!Known(container)) return std::unexpected(UnknownContainer(container));
+    if (::podshim::Status st = impl_.sup.OnRestartRequest(container); !st) {
+      return std::unexpected(Unavailable(st.error().ToString()));
+    }
+    impl_.Process();
+    return control::RestartResult{container};
+  }
+
+  void Exec(const control::ExecRequest& request, ExecDone done) override {
+    auto fail = [&](ControlError e) {
+      boost::asio::post(impl_.io,
+                        [done = std::move(done), e = std::move(e)] { done(std::unexpected(e)); });
+    };
+    if (!Known(request.container)) return fail(UnknownContainer(request.container));
+    if (!impl_.running.contains(request.container)) {
+      return fail(Unavailable("container \"" + request.container + "\" is not running"));
+    }
+    ExecCommand cmd;
+    cmd.argv = request.argv;
+    if (request.timeout_seconds) cmd.timeout = std::chrono::seconds(*request.timeout_seconds);
+    impl_.ExecIn(request.container)(std::move(cmd), [done = std::move(done)](ExecOutcome o) {
+      if (o.start_error) {
+        done(std::unexpected(Unavailable(*o.start_error)));
+        return;
+      }
+      control::ExecResult r;
+      r.exit_code = o.exit_code;
+      r.timed_out = o.timed_out;
+      r.stdout_text = std::move(o.stdout_text);
+      r.stderr_text = std::move(o.stderr_text);
+      done(std::move(r));
+    });
+  }
+
+  Reply<control::StatsResult> Stats() override {
+    return CollectPodStats(impl_.sup.Snapshot(), impl_.config.cgroups, impl_.config.pod_cgroup,
+                           impl_.leaves);
+  }
+
+  std::vector<control::EventRecord> EventsFrom(uint64_t from_seq, std::size_t max_count) override {
+    std::vector<control::EventRecord> out;
+    if (from_seq == 0) from_seq = 1;
+    auto lines = impl_.config.events->ReadFrom(from_seq, max_count);
+    if (!lines) {
+      spdlog::error("events: {}", lines.error().ToString());
+      return out;
+    }
+    out.reserve(lines->size());
+    for (std::string& line : *lines) out.push_back({from_seq++, std::move(line)});
+    return out;
+  }
+
+  uint64_t NextEventSeq() override { return impl_.config.events->count() + 1; }
+
+  bool PodFinished() override { return impl_.sup.Finished(); }
+
+ private:
+  Impl& impl_;
+};
+
+std::unique_ptr<control::ControlHandler> EventLoop::Impl::MakeControl() {
+  return std::make_unique<Control>(*this);
+}
 
 EventLoop::EventLoop(EventLoopConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 

@@ -1,11 +1,13 @@
 // EventLoop: the Boost.Asio shell around the Supervisor (one io_context, one thread). A signalfd
 // delivers SIGCHLD (reap everything as child subreaper, write the exit record, report the exit),
 // SIGTERM/SIGINT (first: graceful stop; second: kill now); one steady_timer waits for the
-// supervisor's NextDeadline(). It carries out the supervisor's actions: launch through the
-// ProcessLauncher into the container's leaf cgroup, signal through pidfds, cgroup.kill, events.
+// supervisor's NextDeadline(). It carries out the supervisor's actions (launch into the
+// container's leaf cgroup, signal through pidfds, cgroup.kill, hooks, events), runs each
+// container's probes, and serves the control socket (it is the control::ControlHandler).
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +45,16 @@ struct EventLoopConfig {
   std::filesystem::path status_path;
   std::filesystem::path log_dir;
   PodStatusContext status_context;
+  // The pod cgroup (for `stats`); nullopt without cgroups.
+  std::optional<cgroups::CgroupPath> pod_cgroup;
+  // The pod's network namespace (probes and httpGet hooks connect from inside it); -1 for
+  // hostNetwork.
+  int netns_fd = -1;
+  // The control socket (<state-dir>/podshim.sock); empty: none.
+  std::filesystem::path control_socket;
+  // Called once the control socket listens, before the pod starts (`podshim start` reports to
+  // its caller then). Not called when listening failed: Run() returns that error.
+  std::function<void()> on_listening;
 };
 
 struct PodOutcome {
@@ -61,9 +73,10 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // Blocks SIGCHLD/SIGTERM/SIGINT into a signalfd, becomes child subreaper, writes the
-  // PodStarted event, starts the supervisor and runs until the pod finished. Every container
-  // process has exited and been reaped when it returns.
+  // Blocks SIGCHLD/SIGTERM/SIGINT into a signalfd, becomes child subreaper, listens on the
+  // control socket, writes the PodStarted event, starts the supervisor and runs until the pod
+  // finished. Every container process has exited and been reaped when it returns, and the
+  // control socket is closed (clients following events got every event first).
   Result<PodOutcome> Run();
 
  private:

@@ -3,6 +3,9 @@
 
 #include <set>
 
+#include "shim/hooks.h"
+#include "shim/probe_runner.h"
+
 namespace podshim::shim {
 namespace {
 
@@ -75,6 +78,21 @@ class Validator {
     }
     if (c.liveness_probe && c.liveness_probe->success_threshold != 1) {
       Fail(path + ".livenessProbe.successThreshold", "must be 1");
+    }
+    // Handlers podshim cannot carry out (grpc, HTTPS, a host name) are refused here, not when
+    // the probe first runs.
+    for (auto [probe, name] : {std::pair{&c.startup_probe, "startupProbe"},
+                               std::pair{&c.readiness_probe, "readinessProbe"},
+                               std::pair{&c.liveness_probe, "livenessProbe"}}) {
+      if (!*probe) continue;
+      Status st = ValidateProbeHandler((*probe)->handler, path + "." + name);
+      if (!st) errors_.push_back(std::move(st).error());
+    }
+    for (auto [hook, kind] : {std::pair{&c.lifecycle.post_start, HookKind::kPostStart},
+                              std::pair{&c.lifecycle.pre_stop, HookKind::kPreStop}}) {
+      if (!*hook) continue;
+      auto planned = PlanHook(kind, c.name, **hook, {}, std::nullopt, path + ".lifecycle");
+      if (!planned) errors_.push_back(std::move(planned).error());
     }
     if (c.readiness_probe && c.readiness_probe->termination_grace_period) {
       Fail(path + ".readinessProbe.terminationGracePeriodSeconds",

@@ -223,6 +223,7 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
       return std::move(fd).error().Wrap("pod sandbox");
     }
     box.paths_.namespaces[ns.type] = "/proc/self/fd/" + std::to_string(fd->get());
+    if (ns.type == NamespaceType::kNetwork) box.netns_fd_ = fd->get();
     box.ns_fds_.push_back(std::move(*fd));
   }
   finish_child();
@@ -258,6 +259,7 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
 
 PodSandbox::PodSandbox(PodSandbox&& o) noexcept
     : ns_fds_(std::move(o.ns_fds_)),
+      netns_fd_(std::exchange(o.netns_fd_, -1)),
       paths_(std::move(o.paths_)),
       volumes_dir_(std::move(o.volumes_dir_)),
       tmpfs_mounts_(std::move(o.tmpfs_mounts_)),
@@ -286,6 +288,7 @@ Status PodSandbox::Teardown() {
     if (!rm && result) result = std::move(rm);
   }
   ns_fds_.clear();
+  netns_fd_ = -1;
   return result;
 }
 

@@ -50,6 +50,9 @@ class PodSandbox {
   ~PodSandbox();  // Teardown()
 
   const SandboxPaths& paths() const { return paths_; }
+  // The fd of the pod's own network namespace (probes and hooks connect from inside it), or -1
+  // with hostNetwork. Owned by the sandbox; closed by Teardown().
+  int netns_fd() const { return netns_fd_; }
 
   // LoadSpec(c.bundle) + ApplyPodToSpec.
   Result<oci::Spec> ContainerSpec(const Container& c) const;
@@ -61,6 +64,7 @@ class PodSandbox {
  private:
   PodSandbox() = default;
   std::vector<UniqueFd> ns_fds_;
+  int netns_fd_ = -1;
   SandboxPaths paths_;
   std::filesystem::path volumes_dir_;
   std::vector<std::filesystem::path> tmpfs_mounts_;

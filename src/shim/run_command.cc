@@ -167,6 +167,7 @@ Status CheckBundles(const Pod& pod) {
 
 struct CgroupSetup {
   std::unique_ptr<cgroups::CgroupV2Manager> manager;
+  std::optional<cgroups::CgroupPath> pod;
   std::string pod_path;
 };
 
@@ -193,6 +194,7 @@ Result<CgroupSetup> SetUpCgroups(const RunOptions& o, const std::string& id,
     return std::move(applied).error();
   }
   if (auto warning = manager->TakeWarning()) spdlog::warn("{}", *warning);
+  setup.pod = pod_cg;
   setup.pod_path = manager->FullPath(pod_cg).string();
   setup.manager = std::move(manager);
   return setup;
@@ -272,6 +274,9 @@ Result<int> RunPod(const RunOptions& o, const Pod& pod, const cgroups::PodCgroup
   config.status_path = state_dir / "status.json";
   config.log_dir = log_dir;
   config.status_context = {std::string(cgroups::QosClassName(values.qos)), cg.pod_path};
+  config.pod_cgroup = cg.pod;
+  config.netns_fd = sandbox->netns_fd();
+  config.control_socket = state_dir / "podshim.sock";
 
   started = true;
   Result<PodOutcome> outcome = [&] {

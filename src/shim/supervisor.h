@@ -117,6 +117,9 @@ class Supervisor {
   PodPhase Phase() const;
   PodSnapshot Snapshot() const;
   bool Terminating() const { return terminating_; }
+  // The grace period the termination runs with (valid once Terminating()).
+  std::chrono::seconds TerminationGrace() const { return termination_grace_; }
+  std::chrono::seconds PodGrace() const { return plan_.grace; }
   bool Finished() const { return finished_; }
 
  private:
