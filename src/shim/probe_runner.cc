@@ -334,9 +334,15 @@ Result<ExecProbeRequest> BuildExecProbeRequest(const ExecAction& action,
 
 ProbeOutcome InterpretExecProbeExit(const ExecProbeExit& exit, std::chrono::seconds timeout) {
   if (exit.timed_out) return {false, "timed out after " + FormatTimeout(timeout)};
-  if (exit.exit_code == 0) return {true, exit.output};
+  // Trailing newlines of the output would end up inside the one-line event message.
+  std::string_view output = exit.output;
+  while (!output.empty() && (output.back() == '\n' || output.back() == '\r' ||
+                             output.back() == ' ' || output.back() == '\t')) {
+    output.remove_suffix(1);
+  }
+  if (exit.exit_code == 0) return {true, std::string(output)};
   std::string msg = "command exited with code " + std::to_string(exit.exit_code);
-  if (!exit.output.empty()) msg += ": " + exit.output;
+  if (!output.empty()) msg += ": " + std::string(output);
   return {false, std::move(msg)};
 }
 

@@ -330,6 +330,9 @@ TEST(ExecProbeTest, RequestAndExitInterpretation) {
       InterpretExecProbeExit({.exit_code = 1, .timed_out = false, .output = "no"}, 1s);
   EXPECT_FALSE(fail.success);
   EXPECT_EQ(fail.message, "command exited with code 1: no");
+  ProbeOutcome trimmed =
+      InterpretExecProbeExit({.exit_code = 2, .timed_out = false, .output = "wget: 404\n\n"}, 1s);
+  EXPECT_EQ(trimmed.message, "command exited with code 2: wget: 404");
   ProbeOutcome slow =
       InterpretExecProbeExit({.exit_code = 137, .timed_out = true, .output = ""}, 2s);
   EXPECT_FALSE(slow.success);
