@@ -15,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -67,6 +68,7 @@ class PodRunTest : public ::testing::Test {
       Stop(pid);
     }
     if (tmp_.empty()) return;
+    if (HasFailure()) std::cout << "events.jsonl and the shim's stderr:\n" << Dump();
     std::error_code ec;
     fs::remove_all(tmp_, ec);
   }
