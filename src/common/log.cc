@@ -1,7 +1,10 @@
 #include "common/log.h"
 
+#include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <cstdio>
 
 namespace podshim::log {
 
@@ -14,11 +17,17 @@ Status Init(std::string_view level, const std::string& file) {
   std::shared_ptr<spdlog::logger> logger;
   try {
     if (file.empty()) {
-      logger = std::make_shared<spdlog::logger>(
-          "podshim", std::make_shared<spdlog::sinks::stderr_sink_st>());
+      logger = std::make_shared<spdlog::logger>("podshim",
+                                                std::make_shared<spdlog::sinks::stderr_sink_st>());
     } else {
+      // spdlog opens the file with fopen(): no O_CLOEXEC, so every container would inherit it.
+      spdlog::file_event_handlers handlers;
+      handlers.after_open = [](const spdlog::filename_t&, std::FILE* f) {
+        (void)::fcntl(::fileno(f), F_SETFD, FD_CLOEXEC);
+      };
       logger = std::make_shared<spdlog::logger>(
-          "podshim", std::make_shared<spdlog::sinks::basic_file_sink_st>(file));
+          "podshim",
+          std::make_shared<spdlog::sinks::basic_file_sink_st>(file, /*truncate=*/false, handlers));
     }
   } catch (const spdlog::spdlog_ex& e) {
     return Error::Errno(EIO, std::string("open log ") + file + ": " + e.what());

@@ -11,7 +11,8 @@
 
 namespace podshim::log {
 
-// level: trace|debug|info|warn|error|off. file empty means stderr.
+// level: trace|debug|info|warn|error|off. file empty means stderr; a file is appended to and
+// its fd is close-on-exec (containers and hooks never inherit it).
 Status Init(std::string_view level, const std::string& file = "");
 
 }  // namespace podshim::log

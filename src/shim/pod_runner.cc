@@ -1,0 +1,203 @@
+#include "shim/pod_runner.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cgroups/cgroup_fs.h"
+#include "cgroups/manager.h"
+#include "cgroups/mountinfo.h"
+#include "common/sys.h"
+#include "oci/launch_plan.h"
+#include "oci/linux_launcher.h"
+#include "oci/spec_parse.h"
+#include "shim/event_loop.h"
+#include "shim/pod_plan_from_manifest.h"
+#include "shim/pod_sandbox.h"
+#include "shim/resource_mapping.h"
+#include "signals/pidfd.h"
+
+namespace podshim::shim {
+namespace {
+
+// Every container's spec and launch plan, built against stand-in sandbox paths: whatever is
+// wrong in a bundle is found before anything is created.
+Status CheckBundles(const Pod& pod) {
+  SandboxPaths stand_in;
+  stand_in.namespaces = {{oci::NamespaceType::kIpc, "/proc/self/ns/ipc"}};
+  if (!pod.spec.host_network) {
+    stand_in.namespaces[oci::NamespaceType::kNetwork] = "/proc/self/ns/net";
+    stand_in.namespaces[oci::NamespaceType::kUts] = "/proc/self/ns/uts";
+  }
+  for (const Volume& v : pod.spec.volumes) stand_in.volumes[v.name] = "/";
+  std::string problems;
+  auto check = [&](const Container& c) -> Status {
+    oci::Spec spec = PODSHIM_TRY_WRAP(oci::LoadSpec(c.bundle), "container \"" + c.name + "\"");
+    PODSHIM_TRY(ApplyPodToSpec(c, stand_in, spec));
+    PODSHIM_TRY_WRAP(oci::BuildLaunchPlan(spec, c.bundle, {}), "container \"" + c.name + "\"");
+    return Ok();
+  };
+  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
+    for (const Container& c : *list) {
+      Status st = check(c);
+      if (!st) problems += (problems.empty() ? "" : "\n") + st.error().ToString();
+    }
+  }
+  if (!problems.empty()) return Error::Invalid(problems);
+  return Ok();
+}
+
+struct CgroupSetup {
+  std::unique_ptr<cgroups::CgroupV2Manager> manager;
+  std::optional<cgroups::CgroupPath> pod;
+  std::string pod_path;
+};
+
+Result<CgroupSetup> SetUpCgroups(const PodOptions& o, const std::string& id,
+                                 const cgroups::PodCgroupValues& values) {
+  CgroupSetup setup;
+  auto mount = cgroups::ReadCgroup2Mount();
+  if (!mount) {
+    if (o.cgroup_required) return std::move(mount).error();
+    spdlog::warn("no cgroup2 mount: running the pod without cgroups ({})",
+                 mount.error().ToString());
+    return setup;
+  }
+  cgroups::CgroupFs fs = PODSHIM_TRY(cgroups::CgroupFs::Open(mount->mount_point));
+  cgroups::CgroupManagerOptions mo;
+  mo.parent = PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(o.cgroup_parent), "--cgroup-parent");
+  mo.required = o.cgroup_required;
+  auto manager = std::make_unique<cgroups::CgroupV2Manager>(
+      std::make_unique<cgroups::CgroupFs>(std::move(fs)), mo);
+  cgroups::CgroupPath pod_cg = PODSHIM_TRY(manager->CreatePod(id));
+  Status applied = manager->Apply(pod_cg, values.pod_files);
+  if (!applied) {
+    (void)manager->RemovePod();
+    return std::move(applied).error();
+  }
+  if (auto warning = manager->TakeWarning()) spdlog::warn("{}", *warning);
+  setup.pod = pod_cg;
+  setup.pod_path = manager->FullPath(pod_cg).string();
+  setup.manager = std::move(manager);
+  return setup;
+}
+
+}  // namespace
+
+Result<CheckedPod> CheckPod(const PodOptions& o) {
+  BackoffOptions backoff = PODSHIM_TRY(MakeBackoffOptions(o.backoff_initial, o.backoff_max));
+  Pod pod = PODSHIM_TRY(LoadManifest(o.manifest));
+  Result<cgroups::PodResourcesInput> input = MapPodResources(pod.spec);
+  if (!input) return input.error().Wrapped(o.manifest);
+  cgroups::CgroupValueOptions value_options = o.values;
+  value_options.hugepage_sizes = PODSHIM_TRY(cgroups::HugePageSizesIn(*input));
+  cgroups::PodCgroupValues values =
+      PODSHIM_TRY(cgroups::ComputePodCgroupValues(*input, value_options));
+  PODSHIM_TRY(ValidatePodPlan(BuildPodPlan(pod)));
+  PODSHIM_TRY(CheckBundles(pod));
+  PodPaths paths = ResolvePodPaths(o, pod);
+  return CheckedPod{std::move(pod), std::move(values), backoff, std::move(paths)};
+}
+
+Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
+                          const PodRunHooks& hooks) {
+  const Pod& pod = checked.pod;
+  const cgroups::PodCgroupValues& values = checked.values;
+  const std::filesystem::path& state_dir = checked.paths.state_dir;
+  const std::filesystem::path& log_dir = checked.paths.log_dir;
+  SteadyClock clock;
+  Supervisor sup = PODSHIM_TRY(Supervisor::Create(BuildPodPlan(pod), clock, {checked.backoff}));
+  // A set-up failure before the control socket listened removes a state dir this run created.
+  const bool state_dir_existed = std::filesystem::exists(state_dir);
+  auto undo_state_dir = [&] {
+    if (!state_dir_existed) (void)sys::RemoveTree(state_dir);
+  };
+  Status made = sys::MakeDirs(state_dir, 0700);
+  if (made) made = sys::MakeDirs(log_dir);
+  if (made && hooks.on_state_dir) made = hooks.on_state_dir(state_dir);
+  if (!made) {
+    undo_state_dir();
+    return std::move(made).error();
+  }
+  (void)::unlink((state_dir / "events.jsonl").c_str());
+
+  Result<CgroupSetup> cg_setup = SetUpCgroups(o, checked.paths.id, values);
+  if (!cg_setup) {
+    undo_state_dir();
+    return std::move(cg_setup).error();
+  }
+  CgroupSetup& cg = *cg_setup;
+  // Before the socket listened: also the state dir; afterwards it keeps events, status and logs.
+  bool listening = false;
+  auto undo_setup = [&] {
+    if (cg.manager) {
+      Status st = cg.manager->RemovePod();
+      if (!st) spdlog::warn("remove the pod cgroup: {}", st.error().ToString());
+    }
+    if (!listening) undo_state_dir();
+  };
+  auto sandbox = PodSandbox::Create(pod, state_dir);
+  if (!sandbox) {
+    undo_setup();
+    return std::move(sandbox).error();
+  }
+  EventLoopConfig config;
+  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
+    for (const Container& c : *list) {
+      auto spec = sandbox->ContainerSpec(c);
+      if (!spec) {
+        (void)sandbox->Teardown();
+        undo_setup();
+        return std::move(spec).error();
+      }
+      config.specs.emplace(c.name, std::move(*spec));
+    }
+  }
+  for (const auto& c : values.containers) config.container_values[c.name] = c.files;
+  auto events = EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name);
+  if (!events) {
+    (void)sandbox->Teardown();
+    undo_setup();
+    return std::move(events).error();
+  }
+  ExitRecords records(state_dir);
+  oci::LinuxLauncher launcher;
+  signals::PidfdSignaller signaller;
+  config.pod = &pod;
+  config.supervisor = &sup;
+  config.clock = &clock;
+  config.cgroups = cg.manager.get();
+  config.launcher = &launcher;
+  config.signaller = &signaller;
+  config.events = &*events;
+  config.exit_records = &records;
+  config.status_path = state_dir / "status.json";
+  config.log_dir = log_dir;
+  config.status_context = {std::string(cgroups::QosClassName(values.qos)), cg.pod_path};
+  config.pod_cgroup = cg.pod;
+  config.netns_fd = sandbox->netns_fd();
+  config.control_socket = state_dir / "podshim.sock";
+  config.on_listening = [&] {
+    listening = true;
+    if (hooks.on_listening) hooks.on_listening();
+  };
+
+  Result<PodOutcome> outcome = [&] {
+    EventLoop loop(std::move(config));
+    return loop.Run();
+  }();
+  Status torn = sandbox->Teardown();
+  if (!torn) spdlog::warn("pod sandbox: {}", torn.error().ToString());
+  undo_setup();
+  if (!outcome) return std::move(outcome).error();
+  spdlog::info("pod {} finished: {}", pod.metadata.name, PodPhaseName(outcome->phase));
+  return RunExitStatus(*outcome);
+}
+
+}  // namespace podshim::shim

@@ -1,0 +1,269 @@
+// `podshim start [opts] MANIFEST`: the checks of `podshim run` (exit 2, nothing created), then a
+// detached shim (daemon::Detach) sets the pod up and runs it exactly as `run` does, logging to
+// <state-dir>/podshim.log, its pid in <state-dir>/podshim.pid (or --pid-file). The caller waits
+// on a close-on-exec pipe: "ready" once the control socket listens (it prints the socket path,
+// exit 0), "error: ..." when set-up failed (exit 1, the shim undid everything). EOF without
+// either means the shim died: the caller removes what it left (state dir, pid file, cgroup).
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "cgroups/mountinfo.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/sys.h"
+#include "shim/commands.h"
+#include "shim/pod_options.h"
+#include "shim/pod_runner.h"
+#include "shim/resource_flags.h"
+
+namespace podshim::shim {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The lines the shim writes on the pipe: "pid N" first, then "ready" or "error: TEXT" (TEXT
+// runs to the end of the stream and may span lines).
+constexpr std::string_view kPidLine = "pid ";
+constexpr std::string_view kReadyLine = "ready";
+constexpr std::string_view kErrorLine = "error: ";
+
+constexpr auto kExitWait = std::chrono::seconds(5);
+
+// What the caller knows before it detaches, to clean up after a shim that died.
+struct StartPlan {
+  fs::path state_dir;
+  fs::path pid_file;
+  bool state_dir_existed = false;
+  std::optional<fs::path> pod_cgroup;  // absent when it existed before (not ours) or no cgroup2
+};
+
+// Relative paths are taken from the caller's cwd: the shim runs in "/".
+Status MakeAbsolute(PodOptions& o) {
+  for (std::string* p : {&o.manifest, &o.state_dir, &o.log_dir, &o.pid_file}) {
+    if (p->empty()) continue;
+    std::error_code ec;
+    fs::path abs = fs::absolute(*p, ec);
+    if (ec) return Error::Errno(ec.value(), "resolve " + *p);
+    *p = abs.lexically_normal().string();
+  }
+  return Ok();
+}
+
+Status RemovePidFile(const fs::path& pid_file, pid_t pid) {
+  auto text = sys::ReadFile(pid_file);
+  if (!text || *text != std::to_string(pid) + "\n") return Ok();  // not ours (any more)
+  if (::unlink(pid_file.c_str()) != 0 && errno != ENOENT) {
+    return Error::Errno(errno, "remove " + pid_file.string());
+  }
+  return Ok();
+}
+
+// The detached shim: runs the pod and reports to the caller once, on `channel`.
+int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_file,
+            UniqueFd channel) {
+  const pid_t self = ::getpid();
+  (void)daemon::SendLine(channel.get(), std::string(kPidLine) + std::to_string(self));
+  bool pid_file_written = false;
+  std::optional<fs::path> created_log;
+  PodRunHooks hooks;
+  hooks.on_state_dir = [&](const fs::path& state_dir) -> Status {
+    const fs::path log_file = state_dir / "podshim.log";
+    if (!fs::exists(log_file)) created_log = log_file;
+    PODSHIM_TRY_WRAP(log::Init(o.log_level, log_file.string()), "shim log");
+    spdlog::info("shim {} starting pod {} (state dir {})", self, checked.paths.id,
+                 state_dir.string());
+    PODSHIM_TRY_WRAP(sys::WriteFileAtomic(pid_file, std::to_string(self) + "\n"),
+                     "write the pid file " + pid_file.string());
+    pid_file_written = true;
+    return Ok();
+  };
+  hooks.on_listening = [&] {
+    Status sent = daemon::SendLine(channel.get(), kReadyLine);
+    // A caller that went away (killed) changes nothing: the pod runs on.
+    if (!sent) spdlog::warn("tell the caller of start: {}", sent.error().ToString());
+    channel.Reset();
+  };
+  Result<int> status = RunCheckedPod(o, checked, hooks);
+  if (pid_file_written) {
+    Status removed = RemovePidFile(pid_file, self);
+    if (!removed) spdlog::warn("{}", removed.error().ToString());
+  }
+  if (channel) {  // the socket never listened: set-up failed and was undone
+    if (created_log) (void)::unlink(created_log->c_str());
+    std::string message =
+        status ? "the pod ended before its control socket listened" : status.error().ToString();
+    (void)daemon::SendLine(channel.get(), std::string(kErrorLine) + message);
+    return 1;
+  }
+  if (!status) {
+    spdlog::error("{}", status.error().ToString());
+    return 1;
+  }
+  spdlog::info("shim {} exits", self);
+  return *status;
+}
+
+// Waits (bounded) until process `pid`, not our child, has exited.
+void WaitGone(pid_t pid) {
+  auto fd = sys::PidfdOpen(pid);
+  if (!fd) return;  // ESRCH: gone already
+  pollfd p{fd->get(), POLLIN, 0};
+  const int ms = static_cast<int>(std::chrono::milliseconds(kExitWait).count());
+  while (::poll(&p, 1, ms) < 0 && errno == EINTR) {
+  }
+}
+
+// Unmounts (lazily) whatever is mounted at or below `dir`, deepest first.
+void UnmountBelow(const fs::path& dir) {
+  auto mountinfo = sys::ReadFile("/proc/self/mountinfo");
+  if (!mountinfo) return;
+  std::vector<std::string> points;
+  size_t pos = 0;
+  while (pos < mountinfo->size()) {
+    size_t end = mountinfo->find('\n', pos);
+    if (end == std::string::npos) end = mountinfo->size();
+    std::string_view line(mountinfo->data() + pos, end - pos);
+    pos = end + 1;
+    // "id parent major:minor root mount-point ...": the fifth field (octal escapes aside).
+    size_t f = 0;
+    for (int i = 0; i < 4 && f != std::string_view::npos; ++i) f = line.find(' ', f + 1);
+    if (f == std::string_view::npos) continue;
+    size_t g = line.find(' ', f + 1);
+    std::string point(line.substr(f + 1, g - f - 1));
+    if (point == dir.string() || point.starts_with(dir.string() + "/")) points.push_back(point);
+  }
+  for (auto it = points.rbegin(); it != points.rend(); ++it)
+    (void)::umount2(it->c_str(), MNT_DETACH);
+}
+
+// Kills everything in the pod cgroup and removes it, leaves first.
+void RemoveCgroupTree(const fs::path& pod) {
+  std::error_code ec;
+  if (!fs::exists(pod, ec)) return;
+  (void)sys::WriteFile(pod / "cgroup.kill", "1");
+  auto end = std::chrono::steady_clock::now() + kExitWait;
+  while (std::chrono::steady_clock::now() < end) {
+    auto events = sys::ReadFile(pod / "cgroup.events");
+    if (!events || events->find("populated 0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::vector<fs::path> dirs;
+  for (auto it = fs::recursive_directory_iterator(pod, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec)) dirs.push_back(it->path());
+  }
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) (void)::rmdir(it->c_str());
+  (void)::rmdir(pod.c_str());
+}
+
+// The shim died before it reported: remove what it may have left.
+void CleanUpAfterDeadShim(const StartPlan& plan, std::optional<pid_t> pid) {
+  if (pid) WaitGone(*pid);
+  if (plan.pod_cgroup) RemoveCgroupTree(*plan.pod_cgroup);
+  if (pid) (void)RemovePidFile(plan.pid_file, *pid);
+  if (!plan.state_dir_existed) {
+    UnmountBelow(plan.state_dir);
+    (void)sys::RemoveTree(plan.state_dir);
+  }
+}
+
+// The caller's side: waits for the shim's report.
+int AwaitShim(const StartPlan& plan, UniqueFd channel) {
+  Result<std::string> report = sys::ReadAll(channel.get());
+  std::string text = report ? *report : std::string();
+  std::optional<pid_t> pid;
+  if (text.starts_with(kPidLine)) {
+    size_t nl = text.find('\n');
+    pid_t value = 0;
+    const char* first = text.data() + kPidLine.size();
+    const char* last = text.data() + (nl == std::string::npos ? text.size() : nl);
+    if (std::from_chars(first, last, value).ec == std::errc() && value > 0) pid = value;
+    text.erase(0, nl == std::string::npos ? text.size() : nl + 1);
+  }
+  if (text == std::string(kReadyLine) + "\n") {
+    std::printf("%s\n", (plan.state_dir / "podshim.sock").c_str());
+    return 0;
+  }
+  if (text.starts_with(kErrorLine)) {
+    text.erase(0, kErrorLine.size());
+    while (text.ends_with('\n')) text.pop_back();
+    if (pid) WaitGone(*pid);
+    PrintPodError("start", Error::Domain(ErrorCode::kConflict, text));
+    return 1;
+  }
+  std::string who = pid ? "the shim (pid " + std::to_string(*pid) + ")" : "the shim";
+  std::fprintf(stderr,
+               "podshim start: %s died before its control socket listened%s; removing what it "
+               "left\n",
+               who.c_str(),
+               report ? "" : (" (read its report: " + report.error().ToString() + ")").c_str());
+  CleanUpAfterDeadShim(plan, pid);
+  return 1;
+}
+
+}  // namespace
+
+int StartPodCommand(int argc, char** argv) {
+  std::span<char* const> args(argv, static_cast<size_t>(argc));
+  const std::string usage(PodUsage(PodCommand::kStart));
+  if (WantsHelp(args)) {
+    std::fputs(usage.c_str(), stdout);
+    std::fputs(kResourceFlagsHelp, stdout);
+    return 0;
+  }
+  Result<PodOptions> o = ParsePodOptions(args, PodCommand::kStart);
+  if (!o) {
+    PrintPodError("start", o.error());
+    std::fputs(usage.c_str(), stderr);
+    return 2;
+  }
+  if (Status st = MakeAbsolute(*o); !st) {
+    PrintPodError("start", st.error());
+    return 1;
+  }
+  if (Status st = log::Init(o->log_level); !st) {
+    PrintPodError("start", st.error());
+    return 2;
+  }
+  Result<CheckedPod> checked = CheckPod(*o);
+  if (!checked) {
+    PrintPodError("start", checked.error());
+    return 2;
+  }
+  StartPlan plan;
+  plan.state_dir = checked->paths.state_dir;
+  plan.pid_file = o->pid_file.empty() ? plan.state_dir / "podshim.pid" : fs::path(o->pid_file);
+  plan.state_dir_existed = fs::exists(plan.state_dir);
+  if (auto mount = cgroups::ReadCgroup2Mount()) {
+    fs::path pod = fs::path(mount->mount_point) / fs::path(o->cgroup_parent).relative_path() /
+                   ("pod-" + checked->paths.id);
+    if (!fs::exists(pod)) plan.pod_cgroup = pod;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  Result<daemon::Detached> detached = daemon::Detach();
+  if (!detached) {
+    PrintPodError("start", detached.error().Wrapped("detach the shim"));
+    return 1;
+  }
+  if (detached->in_daemon) {
+    return RunShim(*o, *checked, plan.pid_file, std::move(detached->channel));
+  }
+  return AwaitShim(plan, std::move(detached->channel));
+}
+
+}  // namespace podshim::shim

@@ -1,0 +1,439 @@
+// `podshim start` end to end: it returns only once the control socket answers, prints that
+// path, leaves a detached shim (own session, not the caller's child, pid in the pid file) that
+// `ctl` drives and that outlives its caller; a SIGKILLed shim leaves the last known state for
+// `ctl status`; bad input exits 2 and failures after detaching exit 1, both leaving nothing.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "integration/pod_fixture.h"
+
+namespace {
+
+using namespace podshim::pod_test;  // NOLINT: the fixture and its helpers
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Outcome {
+  int status = -1;  // exit status, 128+N for signal N
+  std::string out;
+  std::string err;
+};
+
+// True while `pid` exists and is not a zombie (the shim is nobody's child we could reap).
+bool Alive(pid_t pid) {
+  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+// The parent pid from /proc/<pid>/stat, or -1.
+pid_t ParentOf(pid_t pid) {
+  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(paren + 2));
+  std::string state;
+  pid_t ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+class PodStartTest : public PodRunTest {
+ protected:
+  void TearDown() override {
+    // A test that failed while its shim ran: stop the pod, then remove what is left.
+    if (shim_ > 0 && Alive(shim_)) {
+      ADD_FAILURE() << "the shim " << shim_ << " still runs at the end of the test";
+      ::kill(shim_, SIGTERM);
+      if (!WaitUntil([&] { return !Alive(shim_); }, seconds(20))) ::kill(shim_, SIGKILL);
+    }
+    RemoveOrphans();
+    PodRunTest::TearDown();
+  }
+
+  fs::path Socket() const { return state_ / "podshim.sock"; }
+  fs::path PodCgroup() const {
+    return fs::path("/sys/fs/cgroup/unified") / kCgroupParent / ("pod-" + pod_name_);
+  }
+
+  // Runs argv to its end (at most 60 s, then SIGKILL), capturing stdout and stderr.
+  Outcome Exec(std::vector<std::string> argv) {
+    std::vector<char*> cargv;
+    for (std::string& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    const std::string out = (tmp_ / "exec.out").string(), err = (tmp_ / "exec.err").string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    Outcome o;
+    if (rc != 0) {
+      ADD_FAILURE() << "spawn " << argv[0] << ": " << std::strerror(rc);
+      return o;
+    }
+    int st = 0;
+    bool done = WaitUntil([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, seconds(60));
+    if (!done) {
+      ADD_FAILURE() << argv[1] << " did not return within 60 s";
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &st, 0);
+    }
+    o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    o.out = ReadText(out);
+    o.err = ReadText(err);
+    return o;
+  }
+
+  std::vector<std::string> StartArgv(const std::vector<std::string>& extra) const {
+    std::vector<std::string> argv = Argv(extra);
+    argv[1] = "start";
+    return argv;
+  }
+
+  // `podshim start`; on success remembers the shim's pid (TearDown stops a shim left running).
+  Outcome Start(const std::vector<std::string>& extra = {}, const fs::path& pid_file = fs::path()) {
+    Outcome o = Exec(StartArgv(extra));
+    if (o.status == 0) {
+      shim_ = ReadPid(pid_file.empty() ? state_ / "podshim.pid" : pid_file);
+    }
+    return o;
+  }
+
+  Outcome Ctl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {PODSHIM_BINARY, "ctl", "--socket", Socket().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Exec(argv);
+  }
+
+  // `ctl --json status`'s result, or null.
+  json CtlStatus() {
+    Outcome o = Ctl({"--json", "status"});
+    json r = json::parse(o.out, nullptr, /*allow_exceptions=*/false);
+    if (o.status != 0 || !r.is_object() || !r.contains("result")) return nullptr;
+    return r["result"];
+  }
+
+  static pid_t ReadPid(const fs::path& pid_file) {
+    std::string text = ReadText(pid_file);
+    if (text.empty() || text.back() != '\n') return -1;
+    return static_cast<pid_t>(std::stol(text));
+  }
+
+  // The shim's processes: any process whose command line names this test's directory.
+  std::vector<std::string> ShimProcesses() const {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string pid = entry.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (!Alive(std::stoi(pid))) continue;
+      std::string cmdline = ReadText(entry.path() / "cmdline");
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      if (cmdline.find("podshim start") != std::string::npos &&
+          cmdline.find(tmp_.string()) != std::string::npos) {
+        out.push_back(pid + " " + cmdline);
+      }
+    }
+    return out;
+  }
+
+  // After a shim was SIGKILLed: kill its orphaned containers (cgroup.kill), remove the pod's
+  // cgroups and unmount whatever of this test is still mounted.
+  void RemoveOrphans() {
+    if (!pod_name_.empty() && fs::exists(PodCgroup())) {
+      std::ofstream(PodCgroup() / "cgroup.kill") << "1";
+      WaitUntil(
+          [&] {
+            return ReadText(PodCgroup() / "cgroup.events").find("populated 0") != std::string::npos;
+          },
+          seconds(10));
+      std::vector<fs::path> dirs;
+      for (const auto& e : fs::recursive_directory_iterator(PodCgroup())) {
+        if (e.is_directory()) dirs.push_back(e.path());
+      }
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+      ::rmdir(PodCgroup().c_str());
+    }
+    if (tmp_.empty()) return;
+    std::istringstream mounts(ReadText("/proc/self/mountinfo"));
+    std::vector<std::string> points;
+    for (std::string line; std::getline(mounts, line);) {
+      std::istringstream f(line);
+      std::string id, parent, dev, root, point;
+      f >> id >> parent >> dev >> root >> point;
+      if (point.starts_with(tmp_.string())) points.push_back(point);
+    }
+    for (auto it = points.rbegin(); it != points.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+  }
+
+  // Nothing of a start that failed: no state dir, pid file, cgroup, mount or process.
+  void ExpectFailedStartLeftNothing(const fs::path& state_dir) {
+    EXPECT_FALSE(fs::exists(state_dir)) << state_dir;
+    EXPECT_FALSE(fs::exists(state_ / "podshim.pid"));
+    EXPECT_TRUE(WaitUntil([&] { return ShimProcesses().empty(); }, seconds(5)))
+        << ShimProcesses().front();
+    ExpectNothingLeft();
+  }
+
+  pid_t shim_ = -1;
+};
+
+std::string TwoContainerPod() {
+  return Spec("Always", C("side", kUntilTerm, true), C("app", kUntilTerm), 5);
+}
+
+// One raw request on the control socket: the first response line, parsed.
+json AskStatus(const fs::path& socket) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    std::string why = std::strerror(errno);
+    ::close(fd);
+    return {{"connect", why}};
+  }
+  std::string req = "{\"id\":1,\"command\":\"status\"}\n";
+  EXPECT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string line;
+  char c;
+  while (::recv(fd, &c, 1, 0) == 1 && c != '\n') line += c;
+  ::close(fd);
+  return json::parse(line, nullptr, /*allow_exceptions=*/false);
+}
+
+TEST_F(PodStartTest, ReturnsOnceTheSocketAnswersAndCtlStopEndsThePodInOrder) {
+  WriteManifest("startstop", TwoContainerPod());
+  Outcome r = Start();
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Right away, no retry: the socket already listens.
+  json status = AskStatus(Socket());
+  EXPECT_EQ(status.value("ok", false), true) << status.dump();
+  EXPECT_EQ(status["result"].value("name", ""), "startstop") << status.dump();
+  EXPECT_EQ(r.out, Socket().string() + "\n");
+  EXPECT_EQ(r.err, "");
+
+  // The pid file names a live shim that is not our child and runs in a session of its own.
+  ASSERT_GT(shim_, 0) << ReadText(state_ / "podshim.pid");
+  EXPECT_TRUE(Alive(shim_));
+  EXPECT_NE(ParentOf(shim_), ::getpid());
+  EXPECT_EQ(::waitpid(shim_, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+  EXPECT_NE(::getsid(shim_), ::getsid(0));
+  EXPECT_NE(::getpgid(shim_), ::getpgid(0));
+  // Its stdio is /dev/null; its own log is in the state dir.
+  EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(shim_) + "/fd/1"), "/dev/null");
+  EXPECT_TRUE(fs::exists(state_ / "podshim.log"));
+
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  ASSERT_TRUE(WaitUntil([&] { return CtlStatus().value("phase", "") == "Running"; }, seconds(5)))
+      << CtlStatus().dump();
+  json now = CtlStatus();
+  EXPECT_EQ(ContainerStatusOf(now, "app")["state"].contains("running"), true) << now.dump();
+  EXPECT_EQ(ContainerStatusOf(now, "side")["state"].contains("running"), true) << now.dump();
+  Outcome text = Ctl({"status"});
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("pod startstop: Running"), std::string::npos) << text.out;
+
+  Outcome events = Ctl({"--json", "events"});
+  ASSERT_EQ(events.status, 0) << events.err;
+  std::vector<std::string> types;
+  std::istringstream lines(events.out);
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("result") && j["result"].contains("event")) {
+      types.push_back(j["result"]["event"].value("type", ""));
+    }
+  }
+  ASSERT_FALSE(types.empty()) << events.out;
+  EXPECT_EQ(types.front(), "PodStarted") << events.out;
+  EXPECT_NE(std::find(types.begin(), types.end(), "ContainerStarted"), types.end());
+
+  Outcome stop = Ctl({"stop"});
+  EXPECT_EQ(stop.status, 0) << stop.err;
+  EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20))) << Dump();
+  auto ev = Events();
+  int term = Find(ev, "TerminationStarted");
+  ASSERT_GE(term, 0) << Dump();
+  EXPECT_EQ(ev[term]["reason"], "Request");
+  EXPECT_LT(term, Find(ev, "ContainerExited", "app"));
+  EXPECT_LT(Find(ev, "ContainerExited", "app"), Find(ev, "ContainerExited", "side"));
+  EXPECT_LT(Find(ev, "ContainerExited", "side"), Find(ev, "PodFinished"));
+  EXPECT_EQ(ev.back()["type"], "PodFinished");
+  EXPECT_FALSE(fs::exists(Socket()));
+  EXPECT_FALSE(fs::exists(state_ / "podshim.pid"));
+  EXPECT_FALSE(fs::exists(PodCgroup()));
+  // The state dir stays with what the pod left: events, status, logs, exit records.
+  EXPECT_EQ(ReadText(state_ / "containers/app/exit"), "0\n");
+  EXPECT_EQ(Status().value("phase", ""), "Succeeded");
+  ExpectNothingLeft();
+}
+
+TEST_F(PodStartTest, PidFileOptionAndRelativePathsFromTheCallersDirectory) {
+  WriteManifest("pidfile", TwoContainerPod());
+  fs::create_directories(tmp_ / "run");
+  // Relative --pid-file and --state-dir are taken from the caller's cwd, not the shim's "/".
+  std::string cwd = fs::current_path();
+  fs::current_path(tmp_);
+  Outcome r = Start({"--state-dir", "state", "--pid-file", "run/shim.pid"}, tmp_ / "run/shim.pid");
+  fs::current_path(cwd);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, Socket().string() + "\n");
+  ASSERT_GT(shim_, 0);
+  EXPECT_TRUE(Alive(shim_));
+  EXPECT_FALSE(fs::exists(state_ / "podshim.pid"));
+  EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(shim_) + "/cwd"), "/");
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  EXPECT_EQ(Ctl({"stop", "--grace", "2"}).status, 0);
+  EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20))) << Dump();
+  EXPECT_FALSE(fs::exists(tmp_ / "run/shim.pid"));
+  EXPECT_EQ(Events().back()["type"], "PodFinished");
+  ExpectNothingLeft();
+}
+
+TEST_F(PodStartTest, PodRunsOnAfterTheCallerOfStartIsKilled) {
+  WriteManifest("orphan", TwoContainerPod());
+  // A wrapper shell runs `podshim start` and then sleeps; the whole group is SIGKILLed as soon
+  // as the shim wrote its pid file, possibly before the caller got "ready".
+  std::vector<std::string> argv = {"/bin/sh", "-c", "\"$@\" >/dev/null 2>&1; exec sleep 600", "sh"};
+  for (const std::string& a : StartArgv({})) argv.push_back(a);
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t wrapper = -1;
+  ASSERT_EQ(::posix_spawn(&wrapper, "/bin/sh", nullptr, &attr, cargv.data(), environ), 0);
+  posix_spawnattr_destroy(&attr);
+  ASSERT_TRUE(WaitUntil([&] { return ReadPid(state_ / "podshim.pid") > 0; }, seconds(20)));
+  shim_ = ReadPid(state_ / "podshim.pid");
+  ASSERT_EQ(::kill(-wrapper, SIGKILL), 0);
+  int st = 0;
+  ASSERT_EQ(::waitpid(wrapper, &st, 0), wrapper);
+  EXPECT_TRUE(WIFSIGNALED(st));
+
+  // The shim survives its caller (and a write of "ready" to a pipe nobody reads).
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  ASSERT_TRUE(WaitUntil([&] { return CtlStatus().value("phase", "") == "Running"; }, seconds(5)))
+      << Dump();
+  EXPECT_TRUE(Alive(shim_));
+  EXPECT_EQ(Ctl({"stop"}).status, 0);
+  EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20))) << Dump();
+  EXPECT_EQ(Events().back()["type"], "PodFinished");
+  ExpectNothingLeft();
+}
+
+TEST_F(PodStartTest, CtlStatusAfterTheShimWasKilledShowsTheLastKnownStateNoMadeUpExit) {
+  WriteManifest("killed", Spec("Always", C("side", kUntilTerm, true),
+                               C("app", "exit 3") + C("worker", kUntilTerm), 5));
+  Outcome r = Start();
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_GT(shim_, 0);
+  // app exits 3 (recorded, then restarted by policy Always); worker keeps running.
+  ASSERT_TRUE(WaitForEvent("ContainerExited", "app")) << Dump();
+  ASSERT_TRUE(WaitUntil([&] { return CtlStatus().value("phase", "") == "Running"; }, seconds(5)));
+  ASSERT_EQ(::kill(shim_, SIGKILL), 0);
+  ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(10)));
+
+  Outcome text = Ctl({"status"});
+  EXPECT_EQ(text.status, 1);
+  EXPECT_NE(text.out.find("the shim is gone"), std::string::npos) << text.out << text.err;
+  EXPECT_NE(text.out.find("pod killed: Running"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("app: exit status 3"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("worker: none (no exit was recorded)"), std::string::npos) << text.out;
+
+  Outcome js = Ctl({"--json", "status"});
+  EXPECT_EQ(js.status, 1);
+  json j = json::parse(js.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << js.out;
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["lastKnown"]["status"]["phase"], "Running") << js.out;
+  EXPECT_EQ(j["lastKnown"]["exitRecords"]["app"]["status"], 3) << js.out;
+  // Still running when the shim died: no exit was recorded, and none is made up.
+  EXPECT_TRUE(j["lastKnown"]["exitRecords"]["worker"].is_null()) << js.out;
+  EXPECT_TRUE(j["lastKnown"]["exitRecords"]["side"].is_null()) << js.out;
+
+  // The orphaned containers are still in the pod cgroup: kill them and remove it.
+  EXPECT_TRUE(fs::exists(PodCgroup()));
+  EXPECT_FALSE(PodProcesses("podrun-token", "podrun-token").empty());
+  RemoveOrphans();
+  EXPECT_TRUE(
+      WaitUntil([&] { return PodProcesses("podrun-token", "podrun-token").empty(); }, seconds(5)));
+  ExpectNothingLeft();
+}
+
+TEST_F(PodStartTest, BadManifestExitsTwoAndCreatesNothing) {
+  WriteManifest("bad", Spec("Never", "", C("app", "true") + "    resourcez: {}\n"));
+  Outcome r = Start();
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("spec.containers[0].resourcez"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  ExpectFailedStartLeftNothing(state_);
+
+  WriteManifest("bad", Spec("Never", "", C("app", "true") + "    bundle: nope\n"));
+  r = Start();
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("podshim start:"), std::string::npos) << r.err;
+  ExpectFailedStartLeftNothing(state_);
+
+  r = Exec({PODSHIM_BINARY, "start", "--pid-file"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--pid-file: missing value"), std::string::npos) << r.err;
+  r = Exec({PODSHIM_BINARY, "run", "--pid-file", "x", "m.yaml"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown option --pid-file"), std::string::npos) << r.err;
+}
+
+TEST_F(PodStartTest, SocketPathTooLongFailsAfterDetachingAndLeavesNothing) {
+  WriteManifest("longpath", TwoContainerPod());
+  fs::path state_dir = tmp_ / std::string(120, 's');
+  Outcome r = Start({"--state-dir", state_dir.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("podshim start: control socket"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("podshim.sock"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  ExpectFailedStartLeftNothing(state_dir);
+}
+
+TEST_F(PodStartTest, UnwritableStateDirOrPidFileFailsAfterDetachingAndLeavesNothing) {
+  WriteManifest("readonly", TwoContainerPod());
+  fs::path ro = tmp_ / "ro";
+  fs::create_directories(ro);
+  ASSERT_EQ(::mount("tmpfs", ro.c_str(), "tmpfs", MS_RDONLY, "size=64k"), 0)
+      << std::strerror(errno);
+  Outcome r = Start({"--state-dir", (ro / "state").string()});
+  EXPECT_EQ(::umount2(ro.c_str(), MNT_DETACH), 0);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("mkdir " + (ro / "state").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  ExpectFailedStartLeftNothing(ro / "state");
+
+  // The pid file is written once the state dir exists: that state dir goes again.
+  r = Start({"--pid-file", (tmp_ / "no/such/dir/shim.pid").string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("write the pid file"), std::string::npos) << r.err;
+  ExpectFailedStartLeftNothing(state_);
+}
+
+}  // namespace
