@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <list>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "common/sys.h"
@@ -171,6 +172,14 @@ struct EventLoop::Impl {
   }
 
   void Reap() {
+    // Probe transitions reported while exits are handed over only queue actions: the caller's
+    // Process() carries them out once every exit of the batch is known.
+    const bool was_processing = std::exchange(processing, true);
+    ReapBatch();
+    processing = was_processing;
+  }
+
+  void ReapBatch() {
     auto exits = signals::ReapAll();
     if (!exits) {
       spdlog::error("reap: {}", exits.error().ToString());
