@@ -6,6 +6,7 @@
 // either means the shim died: the caller removes what it left (state dir, pid file, cgroup).
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -92,6 +94,9 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
     return Ok();
   };
   hooks.on_listening = [&] {
+    // Test seam: a shim that dies at the worst moment (socket listening, pod cgroup created,
+    // nothing reported) shows that its caller cleans up after it.
+    if (::getenv("PODSHIM_START_DIE_BEFORE_READY_FOR_TEST") != nullptr) ::raise(SIGKILL);
     Status sent = daemon::SendLine(channel.get(), kReadyLine);
     // A caller that went away (killed) changes nothing: the pod runs on.
     if (!sent) spdlog::warn("tell the caller of start: {}", sent.error().ToString());

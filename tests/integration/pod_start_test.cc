@@ -73,7 +73,7 @@ class PodStartTest : public PodRunTest {
   }
 
   // Runs argv to its end (at most 60 s, then SIGKILL), capturing stdout and stderr.
-  Outcome Exec(std::vector<std::string> argv) {
+  Outcome Exec(std::vector<std::string> argv, const std::vector<std::string>& env = {}) {
     std::vector<char*> cargv;
     for (std::string& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
@@ -84,7 +84,12 @@ class PodStartTest : public PodRunTest {
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+    std::vector<std::string> env_copy = env;
+    std::vector<char*> cenv;
+    for (char** e = environ; *e != nullptr; ++e) cenv.push_back(*e);
+    for (std::string& e : env_copy) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
+    int rc = ::posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
     posix_spawn_file_actions_destroy(&fa);
     Outcome o;
     if (rc != 0) {
@@ -433,6 +438,19 @@ TEST_F(PodStartTest, UnwritableStateDirOrPidFileFailsAfterDetachingAndLeavesNoth
   r = Start({"--pid-file", (tmp_ / "no/such/dir/shim.pid").string()});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("write the pid file"), std::string::npos) << r.err;
+  ExpectFailedStartLeftNothing(state_);
+}
+
+TEST_F(PodStartTest, ShimDyingBeforeItReportedIsCleanedUpByTheCaller) {
+  WriteManifest("dies", TwoContainerPod());
+  // The shim SIGKILLs itself once its socket listens: cgroup, state dir, pid file and socket
+  // exist, nothing was reported.
+  Outcome r = Exec(StartArgv({}), {"PODSHIM_START_DIE_BEFORE_READY_FOR_TEST=1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("podshim start: the shim (pid "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("died before its control socket listened"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(fs::exists(PodCgroup()));
   ExpectFailedStartLeftNothing(state_);
 }
 
