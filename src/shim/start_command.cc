@@ -9,12 +9,15 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -72,6 +75,21 @@ Status RemovePidFile(const fs::path& pid_file, pid_t pid) {
     return Error::Errno(errno, "remove " + pid_file.string());
   }
   return Ok();
+}
+
+// True when a shim answers on `socket`: a second start would clobber its pid file and events.
+bool ShimAnswers(const fs::path& socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket.native().size() >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, socket.c_str(), socket.native().size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0;
 }
 
 // The detached shim: runs the pod and reports to the caller once, on `channel`.
@@ -248,6 +266,12 @@ int StartPodCommand(int argc, char** argv) {
   if (!checked) {
     PrintPodError("start", checked.error());
     return 2;
+  }
+  if (fs::path socket = checked->paths.state_dir / "podshim.sock"; ShimAnswers(socket)) {
+    PrintPodError("start",
+                  Error::Domain(ErrorCode::kConflict, "a shim already runs for this state dir (" +
+                                                          socket.string() + " answers)"));
+    return 1;
   }
   StartPlan plan;
   plan.state_dir = checked->paths.state_dir;

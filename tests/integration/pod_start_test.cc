@@ -273,6 +273,14 @@ TEST_F(PodStartTest, ReturnsOnceTheSocketAnswersAndCtlStopEndsThePodInOrder) {
   EXPECT_EQ(types.front(), "PodStarted") << events.out;
   EXPECT_NE(std::find(types.begin(), types.end(), "ContainerStarted"), types.end());
 
+  // A second start for the same state dir is refused before it touches anything.
+  Outcome again = Exec(StartArgv({}));
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.err.find("a shim already runs for this state dir"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(ReadPid(state_ / "podshim.pid"), shim_);
+  EXPECT_EQ(Find(Events(), "PodStarted"), 0) << Dump();
+
   Outcome stop = Ctl({"stop"});
   EXPECT_EQ(stop.status, 0) << stop.err;
   EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20))) << Dump();
