@@ -245,7 +245,8 @@ struct EventLoop::Impl {
     }
     timer.expires_at(*deadline);
     timer.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // re-armed or cancelled
+      if (ec) return;   // re-armed or cancelled
+      hooks.FireDue();  // a preStop abandoned now is reported before what follows it
       sup.OnDeadline();
       Process();
     });
@@ -263,8 +264,12 @@ struct EventLoop::Impl {
               if (!r) spdlog::error("report start failure: {}", r.error().ToString());
             }
           } else if constexpr (std::is_same_v<T, SignalAction>) {
+            // The stop signal follows the preStop; one still running was abandoned at its
+            // deadline (the supervisor's timer can fire a moment before the hook runner's).
+            hooks.AbandonPreStop(a.container);
             (void)SendSignal(a.container, a.signal);  // logged there
           } else if constexpr (std::is_same_v<T, KillContainerAction>) {
+            hooks.AbandonPreStop(a.container);
             KillContainer(a.container);
           } else if constexpr (std::is_same_v<T, StartPostStartAction>) {
             StartHook(HookKind::kPostStart, a.container, std::nullopt);
@@ -408,7 +413,11 @@ struct EventLoop::Impl {
                     ? sup.OnPostStartFinished(f.container, !PostStartKillsContainer(f.exit_code))
                     : sup.OnPreStopFinished(f.container);
     if (!st) spdlog::error("hook of {}: {}", f.container, st.error().ToString());
-    Process();
+    // Later: hooks ending together (abandoned at one deadline) are all reported before the
+    // actions that follow them.
+    boost::asio::post(io, [this] {
+      if (!outcome) Process();
+    });
   }
 
   // --- Launch ----------------------------------------------------------------------------

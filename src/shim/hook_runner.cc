@@ -66,10 +66,21 @@ void HookRunner::Arm() {
   timer_.async_wait(
       [this, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
         if (ec || alive.expired()) return;
-        std::vector<HookFinished> due = hooks_.DueAt(clock_.Now());
-        Arm();
-        for (const HookFinished& f : due) done_(f);
+        FireDue();
       });
+}
+
+void HookRunner::AbandonPreStop(std::string_view container) {
+  if (!hooks_.Running(container, HookKind::kPreStop)) return;
+  hooks_.Cancel(container);
+  Arm();
+  done_(HookFinished{HookKind::kPreStop, std::string(container), std::nullopt, {}});
+}
+
+void HookRunner::FireDue() {
+  std::vector<HookFinished> due = hooks_.DueAt(clock_.Now());
+  Arm();
+  for (const HookFinished& f : due) done_(f);
 }
 
 }  // namespace podshim::shim

@@ -33,6 +33,13 @@ class HookRunner {
   void Start(const HookRun& run, ExecInContainerFn exec);
   // The container exited: its hook, if any, ends without `done`.
   void Cancel(std::string_view container);
+  // Ends now what is due by clock.Now() (sleeps, preStops past their deadline), through `done`.
+  // The event loop calls it before the supervisor's own deadlines, so a preStop abandoned at the
+  // grace deadline is reported before the stop signal that follows it.
+  void FireDue();
+  // The container's preStop, if still running, is abandoned now (`done` with exitCode nullopt):
+  // the termination moved on without it (its grace deadline) and signals the container next.
+  void AbandonPreStop(std::string_view container);
 
  private:
   void Ended(std::string_view container, HookKind hook, int exit_code);

@@ -107,4 +107,9 @@ bool RunningHooks::Running(std::string_view container) const {
                      [&](const Entry& e) { return e.container == container; });
 }
 
+bool RunningHooks::Running(std::string_view container, HookKind hook) const {
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [&](const Entry& e) { return e.container == container && e.hook == hook; });
+}
+
 }  // namespace podshim::shim

@@ -93,6 +93,7 @@ class RunningHooks {
   // The earliest sleep end or deadline; nullopt when none.
   std::optional<Clock::TimePoint> NextDeadline() const;
   bool Running(std::string_view container) const;
+  bool Running(std::string_view container, HookKind hook) const;
 
  private:
   struct Entry {

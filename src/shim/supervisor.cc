@@ -78,9 +78,17 @@ void Supervisor::Sync() {
       return;
     }
     initialized_ = true;
-    for (Container& c : containers_) {
-      if (c.plan.role == Role::kApp && c.stage == Stage::kPending) Launch(c);
-    }
+  }
+  // App containers start in spec order, all in one go, except that one with a postStart hook
+  // holds back the apps after it until the hook returned (kubelet runs the hook inside
+  // startContainer; SEMANTICS 3.1 rule 4). A failed start holds back nothing.
+  for (Container& c : containers_) {
+    if (c.plan.role != Role::kApp) continue;
+    if (c.stage == Stage::kPending) Launch(c);
+    const bool hook_pending =
+        c.plan.has_poststart &&
+        (c.stage == Stage::kLaunching || (c.stage == Stage::kRunning && c.poststart_pending));
+    if (hook_pending) break;
   }
   // Job completion (SEMANTICS 4.1, 6.5): no app container runs or will run again.
   bool all_apps_done = true;

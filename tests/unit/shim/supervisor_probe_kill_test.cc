@@ -54,6 +54,25 @@ TEST_F(SupervisorProbeKillTest, PostStartHoldsTheNextContainerUntilItReturns) {
   EXPECT_THAT(Ops(), ElementsAre("Launch app #0"));
 }
 
+TEST_F(SupervisorProbeKillTest, AnAppsPostStartHoldsBackTheAppsAfterItOnly) {
+  Make(Pod(RestartPolicy::kNever, {App("a"), WithPostStart(App("b")), App("c"), App("d")}));
+  Start();
+  EXPECT_THAT(Ops(), ElementsAre("Launch a #0", "Launch b #0"));
+  Running("a");
+  Running("b");
+  EXPECT_THAT(Ops(), ElementsAre("PostStart b"));
+  PostStartDone("b", true);
+  EXPECT_THAT(Ops(), ElementsAre("Launch c #0", "Launch d #0"));
+}
+
+TEST_F(SupervisorProbeKillTest, AFailedAppStartHoldsBackNothing) {
+  Make(Pod(RestartPolicy::kNever, {WithPostStart(App("a")), App("b")}));
+  Start();
+  EXPECT_THAT(Ops(), ElementsAre("Launch a #0"));
+  ASSERT_TRUE(sup().OnStartFailed("a", "exec: no such file").has_value());
+  EXPECT_THAT(Ops(), ElementsAre("Launch b #0"));
+}
+
 TEST_F(SupervisorProbeKillTest, StartedNeedsBothTheStartupProbeAndThePostStartHook) {
   Make(Pod(RestartPolicy::kAlways, {WithStartupProbe(WithPostStart(Sidecar("sc"))), App("app")}));
   Start();
