@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Does `podshim run` grow with every exec? (docs/benchmarks.md) A pod of one long-running busybox
+# app; tests/bench/exec_rss_bench sends WARMUP (default 100) `exec` requests running `true` in
+# the app over ONE control-socket connection, reads the shim's VmRSS / RssAnon / fd count / CPU
+# time from /proc/<shim pid>, then sends COUNT (default 10000) more, one after another, reading
+# /proc again at 1k, 2k, 5k and 10k. Prints the round trip per exec (mean, p50, p99) and the
+# growth. Needs root. Builds the targets `podshim` and `exec_rss_bench` in BUILD (default
+# build/); PODSHIM overrides the shim binary. Works in a temp dir it removes.
+# Usage: scripts/bench-exec.sh     env: BUILD, PODSHIM, COUNT, WARMUP
+set -euo pipefail
+
+count=${COUNT:-10000}
+warmup=${WARMUP:-100}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+build=${BUILD:-$repo/build}
+cgroup_parent=podshim-bench
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench-exec: needs root (namespaces, mounts, cgroups)" >&2
+  exit 1
+fi
+"$here/setup.sh"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  echo "bench-exec: configuring $build"
+  cmake -S "$repo" -B "$build" >/dev/null
+fi
+targets=(exec_rss_bench)
+[ -z "${PODSHIM:-}" ] && targets+=(podshim)
+echo "bench-exec: building ${targets[*]} in $build"
+cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >/dev/null
+podshim=${PODSHIM:-$build/src/podshim}
+bench=$build/tests/exec_rss_bench
+for b in "$podshim" "$bench"; do
+  if [ ! -x "$b" ]; then
+    echo "bench-exec: $b is not an executable" >&2
+    exit 1
+  fi
+done
+
+work=$(mktemp -d /tmp/podshim-benchexec.XXXXXX)
+shim_pid=""
+cleanup() {
+  if [ -n "$shim_pid" ] && kill -0 "$shim_pid" 2>/dev/null; then
+    kill -TERM "$shim_pid" 2>/dev/null || true
+    sleep 0.2
+    kill -INT "$shim_pid" 2>/dev/null || true # a second signal: the shim SIGKILLs its pod
+    wait "$shim_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+PODSHIM=$podshim "$here/make-bundle.sh" "$work/bundle" >/dev/null
+# This host's hybrid hierarchy refuses a cgroup v1 mount in the container (as in the tests):
+# the bundle's one `cgroup` mount becomes `cgroup2`.
+sed -i -E 's/"(type|source)": "cgroup"/"\1": "cgroup2"/' "$work/bundle/config.json"
+if grep -qE '"(type|source)": "cgroup"' "$work/bundle/config.json"; then
+  echo "bench-exec: could not rewrite the cgroup mount of $work/bundle/config.json" >&2
+  exit 1
+fi
+
+cat >"$work/pod.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: bench-exec}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: app
+    bundle: bundle
+    command: ["sh", "-c", "trap \"exit 0\" TERM; sleep 3600 & wait"]
+EOF
+"$podshim" validate "$work/pod.yaml" >/dev/null
+
+state=$work/state
+"$podshim" run --state-dir "$state" --cgroup-parent "$cgroup_parent" --log-level=warn \
+  "$work/pod.yaml" </dev/null >/dev/null 2>"$work/shim.err" &
+shim_pid=$!
+for _ in $(seq 1 2000); do
+  [ -S "$state/podshim.sock" ] && grep -qF '"type":"ContainerStarted"' "$state/events.jsonl" \
+    2>/dev/null && break
+  kill -0 "$shim_pid" 2>/dev/null || break
+  sleep 0.01
+done
+if ! grep -qF '"type":"ContainerStarted"' "$state/events.jsonl" 2>/dev/null; then
+  echo "bench-exec: the app did not start; shim stderr:" >&2
+  cat "$work/shim.err" >&2
+  exit 1
+fi
+events_before=$(wc -l <"$state/events.jsonl")
+
+echo "bench-exec: $podshim (pid $shim_pid); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg);" \
+  "$warmup warm-up + $count execs of \`true\` over one connection"
+"$bench" "$state/podshim.sock" "$shim_pid" "$count" "$warmup" app | tee "$work/out.txt"
+threads=$(awk '/^Threads/ {print $2}' /proc/"$shim_pid"/status)
+events_after=$(wc -l <"$state/events.jsonl")
+# Nothing of the execs may be left running in the pod (the app's sh and sleep only).
+left=$(find /sys/fs/cgroup/unified/"$cgroup_parent"/pod-bench-exec -name cgroup.procs \
+  -exec cat {} + 2>/dev/null | wc -l)
+
+rc=0
+kill -TERM "$shim_pid"
+wait "$shim_pid" || rc=$?
+shim_pid=""
+if [ "$rc" -ne 143 ]; then
+  echo "bench-exec: podshim run exited $rc after SIGTERM, expected 143; stderr:" >&2
+  cat "$work/shim.err" >&2
+  exit 1
+fi
+
+# The table: one row per /proc sample after the warm-up.
+echo
+printf '%-14s%-12s%-12s%-12s%-8s%s\n' "execs" "VmRSS kB" "RssAnon kB" "VmHWM kB" "fds" "shim CPU s"
+awk '/^(warm|at) / {
+  for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+  printf "%-14s%-12s%-12s%-12s%-8s%s\n", ($1 == "warm" ? "after warm-up" : v["execs"]),
+    v["rss_kb"], v["anon_kb"], v["hwm_kb"], v["fds"], v["cpu_s"]
+}' "$work/out.txt"
+grep '^result ' "$work/out.txt" | cut -d' ' -f2- | tr ' ' '\n' | sed 's/^/  /'
+echo "  shim threads at the end: $threads; events written during the execs:" \
+  "$((events_after - events_before)); processes in the pod cgroup after the execs: $left"
