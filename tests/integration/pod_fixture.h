@@ -38,6 +38,17 @@ inline std::string ReadText(const fs::path& p) {
 }
 
 constexpr const char kCgroupParent[] = "podshim-itest";
+
+// The marker C() puts in every container's command line: "podrun-token-<pid of this test
+// binary>", so ExpectNothingLeft does not mistake the pods of another integration_pod binary
+// running at the same time (another build dir) for leftovers of this one.
+inline std::string Token() { return "podrun-token-" + std::to_string(::getpid()); }
+
+// `base` made unique to this test binary ("<base>-<pid>"): a pod name whose cgroup
+// (<cgroup-parent>/pod-<name>) cannot collide with the same test run from another build dir.
+inline std::string UniqueName(const std::string& base) {
+  return base + "-" + std::to_string(::getpid());
+}
 // A sidecar or app that runs until SIGTERM, then exits 0.
 constexpr const char kUntilTerm[] = "trap 'exit 0' TERM; while :; do sleep 0.05; done";
 
@@ -163,8 +174,8 @@ class PodRunTest : public ::testing::Test {
     return ReadText(state_ / "events.jsonl") + ReadText(tmp_ / "shim.err");
   }
 
-  // Nothing of the pod is left: no cgroup, no mount under the test dir, no process running a
-  // command from this test's manifest.
+  // Nothing of the pod is left: no cgroup, no mount under the test dir, no process whose command
+  // line holds this binary's Token().
   void ExpectNothingLeft() {
     EXPECT_FALSE(
         fs::exists(fs::path("/sys/fs/cgroup/unified") / kCgroupParent / ("pod-" + pod_name_)));
@@ -176,7 +187,7 @@ class PodRunTest : public ::testing::Test {
       if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
       std::string cmdline = ReadText(entry.path() / "cmdline");
       for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-      if (cmdline.find("podrun-token") == std::string::npos) continue;
+      if (cmdline.find(Token()) == std::string::npos) continue;
       ADD_FAILURE() << "process left: " << pid << " " << cmdline;
     }
   }
@@ -349,7 +360,7 @@ inline std::string C(const std::string& name, const std::string& script, bool si
                      const std::string& extra_mounts = "") {
   std::string s = "  - name: " + name + "\n    bundle: bundle\n";
   if (sidecar) s += "    restartPolicy: Always\n";
-  json cmd = {"sh", "-c", ": podrun-token; " + script};
+  json cmd = {"sh", "-c", ": " + Token() + "; " + script};
   s += "    command: " + cmd.dump() + "\n";
   s += "    volumeMounts: [{name: shared, mountPath: /shared}" +
        (extra_mounts.empty() ? "" : ", " + extra_mounts) + "]\n";

@@ -40,15 +40,15 @@ std::string WritingHook(const std::string& hook, const std::string& file,
 }
 
 TEST_F(PodHooksTest, PreStopHooksOfAllContainersStartTogetherAtTermination) {
-  const std::string token = "hk-prestop-token";
+  const std::string token = UniqueName("hk-prestop-token");
   std::string sidecars;
   for (const char* s : {"s1", "s2", "s3"}) {
     sidecars += C(s, kUntilTerm, true, kCtlMount) + Env(token) + WritingHook("preStop", s, "1");
   }
-  WriteManifest("hk-prestop", Spec("Always", sidecars,
-                                   C("app", kUntilTerm, false, kCtlMount) + Env(token) +
-                                       WritingHook("preStop", "app", "1"),
-                                   /*grace=*/10, CtlVolume()));
+  WriteManifest(UniqueName("hk-prestop"), Spec("Always", sidecars,
+                                               C("app", kUntilTerm, false, kCtlMount) + Env(token) +
+                                                   WritingHook("preStop", "app", "1"),
+                                               /*grace=*/10, CtlVolume()));
   pid_t shim = Spawn();
   ASSERT_TRUE(WaitForEventN("ContainerStarted", "app", 0, 15s, shim)) << Dump();
   EXPECT_EQ(Stop(shim), 143) << Dump();
@@ -71,7 +71,7 @@ TEST_F(PodHooksTest, PreStopHooksOfAllContainersStartTogetherAtTermination) {
     last_started = std::max(last_started, started);
     first_finished = std::min(first_finished, finished);
     // The hook ran in the container: its env and the pod's hostname.
-    EXPECT_EQ(ReadText(CtlDir() / c), token + " hk-prestop\n") << c;
+    EXPECT_EQ(ReadText(CtlDir() / c), token + " " + pod_name_ + "\n") << c;
   }
   // All four started before any finished (each takes 1 s), within 100 ms of each other.
   EXPECT_LT(last_started, first_finished) << Dump();
@@ -94,9 +94,9 @@ TEST_F(PodHooksTest, NeverEndingPreStopIsCutAtTheGraceDeadlineThenKilled) {
   // Both containers ignore SIGTERM; the sidecar's preStop is a sleep action, the app's an exec
   // that never returns. Grace 2 s: each hook is abandoned at TerminationStarted + 2 s, then the
   // container gets SIGTERM and, with the 2 s minimum grace, SIGKILL 2 s later.
-  const std::string token = "hk-forever-token";
+  const std::string token = UniqueName("hk-forever-token");
   WriteManifest(
-      "hk-forever",
+      UniqueName("hk-forever"),
       Spec("Always",
            C("side", kIgnoreTerm, true) + Field("lifecycle", "{preStop: {sleep: {seconds: 1000}}}"),
            C("app", kIgnoreTerm) + Env(token) +
@@ -141,8 +141,8 @@ TEST_F(PodHooksTest, NeverEndingPreStopIsCutAtTheGraceDeadlineThenKilled) {
 }
 
 TEST_F(PodHooksTest, PostStartMustFinishBeforeTheNextContainerStarts) {
-  const std::string token = "hk-poststart-token";
-  WriteManifest("hk-poststart",
+  const std::string token = UniqueName("hk-poststart-token");
+  WriteManifest(UniqueName("hk-poststart"),
                 Spec("Never",
                      C("side", kUntilTerm, true, kCtlMount) + Env(token) +
                          WritingHook("postStart", "side", "1"),
@@ -164,7 +164,7 @@ TEST_F(PodHooksTest, PostStartMustFinishBeforeTheNextContainerStarts) {
   EXPECT_GE(EventSeconds(ev[done]) - EventSeconds(ev[hook]), 0.9);
   EXPECT_LT(done, ok);
   EXPECT_LT(ok, Find(ev, "ContainerStarted", "app1"));
-  EXPECT_EQ(ReadText(CtlDir() / "side"), token + " hk-poststart\n");
+  EXPECT_EQ(ReadText(CtlDir() / "side"), token + " " + pod_name_ + "\n");
   // Apps start one after the other, each after the previous one's postStart.
   int app1_done = FindWith(ev, "HookFinished", "app1", "hook", "postStart");
   ASSERT_GE(app1_done, 0) << Dump();
@@ -175,7 +175,7 @@ TEST_F(PodHooksTest, PostStartMustFinishBeforeTheNextContainerStarts) {
 }
 
 TEST_F(PodHooksTest, FailingPostStartKillsTheSidecarWhichIsRestarted) {
-  WriteManifest("hk-poststart-fail",
+  WriteManifest(UniqueName("hk-poststart-fail"),
                 Spec("Never",
                      C("side", kUntilTerm, true) +
                          Field("lifecycle", "{postStart: {exec: {command: [\"false\"]}}}"),

@@ -49,7 +49,7 @@ TEST_F(PodProbesTest, SidecarsWithStartupProbesStartOneAfterTheOtherThenTheApp) 
                                   "{exec: {command: [test, -f, /dev/shm/started]}, "
                                   "periodSeconds: 1, failureThreshold: 30}");
   const std::string sidecar = Then("sleep 1; touch /dev/shm/started");
-  WriteManifest("pr-startup-order",
+  WriteManifest(UniqueName("pr-startup-order"),
                 Spec("Never", C("s1", sidecar, true) + probe + C("s2", sidecar, true) + probe,
                      C("app", "sleep 0.2")));
   ASSERT_EQ(RunBounded(30s), 0) << Dump();
@@ -77,7 +77,7 @@ TEST_F(PodProbesTest, SidecarsWithStartupProbesStartOneAfterTheOtherThenTheApp) 
 
 TEST_F(PodProbesTest, StartupProbeThatNeverPassesRestartsTheSidecarUnderNeverAndAppNeverStarts) {
   WriteManifest(
-      "pr-startup-fail",
+      UniqueName("pr-startup-fail"),
       Spec("Never",
            C("side", kUntilTerm, true) + Field("startupProbe",
                                                "{exec: {command: [\"false\"]}, periodSeconds: 1, "
@@ -116,7 +116,7 @@ TEST_F(PodProbesTest, ReadinessProbeFlipsPodReadyBothWays) {
   fs::path ready = CtlDir() / "ready";
   std::ofstream(ready) << "1";
   WriteManifest(
-      "pr-readiness",
+      UniqueName("pr-readiness"),
       Spec("Always", C("side", kUntilTerm, true),
            C("app", Then("touch /dev/shm/mine"), false, "{name: ctl, mountPath: /ctl}") +
                Env("pr-readiness-env") +
@@ -178,7 +178,7 @@ TEST_F(PodProbesTest, ReadinessProbeFlipsPodReadyBothWays) {
 
 TEST_F(PodProbesTest, FailingLivenessRestartsTheSidecarWhileTheAppRunsOn) {
   // Nobody listens on port 9 in the pod's network namespace.
-  WriteManifest("pr-liveness",
+  WriteManifest(UniqueName("pr-liveness"),
                 Spec("Always",
                      C("side", kUntilTerm, true) +
                          Field("livenessProbe",
@@ -206,8 +206,8 @@ TEST_F(PodProbesTest, FailingLivenessRestartsTheSidecarWhileTheAppRunsOn) {
 TEST_F(PodProbesTest, ExecProbePastItsTimeoutIsKilledAndLeavesNothing) {
   // The first run hangs in `sleep 1000`; later runs pass. The container's env marks the probe's
   // processes so a leftover one can be found in /proc.
-  const std::string token = "pr-hang-token";
-  WriteManifest("pr-hang",
+  const std::string token = UniqueName("pr-hang-token");
+  WriteManifest(UniqueName("pr-hang"),
                 Spec("Always", "",
                      C("app", kUntilTerm) + Env(token) +
                          Field("readinessProbe",
@@ -244,7 +244,7 @@ TEST_F(PodProbesTest, HttpGetAndTcpSocketProbesReachBusyboxHttpdInThePod) {
       "mkdir -p /dev/shm/www && echo ok > /dev/shm/www/healthz; "
       "trap 'exit 0' TERM; httpd -f -p 8080 -h /dev/shm/www & wait";
   WriteManifest(
-      "pr-http",
+      UniqueName("pr-http"),
       Spec(
           "Always",
           C("web", web, true) +
