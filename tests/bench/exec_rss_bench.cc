@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -78,7 +79,8 @@ struct Sample {
   long anon_kb = 0;
   long hwm_kb = 0;
   long fds = 0;
-  double cpu_s = 0;  // utime + stime
+  double cpu_s = 0;               // utime + stime
+  std::map<int, std::string> fd;  // fd -> what it refers to
 };
 
 long StatusField(const std::string& status, const std::string& key) {
@@ -103,6 +105,9 @@ Sample Read(int pid, long execs) {
   for (auto it = std::filesystem::directory_iterator(proc + "/fd", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++s.fds;
+    std::error_code lec;
+    s.fd[std::atoi(it->path().filename().c_str())] =
+        std::filesystem::read_symlink(it->path(), lec).string();
   }
   // Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
   std::ifstream stat(proc + "/stat");
@@ -193,6 +198,13 @@ int main(int argc, char** argv) {
   }
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   const Sample end = Read(pid, count);
+  // Descriptors the shim holds now and did not after the warm-up (a leak grows this list).
+  for (const auto& [fd, target] : end.fd) {
+    auto it = base.fd.find(fd);
+    if (it == base.fd.end() || it->second != target) {
+      std::printf("newfd fd=%d target=%s\n", fd, target.c_str());
+    }
+  }
 
   std::vector<double> sorted = us;
   std::sort(sorted.begin(), sorted.end());
