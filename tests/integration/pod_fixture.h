@@ -291,6 +291,26 @@ class PodRunTest : public ::testing::Test {
     return out;
   }
 
+  // The pid of a process whose command line contains `cmd` and whose environment contains
+  // `env`, or "" when there is none.
+  static std::string FindProcess(const std::string& cmd, const std::string& env) {
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string pid = entry.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = ReadText(entry.path() / "cmdline");
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      if (cmdline.find(cmd) == std::string::npos) continue;
+      if (ReadText(entry.path() / "environ").find(env) != std::string::npos) return pid;
+    }
+    return "";
+  }
+
+  // The cgroup directory of this test's pod, relative to the cgroup2 mount (as in
+  // /proc/PID/cgroup's "0::" line).
+  std::string PodCgroupPath() const {
+    return std::string("/") + kCgroupParent + "/pod-" + pod_name_;
+  }
+
   fs::path tmp_;
   fs::path state_;
   std::string pod_name_;

@@ -204,8 +204,9 @@ TEST_F(PodProbesTest, FailingLivenessRestartsTheSidecarWhileTheAppRunsOn) {
 }
 
 TEST_F(PodProbesTest, ExecProbePastItsTimeoutIsKilledAndLeavesNothing) {
-  // The first run hangs in `sleep 1000`; later runs pass. The container's env marks the probe's
-  // processes so a leftover one can be found in /proc.
+  // The first run hangs in `sleep 1000` for its 2 s timeout; later runs pass. The container's env
+  // marks the probe's processes so they can be found in /proc: while it hangs, it must be in the
+  // container (the pod's cgroup, the container's env); afterwards it must be gone.
   const std::string token = UniqueName("pr-hang-token");
   WriteManifest(UniqueName("pr-hang"),
                 Spec("Always", "",
@@ -213,9 +214,15 @@ TEST_F(PodProbesTest, ExecProbePastItsTimeoutIsKilledAndLeavesNothing) {
                          Field("readinessProbe",
                                "{exec: {command: [sh, -c, \"test -f /dev/shm/hung && exit 0; "
                                "touch /dev/shm/hung; exec sleep 1000\"]}, periodSeconds: 1, "
-                               "timeoutSeconds: 1, failureThreshold: 1}"),
+                               "timeoutSeconds: 2, failureThreshold: 1}"),
                      /*grace=*/2));
   pid_t shim = Spawn();
+  std::string hung;
+  ASSERT_TRUE(WaitUntil([&] { return !(hung = FindProcess("sleep 1000", token)).empty(); }, 10s))
+      << "the hanging probe never ran with the container's env\n"
+      << Dump();
+  std::string cgroups = ReadText(fs::path("/proc") / hung / "cgroup");
+  EXPECT_NE(cgroups.find("0::" + PodCgroupPath() + "/"), std::string::npos) << cgroups;
   ASSERT_TRUE(WaitForEventN("ContainerReady", "app", 0, 20s, shim)) << Dump();
   auto ev = Events();
   int failed = FindWith(ev, "ProbeFailed", "app", "probe", "readiness");
@@ -224,7 +231,7 @@ TEST_F(PodProbesTest, ExecProbePastItsTimeoutIsKilledAndLeavesNothing) {
   EXPECT_TRUE(std::regex_search(message, std::regex("time(d)? ?out", std::regex::icase)))
       << message;
   double after = EventSeconds(ev[failed]) - EventSeconds(ev[Find(ev, "ContainerStarted", "app")]);
-  EXPECT_GE(after, 0.9);  // not before the timeout
+  EXPECT_GE(after, 1.9);  // not before the timeout
   EXPECT_LT(after, 8.0);
   EXPECT_LT(failed, Find(ev, "ContainerReady", "app"));
   // The hung probe is gone while the container still runs.
