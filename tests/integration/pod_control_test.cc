@@ -74,6 +74,8 @@ class LineClient {
     return true;
   }
   bool Send(const json& request) { return SendRaw(request.dump() + "\n"); }
+  // shutdown(SHUT_WR): the shim sees the end of this client's requests.
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 
   // The next line without its newline; nullopt at end of input, on an error or a timeout.
   std::optional<std::string> ReadLine() {
@@ -97,8 +99,9 @@ class LineClient {
     if (!line) return nullptr;
     return json::parse(*line, nullptr, /*allow_exceptions=*/false);
   }
-  // True when the shim closed the connection (no more lines before end of input).
-  bool AtEof() {
+  // True when the shim closed the connection (no more lines before end of input). A peer that
+  // closes with some of our bytes unread resets the connection (ECONNRESET): closed as well.
+  bool Closed() {
     if (!buf_.empty()) return false;
     char c;
     ssize_t n;
@@ -106,7 +109,7 @@ class LineClient {
       n = ::recv(fd_, &c, 1, 0);
     } while (n < 0 && errno == EINTR);
     if (n > 0) buf_.push_back(c);
-    return n == 0;
+    return n == 0 || (n < 0 && errno == ECONNRESET);
   }
 
   // One request, one response line.
@@ -176,8 +179,10 @@ class PodControlTest : public PodRunTest {
 
   // The usual pod of these tests: sidecar `proxy` and app `app`, both trapping SIGUSR1 and
   // carrying `env` (a token PodProcesses finds), both with the `ctl` hostPath volume at /ctl.
-  void WriteTwoContainerPod(const std::string& name, const std::string& policy = "Never",
+  // The pod's name is `base` made unique to this test binary (UniqueName).
+  void WriteTwoContainerPod(const std::string& base, const std::string& policy = "Never",
                             int grace = 5, const std::string& app_script = "") {
+    const std::string name = UniqueName(base);
     const std::string env = Field("env", "[{name: PODRUN_TEST, value: " + name + "-token}]");
     WriteManifest(
         name,
@@ -252,7 +257,7 @@ TEST_F(PodControlTest, StatusAndEventsMatchWhatHappened) {
   ASSERT_TRUE(status.value("ok", false)) << status.dump();
   EXPECT_EQ(status["id"], 1);
   const json& s = status["result"];
-  EXPECT_EQ(s["name"], "pc-status");
+  EXPECT_EQ(s["name"], pod_name_);
   EXPECT_EQ(s["phase"], "Running");
   EXPECT_EQ(s["ready"], true);
   EXPECT_EQ(s["terminating"], false);
@@ -318,7 +323,7 @@ TEST_F(PodControlTest, StatusAndEventsMatchWhatHappened) {
     }
     streamed.push_back(line["result"]);
   }
-  EXPECT_TRUE(follower.AtEof()) << "the shim keeps a finished follower open";
+  EXPECT_TRUE(follower.Closed()) << "the shim keeps a finished follower open";
   EXPECT_EQ(last["podFinished"], true);
   // The stream is the tail of events.jsonl, ending with PodFinished; nextSeq follows it.
   const size_t before = ev.size();
@@ -381,6 +386,16 @@ TEST_F(PodControlTest, StopRunsTheOrderedTerminationAndRemovesTheSocket) {
   EXPECT_EQ(CountWith(ev, "SignalSent", "", "signal", "SIGKILL"), 0) << Dump();
   EXPECT_EQ(ev.back()["type"], "PodFinished");
   EXPECT_EQ(ev.back()["phase"], "Terminated");
+
+  // `ctl status` now says the shim is gone and shows the last known state from the state dir.
+  CtlResult gone = Ctl("--json status");
+  EXPECT_EQ(gone.status, 1) << gone.err;
+  json j = json::parse(gone.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_EQ(ErrorCode(j), "unavailable") << gone.out;
+  EXPECT_EQ(j["lastKnown"]["status"], Status()) << gone.out;
+  EXPECT_EQ(j["lastKnown"]["exitRecords"]["app"], json({{"status", 0}, {"oom", false}}))
+      << gone.out;
+  EXPECT_TRUE(j["lastKnown"]["exitRecords"]["proxy"].is_object()) << gone.out;
   ExpectNothingLeft();
 }
 
@@ -531,7 +546,7 @@ TEST_F(PodControlTest, ExecRunsInsideTheContainer) {
 
   json r = exec({"hostname"});
   ASSERT_TRUE(r.value("ok", false)) << r.dump();
-  EXPECT_EQ(r["result"]["stdout"], "pc-exec\n");
+  EXPECT_EQ(r["result"]["stdout"], pod_name_ + "\n");
   EXPECT_EQ(r["result"]["exitCode"], 0);
   // The same pid and mount namespaces as the container's own process.
   for (const char* ns : {"pid", "mnt"}) {
@@ -552,16 +567,22 @@ TEST_F(PodControlTest, ExecRunsInsideTheContainer) {
   EXPECT_EQ(r["id"], 7);
   EXPECT_EQ(r["result"],
             json({{"exitCode", 3}, {"stdout", "hi\n"}, {"stderr", "oops\n"}, {"timedOut", false}}));
-  // Past its timeout the command is killed.
+  // Past its timeout the command is killed: seen running in the pod, then gone.
+  const std::string token = pod_name_ + "-token";
   auto t0 = std::chrono::steady_clock::now();
-  r = exec({"sleep", "100"}, 1);
+  ASSERT_TRUE(c.Send({{"command", "exec"},
+                      {"container", "app"},
+                      {"argv", {"sleep", "100"}},
+                      {"timeoutSeconds", 1}}));
+  EXPECT_TRUE(WaitUntil([&] { return !PodProcesses("sleep 100", token).empty(); }, 900ms));
+  r = c.ReadJson();
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_TRUE(r.value("ok", false)) << r.dump();
   EXPECT_EQ(r["result"]["timedOut"], true);
   EXPECT_EQ(r["result"]["exitCode"], 137);
   EXPECT_GE(took, 900ms);
   EXPECT_LT(took, 10s);
-  EXPECT_TRUE(PodProcesses("sleep 100", "pc-exec-token").empty());
+  EXPECT_TRUE(PodProcesses("sleep 100", token).empty());
   // Two requests pipelined on one connection are answered in order.
   ASSERT_TRUE(c.SendRaw(
       json({{"id", "a"}, {"command", "exec"}, {"container", "proxy"}, {"argv", {"echo", "a"}}})
@@ -615,6 +636,7 @@ TEST_F(PodControlTest, ManyClientsGarbageAndOversizedLinesLeaveThePodAlone) {
   constexpr int kClients = 20, kRounds = 50;
   std::atomic<int> answered{0}, failed{0};
   std::atomic<bool> garbage_ok{false}, too_large_ok{false}, follower_ok{false};
+  std::string too_large_got;  // what the too_large client got when it failed
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
@@ -637,7 +659,8 @@ TEST_F(PodControlTest, ManyClientsGarbageAndOversizedLinesLeaveThePodAlone) {
     LineClient c(Socket());
     (void)c.SendRaw(std::string(2 << 20, 'x'));  // the shim may hang up before all is sent
     json r = c.ReadJson();
-    too_large_ok = ErrorCode(r) == "too_large" && c.AtEof();
+    too_large_ok = ErrorCode(r) == "too_large" && c.Closed();
+    if (!too_large_ok) too_large_got = r.dump() + " " + std::strerror(errno);
   });
   threads.emplace_back([&] {  // follows, reads a little, goes away mid-stream
     LineClient c(Socket());
@@ -649,8 +672,19 @@ TEST_F(PodControlTest, ManyClientsGarbageAndOversizedLinesLeaveThePodAlone) {
   EXPECT_EQ(answered, kClients * kRounds);
   EXPECT_EQ(failed, 0);
   EXPECT_TRUE(garbage_ok);
-  EXPECT_TRUE(too_large_ok);
+  EXPECT_TRUE(too_large_ok) << too_large_got;
   EXPECT_TRUE(follower_ok);
+
+  // A last request without a newline is answered once the client shuts its write side.
+  {
+    LineClient c(Socket());
+    ASSERT_TRUE(c.SendRaw(R"({"id":"eof","command":"status"})"));
+    c.ShutdownWrite();
+    json r = c.ReadJson();
+    EXPECT_TRUE(r.value("ok", false)) << r.dump();
+    EXPECT_EQ(r["id"], "eof");
+    EXPECT_TRUE(c.Closed());
+  }
 
   // Up to 128 clients at once; one more is refused and closed.
   {
@@ -663,7 +697,7 @@ TEST_F(PodControlTest, ManyClientsGarbageAndOversizedLinesLeaveThePodAlone) {
     LineClient extra(Socket());
     json r = extra.ReadJson();
     EXPECT_EQ(ErrorCode(r), "unavailable") << r.dump();
-    EXPECT_TRUE(extra.AtEof());
+    EXPECT_TRUE(extra.Closed());
   }
 
   // The pod did not notice.
