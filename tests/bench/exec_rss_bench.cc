@@ -104,10 +104,12 @@ Sample Read(int pid, long execs) {
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(proc + "/fd", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++s.fds;
+    // One closed between the listing and here was transient (an exec's pipe, say): not counted.
     std::error_code lec;
-    s.fd[std::atoi(it->path().filename().c_str())] =
-        std::filesystem::read_symlink(it->path(), lec).string();
+    std::string target = std::filesystem::read_symlink(it->path(), lec).string();
+    if (lec) continue;
+    ++s.fds;
+    s.fd[std::atoi(it->path().filename().c_str())] = target;
   }
   // Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
   std::ifstream stat(proc + "/stat");
