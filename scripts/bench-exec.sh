@@ -109,12 +109,13 @@ if [ "$rc" -ne 143 ]; then
   exit 1
 fi
 
-# The table: one row per /proc sample after the warm-up.
+# The table: one row per /proc sample.
 echo
 printf '%-14s%-12s%-12s%-12s%-8s%s\n' "execs" "VmRSS kB" "RssAnon kB" "VmHWM kB" "fds" "shim CPU s"
-awk '/^(warm|at) / {
+awk '/^(start|warm|at) / {
   for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-  printf "%-14s%-12s%-12s%-12s%-8s%s\n", ($1 == "warm" ? "after warm-up" : v["execs"]),
+  label = $1 == "start" ? "before any" : $1 == "warm" ? "after warm-up" : v["execs"]
+  printf "%-14s%-12s%-12s%-12s%-8s%s\n", label,
     v["rss_kb"], v["anon_kb"], v["hwm_kb"], v["fds"], v["cpu_s"]
 }' "$work/out.txt"
 grep '^result ' "$work/out.txt" | cut -d' ' -f2- | tr ' ' '\n' | sed 's/^/  /'
