@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -32,8 +33,9 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// A blocking client of the control socket: sends lines, reads lines. Reads give up after
-// `timeout` (SO_RCVTIMEO) so that a shim that does not answer fails the test instead of hanging.
+// A blocking client of the control socket: sends lines, reads lines. Reads and sends give up
+// after `timeout` (SO_RCVTIMEO, SO_SNDTIMEO) so that a shim that does not answer fails the test
+// instead of hanging it.
 class LineClient {
  public:
   // Connects to `path`; connected() is false when that failed (errno_value() says why).
@@ -51,6 +53,7 @@ class LineClient {
     }
     timeval tv{static_cast<time_t>(timeout.count()), 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   }
   LineClient(const LineClient&) = delete;
   LineClient& operator=(const LineClient&) = delete;
@@ -755,6 +758,89 @@ TEST_F(PodControlTest, StatsHasEveryContainerAndThePodCounters) {
   EXPECT_EQ(ctl.status, 0) << ctl.err;
   EXPECT_NE(ctl.out.find("proxy"), std::string::npos) << ctl.out;
   EXPECT_NE(ctl.out.find("app"), std::string::npos) << ctl.out;
+  EXPECT_EQ(StopPod(pid), 0) << Dump();
+  ExpectNothingLeft();
+}
+
+TEST_F(PodControlTest, AClientThatDoesNotReadStallsNeitherThePodNorOtherClients) {
+  WriteTwoContainerPod("pc-slow");
+  pid_t pid = StartPod();
+  ASSERT_GT(pid, 0);
+  auto anon_kb = [&] {
+    std::istringstream in(ReadText(fs::path("/proc") / std::to_string(pid) / "status"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("RssAnon:")) return std::atol(line.c_str() + 8);
+    }
+    return -1L;
+  };
+  const long anon_before = anon_kb();
+
+  // Pipelined status requests, never reading an answer, until the shim stops taking them and
+  // the socket buffers are full (a send then times out after 2 s).
+  LineClient slow(Socket(), 2s);
+  std::string batch;
+  for (int i = 0; i < 1000; ++i)
+    batch += R"({"command":"status"})"
+             "\n";
+  int batches = 0;
+  while (batches < 200 && slow.SendRaw(batch)) ++batches;
+  EXPECT_LT(batches, 200) << "the shim took 200,000 requests without their answers being read";
+  EXPECT_GT(batches, 0);
+
+  // Meanwhile everything else is served at once.
+  auto t0 = std::chrono::steady_clock::now();
+  LineClient other(Socket(), 5s);
+  json r = other.Call({{"command", "status"}});
+  EXPECT_TRUE(r.value("ok", false)) << r.dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  r = other.Call({{"command", "exec"}, {"container", "app"}, {"argv", {"echo", "ok"}}});
+  EXPECT_EQ(r["result"]["stdout"], "ok\n") << r.dump();
+  // What the shim holds for the slow client is bounded (1 MiB of requests, a few MiB of
+  // answers), not everything it was sent.
+  EXPECT_LT(anon_kb() - anon_before, 16 * 1024) << "RssAnon before: " << anon_before << " kB";
+
+  // The slow client still gets its answers, in order, once it reads.
+  for (int i = 0; i < 100; ++i) {
+    json a = slow.ReadJson();
+    ASSERT_TRUE(a.value("ok", false)) << i << ": " << a.dump();
+    ASSERT_EQ(a["result"]["name"], pod_name_);
+  }
+  slow.Close();
+  r = other.Call({{"command", "status"}});
+  ASSERT_TRUE(r.value("ok", false)) << r.dump();
+  for (const char* name : {"proxy", "app"}) {
+    EXPECT_EQ(ContainerStatusOf(r["result"], name)["restartCount"], 0) << name;
+  }
+  EXPECT_EQ(StopPod(pid), 0) << Dump();
+  ExpectNothingLeft();
+}
+
+TEST_F(PodControlTest, AContainerThatIsNotRunningCannotBeSignalledOrExecedInto) {
+  const std::string name = UniqueName("pc-init");
+  WriteManifest(name, Spec("Never", C("init", "exit 0"),
+                           C("app", Trapping("app"), false, kCtlMount), 5, CtlVolume()));
+  trapping_ = {"app"};
+  pid_t pid = StartPod({"init", "app"});
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitForEventN("ContainerExited", "init", 0, 20s, pid)) << Dump();
+  LineClient c(Socket());
+  json r = c.Call({{"command", "kill"}, {"container", "init"}, {"signal", "TERM"}});
+  EXPECT_EQ(ErrorCode(r), "unavailable") << r.dump();
+  EXPECT_NE(r["error"].value("message", "").find("not running"), std::string::npos) << r.dump();
+  r = c.Call({{"command", "exec"}, {"container", "init"}, {"argv", {"true"}}});
+  EXPECT_EQ(ErrorCode(r), "unavailable") << r.dump();
+  r = c.Call({{"command", "restart"}, {"container", "init"}});
+  EXPECT_EQ(ErrorCode(r), "unavailable") << r.dump();
+  // The init is still reported, as terminated with its exit code.
+  r = c.Call({{"command", "status"}});
+  json init = ContainerStatusOf(r["result"], "init");
+  EXPECT_EQ(init["state"]["terminated"]["exitCode"], 0) << init.dump();
+  r = c.Call({{"command", "stats"}});
+  ASSERT_TRUE(r.value("ok", false)) << r.dump();
+  ASSERT_EQ(r["result"]["containers"].size(), 2u) << r.dump();
+  EXPECT_EQ(r["result"]["containers"][0]["name"], "init");
+  EXPECT_EQ(r["result"]["containers"][0]["role"], "init");
+  EXPECT_EQ(Count(Events(), "ContainerStarted", "init"), 1);
   EXPECT_EQ(StopPod(pid), 0) << Dump();
   ExpectNothingLeft();
 }
