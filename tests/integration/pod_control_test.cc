@@ -446,6 +446,8 @@ TEST_F(PodControlTest, KillSignalsOneContainerOnly) {
   std::this_thread::sleep_for(300ms);
   EXPECT_FALSE(fs::exists(proxy_mark)) << "SIGUSR1 for app reached proxy";
   EXPECT_EQ(ReadText(app_mark), "usr1\n");
+  EXPECT_GE(FindWith(Events(), "SignalSent", "app", "signal", "SIGUSR1"), 0) << Dump();
+  EXPECT_EQ(Count(Events(), "SignalSent", "proxy"), 0) << Dump();
 
   // A signal number works too.
   r = c.Call({{"command", "kill"}, {"container", "proxy"}, {"signal", SIGUSR1}});
