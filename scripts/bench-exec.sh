@@ -15,7 +15,7 @@ warmup=${WARMUP:-100}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 build=${BUILD:-$repo/build}
-cgroup_parent=podshim-bench
+cgroup_parent="podshim-bench"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench-exec: needs root (namespaces, mounts, cgroups)" >&2
