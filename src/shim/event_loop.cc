@@ -96,6 +96,7 @@ struct EventLoop::Impl {
   std::optional<int> shim_signal;
   bool probes_told_termination = false;
   bool processing = false;
+  std::string last_status;  // what status.json holds
 
   std::unique_ptr<control::ControlHandler> MakeControl();
 
@@ -226,8 +227,17 @@ struct EventLoop::Impl {
       probes_told_termination = true;
       for (auto& [name, p] : probes) p->OnTerminationStarted();
     }
-    Status st = WritePodStatus(config.status_path, sup.Snapshot(), config.status_context);
-    if (!st) spdlog::warn("status: {}", st.error().ToString());
+    // Rewritten (fsync and rename) only when it changed: an exec or a reaped helper changes
+    // nothing in it.
+    std::string status = PodStatusJson(sup.Snapshot(), config.status_context);
+    if (status != last_status) {
+      Status st = sys::WriteFileAtomic(config.status_path, status);
+      if (st) {
+        last_status = std::move(status);
+      } else {
+        spdlog::warn("status: {}", st.error().ToString());
+      }
+    }
     if (server) server->NotifyEvents();
     if (outcome) {
       timer.cancel();
