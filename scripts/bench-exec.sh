@@ -6,7 +6,6 @@
 # /proc again at 1k, 2k, 5k and 10k. Prints the round trip per exec (mean, p50, p99) and the
 # growth. Needs root. Builds the targets `podshim` and `exec_rss_bench` in BUILD (default
 # build/); PODSHIM overrides the shim binary. Works in a temp dir it removes.
-# Uses jq (installed through setup.sh) to adapt the bundle.
 # Usage: scripts/bench-exec.sh     env: BUILD, PODSHIM, COUNT, WARMUP
 set -euo pipefail
 
@@ -21,7 +20,6 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "bench-exec: needs root (namespaces, mounts, cgroups)" >&2
   exit 1
 fi
-"$here/setup.sh" jq
 if [ ! -f "$build/CMakeCache.txt" ]; then
   echo "bench-exec: configuring $build"
   cmake -S "$repo" -B "$build" >/dev/null
@@ -53,11 +51,6 @@ cleanup() {
 trap cleanup EXIT
 
 PODSHIM=$podshim "$here/make-bundle.sh" "$work/bundle" >/dev/null
-# This host's hybrid hierarchy refuses a cgroup v1 mount in the container (as in the tests):
-# the bundle's `cgroup` mount becomes `cgroup2`.
-jq '(.mounts[] | select(.type == "cgroup")) |= (.type = "cgroup2" | .source = "cgroup2")' \
-  "$work/bundle/config.json" >"$work/config.json"
-mv "$work/config.json" "$work/bundle/config.json"
 
 cat >"$work/pod.yaml" <<'EOF'
 apiVersion: v1

@@ -36,18 +36,7 @@ trap cleanup EXIT
 # One rootfs for everyone; one bundle dir (config.json) per runtime beside it.
 PODSHIM=$podshim "$here/make-bundle.sh" "$work/podshim" /bin/true >/dev/null
 rootfs=$work/podshim/rootfs
-# podshim does not yet turn the default spec's `cgroup` mount into cgroup2 on a host whose
-# /sys/fs/cgroup is not cgroup2 (mount fails with EPERM here); ask for cgroup2 directly, which is
-# what crun mounts in its cgroup2 namespace below.
-python3 - "$work/podshim/config.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-c = json.load(open(path))
-for m in c["mounts"]:
-    if m.get("type") == "cgroup":
-        m["type"] = m["source"] = "cgroup2"
-json.dump(c, open(path, "w"), indent=2)
-EOF
+# (podshim mounts the default spec's `cgroup` mount as cgroup2 itself, as crun does on v2.)
 # runc and crun: their own `spec` defaults, made non-interactive (no terminal) and /bin/true.
 for rt in runc crun; do
   mkdir -p "$work/$rt"

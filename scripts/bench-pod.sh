@@ -52,16 +52,6 @@ trap cleanup EXIT
 
 # One busybox bundle shared by every container; the manifests override the command.
 PODSHIM=$podshim "$here/make-bundle.sh" "$work/bundle" >/dev/null
-# This host's hybrid hierarchy refuses a cgroup v1 mount in the container (as in the tests).
-python3 - "$work/bundle/config.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-c = json.load(open(path))
-for m in c["mounts"]:
-    if m.get("type") == "cgroup":
-        m["type"] = m["source"] = "cgroup2"
-json.dump(c, open(path, "w"), indent=2)
-EOF
 
 # Runs until SIGTERM, then exits 0 at once (`wait` is interrupted by the trapped signal; the
 # sleep dies with the container's PID namespace).
