@@ -3,8 +3,6 @@
 // lines. Exit status: 0 ok, 1 the shim answered with an error or cannot be reached, 2 bad usage;
 // `exec` exits with the command's own exit status.
 #include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -22,6 +20,7 @@
 #include "common/sys.h"
 #include "common/unique_fd.h"
 #include "shim/commands.h"
+#include "shim/control_client.h"
 #include "shim/control_protocol.h"
 #include "shim/ctl_format.h"
 #include "shim/exit_records.h"
@@ -211,67 +210,6 @@ std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
   return inv;
 }
 
-// A connected client socket; the error is the reason in lower case ("connection refused").
-Result<UniqueFd> Connect(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return Error::Invalid("the socket path is longer than " +
-                          std::to_string(sizeof(addr.sun_path) - 1) + " bytes");
-  }
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::Errno(errno, "socket");
-  int rc;
-  do {
-    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return Error::Invalid(Lower(std::strerror(errno)));
-  return fd;
-}
-
-// send(2) with MSG_NOSIGNAL: a shim that hung up is an error to report, not a SIGPIPE.
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// Reads one line at a time from the shim.
-class LineReader {
- public:
-  explicit LineReader(int fd) : fd_(fd) {}
-  // The next line; nullopt at end of input or on an error.
-  std::optional<std::string> Next() {
-    for (;;) {
-      std::size_t nl = buf_.find('\n', start_);
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(start_, nl - start_);
-        start_ = nl + 1;
-        if (start_ > 65536) {
-          buf_.erase(0, start_);
-          start_ = 0;
-        }
-        return line;
-      }
-      char chunk[65536];
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      buf_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-  std::string buf_;
-  std::size_t start_ = 0;
-};
-
 void PrintError(const ControlError& e) {
   std::fprintf(stderr, "podshim ctl: %s (%s)\n", e.message.c_str(),
                std::string(ErrorCodeName(e.code)).c_str());
@@ -405,7 +343,7 @@ int RunCtlCommand(int argc, char** argv) {
   std::optional<Invocation> inv = ParseArgs(argc, argv, status);
   if (!inv) return status;
 
-  auto fd = Connect(inv->socket);
+  auto fd = ConnectControlSocket(inv->socket);
   if (!fd) {
     std::string reason = fd.error().ToString();
     if (std::holds_alternative<StatusRequest>(inv->request)) {

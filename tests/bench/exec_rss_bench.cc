@@ -4,8 +4,6 @@
 // warm-up and at checkpoints. Prints `key=value` lines for scripts/bench-exec.sh; asserts only
 // that every exec answered exit code 0.
 //   exec_rss_bench SOCKET SHIM_PID [count=10000] [warmup=100] [container=app]
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,51 +23,21 @@
 #include <string_view>
 #include <vector>
 
+#include "common/unique_fd.h"
+#include "shim/control_client.h"
+
 namespace {
+
+namespace control = podshim::shim::control;
+using podshim::UniqueFd;
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// A blocking line client of the control socket.
-class Client {
- public:
-  bool Connect(const std::string& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (fd_ < 0 || path.size() >= sizeof(addr.sun_path)) return false;
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    return ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  bool Send(const std::string& line) {
-    std::string_view data = line;
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  std::optional<std::string> ReadLine() {
-    for (;;) {
-      size_t nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      char chunk[4096];
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_ = -1;
-  std::string buf_;
+// One connection to the shim: the control API's own client pieces.
+struct Client {
+  UniqueFd fd;
+  control::LineReader reader{-1};
 };
 
 // What /proc says about the shim at one moment.
@@ -133,11 +101,11 @@ void Print(const char* label, const Sample& s) {
 // One exec of `true`; its round trip in microseconds, or -1 after printing what went wrong.
 double ExecOnce(Client& c, const std::string& request, long n) {
   auto t0 = Clock::now();
-  if (!c.Send(request)) {
+  if (!control::SendAll(c.fd.get(), request)) {
     std::fprintf(stderr, "exec %ld: the shim hung up\n", n);
     return -1;
   }
-  std::optional<std::string> line = c.ReadLine();
+  std::optional<std::string> line = c.reader.Next();
   double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
   if (!line) {
     std::fprintf(stderr, "exec %ld: no answer\n", n);
@@ -170,12 +138,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "exec_rss_bench: bad SHIM_PID, count or warmup\n");
     return 2;
   }
-  Client c;
-  if (!c.Connect(socket)) {
+  auto fd = control::ConnectControlSocket(socket);
+  if (!fd) {
     std::fprintf(stderr, "exec_rss_bench: cannot connect to %s: %s\n", socket.c_str(),
-                 std::strerror(errno));
+                 fd.error().ToString().c_str());
     return 1;
   }
+  const int raw = fd->get();
+  Client c{std::move(*fd), control::LineReader(raw)};
   const std::string request =
       json({{"command", "exec"}, {"container", container}, {"argv", {"true"}}}).dump() + "\n";
 

@@ -23,8 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "gtest/gtest.h"
 #include "integration/pod_fixture.h"
+#include "shim/control_client.h"
 
 namespace {
 
@@ -32,69 +34,44 @@ using namespace podshim::pod_test;  // NOLINT: the fixture and its helpers
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using podshim::UniqueFd;
+namespace control = podshim::shim::control;
 
 // A blocking client of the control socket: sends lines, reads lines. Reads and sends give up
 // after `timeout` (SO_RCVTIMEO, SO_SNDTIMEO) so that a shim that does not answer fails the test
 // instead of hanging it.
 class LineClient {
  public:
-  // Connects to `path`; connected() is false when that failed (errno_value() says why).
+  // Connects to `path`; connected() is false when that failed (error() says why).
   explicit LineClient(const fs::path& path, std::chrono::seconds timeout = 30s) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::string p = path.string();
-    std::memcpy(addr.sun_path, p.data(), std::min(p.size(), sizeof(addr.sun_path) - 1));
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-      errno_ = errno;
-      ::close(fd_);
-      fd_ = -1;
+    auto fd = control::ConnectControlSocket(path.string());
+    if (!fd) {
+      error_ = fd.error().ToString();
       return;
     }
+    fd_ = std::move(*fd);
+    reader_.emplace(fd_.get());
     timeval tv{static_cast<time_t>(timeout.count()), 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   }
   LineClient(const LineClient&) = delete;
   LineClient& operator=(const LineClient&) = delete;
-  ~LineClient() { Close(); }
 
-  bool connected() const { return fd_ >= 0; }
-  int errno_value() const { return errno_; }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+  bool connected() const { return fd_.get() >= 0; }
+  const std::string& error() const { return error_; }
+  void Close() { fd_.Reset(); }
 
   // Sends `data` as is; false when the shim hung up.
-  bool SendRaw(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
+  bool SendRaw(std::string_view data) { return control::SendAll(fd_.get(), data); }
   bool Send(const json& request) { return SendRaw(request.dump() + "\n"); }
   // shutdown(SHUT_WR): the shim sees the end of this client's requests.
-  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+  void ShutdownWrite() { ::shutdown(fd_.get(), SHUT_WR); }
 
   // The next line without its newline; nullopt at end of input, on an error or a timeout.
   std::optional<std::string> ReadLine() {
-    for (;;) {
-      size_t nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      char chunk[65536];
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
+    if (!reader_) return std::nullopt;
+    return reader_->Next();
   }
   // The next line parsed; a JSON null when there is none or it is not JSON.
   json ReadJson() {
@@ -104,16 +81,7 @@ class LineClient {
   }
   // True when the shim closed the connection (no more lines before end of input). A peer that
   // closes with some of our bytes unread resets the connection (ECONNRESET): closed as well.
-  bool Closed() {
-    if (!buf_.empty()) return false;
-    char c;
-    ssize_t n;
-    do {
-      n = ::recv(fd_, &c, 1, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) buf_.push_back(c);
-    return n == 0 || (n < 0 && errno == ECONNRESET);
-  }
+  bool Closed() { return !reader_ || reader_->Closed(); }
 
   // One request, one response line.
   json Call(const json& request) {
@@ -141,9 +109,9 @@ class LineClient {
   }
 
  private:
-  int fd_ = -1;
-  int errno_ = 0;
-  std::string buf_;
+  UniqueFd fd_;
+  std::optional<control::LineReader> reader_;
+  std::string error_;
 };
 
 // The error code of a response, or "" when it is not an error.
@@ -255,7 +223,7 @@ TEST_F(PodControlTest, StatusAndEventsMatchWhatHappened) {
   std::this_thread::sleep_for(300ms);  // let the start's last events and status write settle
 
   LineClient c(Socket());
-  ASSERT_TRUE(c.connected()) << std::strerror(c.errno_value());
+  ASSERT_TRUE(c.connected()) << c.error();
   json status = c.Call({{"id", 1}, {"command", "status"}});
   ASSERT_TRUE(status.value("ok", false)) << status.dump();
   EXPECT_EQ(status["id"], 1);
