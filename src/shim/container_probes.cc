@@ -2,6 +2,8 @@
 
 #include <variant>
 
+#include "shim/deadline_timer.h"
+
 namespace podshim::shim {
 namespace {
 
@@ -52,17 +54,7 @@ void ContainerProbes::OnTerminationStarted() {
 }
 
 void ContainerProbes::Arm() {
-  auto next = set_.NextDeadline();
-  if (!next) {
-    timer_.cancel();
-    return;
-  }
-  timer_.expires_at(*next);
-  timer_.async_wait(
-      [this, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
-        if (ec || alive.expired()) return;
-        RunDue();
-      });
+  ArmDeadline(timer_, set_.NextDeadline(), alive_, [this] { RunDue(); });
 }
 
 void ContainerProbes::RunDue() {

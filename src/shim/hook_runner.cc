@@ -3,6 +3,8 @@
 #include <string>
 #include <variant>
 
+#include "shim/deadline_timer.h"
+
 namespace podshim::shim {
 namespace {
 
@@ -57,17 +59,7 @@ void HookRunner::Ended(std::string_view container, HookKind hook, int exit_code)
 }
 
 void HookRunner::Arm() {
-  auto next = hooks_.NextDeadline();
-  if (!next) {
-    timer_.cancel();
-    return;
-  }
-  timer_.expires_at(*next);
-  timer_.async_wait(
-      [this, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
-        if (ec || alive.expired()) return;
-        FireDue();
-      });
+  ArmDeadline(timer_, hooks_.NextDeadline(), alive_, [this] { FireDue(); });
 }
 
 void HookRunner::AbandonPreStop(std::string_view container) {

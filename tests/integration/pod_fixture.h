@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -206,19 +207,28 @@ class PodRunTest : public ::testing::Test {
     return false;
   }
 
-  // The shim's exit status if it exits within `limit`; otherwise a failure is recorded, the pod is
-  // stopped (SIGTERM, then SIGINT = kill everything now) and -1 returned, so a hung shim fails
-  // the test instead of hanging the test binary.
-  int WaitBounded(pid_t pid, std::chrono::milliseconds limit) {
+  // The shim's exit status (128+N after signal N) once it exited, -1 when it is not our child;
+  // nullopt when it still runs after `limit`.
+  std::optional<int> PollExit(pid_t pid, std::chrono::milliseconds limit) {
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       int st = 0;
       pid_t r = ::waitpid(pid, &st, WNOHANG);
-      if (r == pid) Reaped(pid);
-      if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (r == pid) {
+        Reaped(pid);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
       if (r < 0) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
+    return std::nullopt;
+  }
+
+  // The shim's exit status if it exits within `limit`; otherwise a failure is recorded, the pod is
+  // stopped (SIGTERM, then SIGINT = kill everything now) and -1 returned, so a hung shim fails
+  // the test instead of hanging the test binary.
+  int WaitBounded(pid_t pid, std::chrono::milliseconds limit) {
+    if (std::optional<int> status = PollExit(pid, limit)) return *status;
     ADD_FAILURE() << "podshim run still running after " << limit.count() << " ms; stopping it";
     Stop(pid);
     return -1;
@@ -228,15 +238,7 @@ class PodRunTest : public ::testing::Test {
   // (SIGINT: kill everything now) and -1.
   int Stop(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
     ::kill(pid, SIGTERM);
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int st = 0;
-      pid_t r = ::waitpid(pid, &st, WNOHANG);
-      if (r == pid) Reaped(pid);
-      if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      if (r < 0) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    if (std::optional<int> status = PollExit(pid, limit)) return *status;
     ADD_FAILURE() << "podshim run did not stop within " << limit.count() << " ms of SIGTERM";
     ::kill(pid, SIGINT);
     Wait(pid);
