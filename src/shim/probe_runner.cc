@@ -320,18 +320,6 @@ void ProbeRunner::Run(int netns_fd, const Probe& probe, ProbeCallback done) {
   }
 }
 
-Result<ExecProbeRequest> BuildExecProbeRequest(const ExecAction& action,
-                                               std::chrono::seconds timeout,
-                                               std::string_view path) {
-  if (action.command.empty()) {
-    return Error::Invalid(std::string(path) + ".command: must not be empty");
-  }
-  if (timeout.count() < 1) {
-    return Error::Invalid(std::string(path) + ": timeout must be at least 1 second");
-  }
-  return ExecProbeRequest{action.command, timeout};
-}
-
 ProbeOutcome InterpretExecProbeExit(const ExecProbeExit& exit, std::chrono::seconds timeout) {
   if (exit.timed_out) return {false, "timed out after " + FormatTimeout(timeout)};
   // Trailing newlines of the output would end up inside the one-line event message.

@@ -66,23 +66,12 @@ class ProbeRunner {
   // Connects, sends BuildHttpGetRequest, reads the status line: HttpStatusOutcome.
   void HttpGet(int netns_fd, const HttpGetAction& action, Duration timeout, ProbeCallback done);
   // A probe's tcpSocket or httpGet handler with its timeoutSeconds. Exec runs in the container
-  // (BuildExecProbeRequest) and grpc is refused by validation: both report a failed outcome here.
+  // (ContainerExecutor) and grpc is refused by validation: both report a failed outcome here.
   void Run(int netns_fd, const Probe& probe, ProbeCallback done);
 
  private:
   boost::asio::io_context* io_;
 };
-
-// An exec probe as the launcher runs it: in the container's namespaces, cgroup, user and
-// environment; the whole process tree is killed at `timeout`.
-struct ExecProbeRequest {
-  std::vector<std::string> argv;  // the command, run directly (no shell)
-  std::chrono::seconds timeout{1};
-};
-// kInvalidSpec "<path>.exec.command: must not be empty" for an empty command.
-Result<ExecProbeRequest> BuildExecProbeRequest(const ExecAction& action,
-                                               std::chrono::seconds timeout,
-                                               std::string_view path = "exec");
 
 // How the exec'd command ended.
 struct ExecProbeExit {

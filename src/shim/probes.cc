@@ -245,36 +245,4 @@ bool ProbeSet::ready() const {
   return started() && (!readiness_.probe || readiness_.result == ProbeResult::kSuccess);
 }
 
-bool PodReady(std::span<const ContainerReadiness> containers) {
-  int counted = 0;
-  for (const ContainerReadiness& c : containers) {
-    if (c.role == ContainerRole::kInit) continue;
-    if (!c.ready) return false;
-    ++counted;
-  }
-  return counted > 0;
-}
-
-PodReadiness::PodReadiness(const PodSpec& spec) {
-  for (const auto* list : {&spec.init_containers, &spec.containers}) {
-    for (const Container& c : *list) {
-      entries_.push_back({.name = c.name, .readiness = {.role = c.role(), .ready = false}});
-    }
-  }
-}
-
-std::optional<bool> PodReadiness::SetContainerReady(std::string_view name, bool ready) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const Entry& e) { return e.name == name; });
-  if (it == entries_.end()) return std::nullopt;
-  it->readiness.ready = ready;
-  std::vector<ContainerReadiness> all;
-  all.reserve(entries_.size());
-  for (const Entry& e : entries_) all.push_back(e.readiness);
-  bool now = PodReady(all);
-  if (now == ready_) return std::nullopt;
-  ready_ = now;
-  return now;
-}
-
 }  // namespace podshim::shim

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,33 +140,6 @@ class ProbeSet {
   bool terminating_ = false;
   TimePoint started_at_{};
   std::uint64_t next_run_id_ = 1;
-};
-
-// Pod readiness (SEMANTICS 3.3): ready when every sidecar and every app container is ready;
-// regular init containers do not count. A pod with no sidecar or app container is not ready.
-struct ContainerReadiness {
-  ContainerRole role;
-  bool ready = false;
-};
-bool PodReady(std::span<const ContainerReadiness> containers);
-
-// Tracks the readiness of every container of a pod and reports the pod's flips
-// (PodReady / PodNotReady events). Starts not ready.
-class PodReadiness {
- public:
-  explicit PodReadiness(const PodSpec& spec);
-  // Records a container's readiness; returns the pod's new readiness when it changed, nullopt
-  // otherwise (also for an unknown name).
-  std::optional<bool> SetContainerReady(std::string_view name, bool ready);
-  bool ready() const { return ready_; }
-
- private:
-  struct Entry {
-    std::string name;
-    ContainerReadiness readiness;
-  };
-  std::vector<Entry> entries_;
-  bool ready_ = false;
 };
 
 }  // namespace podshim::shim

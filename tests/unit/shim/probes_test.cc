@@ -337,46 +337,5 @@ TEST(ProbeSetTest, ForContainerTakesTheContainersProbes) {
   EXPECT_FALSE(set.has_probe(ProbeKind::kLiveness));
 }
 
-TEST(PodReadyTest, EverySidecarAndAppMustBeReadyInitIgnored) {
-  using R = ContainerRole;
-  std::vector<ContainerReadiness> cs = {
-      {R::kInit, false}, {R::kSidecar, true}, {R::kApp, true}, {R::kApp, true}};
-  EXPECT_TRUE(PodReady(cs));
-  cs[1].ready = false;
-  EXPECT_FALSE(PodReady(cs));
-  cs[1].ready = true;
-  cs[3].ready = false;
-  EXPECT_FALSE(PodReady(cs));
-  EXPECT_FALSE(PodReady(std::vector<ContainerReadiness>{{R::kInit, true}}));
-  EXPECT_FALSE(PodReady({}));
-}
-
-TEST(PodReadinessTest, ReportsFlipsOnly) {
-  PodSpec spec;
-  Container init;
-  init.name = "setup";
-  init.is_init = true;
-  Container sidecar;
-  sidecar.name = "proxy";
-  sidecar.is_init = true;
-  sidecar.restart_policy = ContainerRestartPolicy::kAlways;
-  Container app;
-  app.name = "web";
-  spec.init_containers = {init, sidecar};
-  spec.containers = {app};
-
-  PodReadiness pod(spec);
-  EXPECT_FALSE(pod.ready());
-  EXPECT_EQ(pod.SetContainerReady("web", true), std::nullopt);  // the sidecar is not ready yet
-  EXPECT_EQ(pod.SetContainerReady("proxy", true), std::optional(true));
-  EXPECT_EQ(pod.SetContainerReady("proxy", true), std::nullopt);
-  EXPECT_EQ(pod.SetContainerReady("setup", false), std::nullopt);  // init does not count
-  EXPECT_TRUE(pod.ready());
-  EXPECT_EQ(pod.SetContainerReady("proxy", false), std::optional(false));
-  EXPECT_EQ(pod.SetContainerReady("nope", true), std::nullopt);
-  EXPECT_EQ(pod.SetContainerReady("proxy", true), std::optional(true));
-  EXPECT_EQ(pod.SetContainerReady("web", false), std::optional(false));
-}
-
 }  // namespace
 }  // namespace podshim::shim
