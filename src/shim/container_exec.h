@@ -77,7 +77,6 @@ class ContainerExecutor {
   // SIGKILLs every command still running (the shim is going away); no callback is called after.
   void KillAll();
 
-  std::size_t running() const { return runs_.size(); }
 
  private:
   struct Execution;

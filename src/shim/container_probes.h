@@ -36,7 +36,6 @@ class ContainerProbes {
   void OnTerminationStarted();
 
   bool has_probes() const;
-  const ProbeSet& set() const { return set_; }
 
  private:
   void Arm();
