@@ -77,7 +77,6 @@ class ContainerExecutor {
   // SIGKILLs every command still running (the shim is going away); no callback is called after.
   void KillAll();
 
-
  private:
   struct Execution;
   void Finish(uint64_t id);
