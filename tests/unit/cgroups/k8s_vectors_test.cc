@@ -1,4 +1,4 @@
-// Checks every resource case of shared/testdata/k8s-vectors.json (the upstream Kubernetes,
+// Checks every resource case of tests/fixtures/data/k8s-vectors.json (the upstream Kubernetes,
 // runc and crun test tables; format in SEMANTICS.md 0.3) against src/cgroups: pod requests and
 // limits, ResourceConfigForPod with its cgroup v2 encoding under both weight formulas, MemoryQoS,
 // the conversion tables and the cpu.weight table. Each failure names its case.
@@ -20,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kVectorsPath = PODSHIM_SHARED_DIR "/testdata/k8s-vectors.json";
+const char* const kVectorsPath = PODSHIM_SOURCE_DIR "/tests/fixtures/data/k8s-vectors.json";
 
 // Loaded once; a missing or unparsable file fails every test that needs it.
 const json& Vectors() {

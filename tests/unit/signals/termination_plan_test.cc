@@ -140,7 +140,7 @@ std::chrono::nanoseconds Seconds(const nlohmann::json& v) {
 }
 
 TEST(TerminationPlanTest, ReproducesEveryTerminationOrderVector) {
-  const std::string path = PODSHIM_SHARED_DIR "/testdata/k8s-vectors.json";
+  const std::string path = PODSHIM_SOURCE_DIR "/tests/fixtures/data/k8s-vectors.json";
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot open " << path;
   std::stringstream text;
