@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 
 namespace podshim::cgroups {
@@ -14,8 +15,6 @@ bool ValidComponent(std::string_view c) {
   return !c.empty() && c != "." && c != ".." && c.find('/') == std::string_view::npos &&
          c.find('\0') == std::string_view::npos;
 }
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 }  // namespace
 
@@ -28,7 +27,7 @@ Result<CgroupPath> CgroupPath::Parse(std::string_view path) {
     size_t end = p.find('/', pos);
     if (end == std::string_view::npos) end = p.size();
     if (!ValidComponent(p.substr(pos, end - pos))) {
-      return Error::Invalid("bad cgroup path " + Quote(path) +
+      return Error::Invalid("bad cgroup path " + Quoted(path) +
                             ": components must be non-empty and not \".\" or \"..\"");
     }
     pos = end + 1;
@@ -38,7 +37,7 @@ Result<CgroupPath> CgroupPath::Parse(std::string_view path) {
 
 Result<CgroupPath> CgroupPath::Child(std::string_view name) const {
   if (!ValidComponent(name)) {
-    return Error::Invalid("bad cgroup name " + Quote(name) +
+    return Error::Invalid("bad cgroup name " + Quoted(name) +
                           ": must be one non-empty path component, not \".\" or \"..\"");
   }
   return CgroupPath(path_.empty() ? std::string(name) : path_ + "/" + std::string(name));
@@ -68,7 +67,7 @@ CgroupPath CgroupPath::Prefix(size_t n) const {
 }
 
 Result<ControlFile> ControlFile::Parse(std::string_view name) {
-  if (!ValidComponent(name)) return Error::Invalid("bad cgroup control file name " + Quote(name));
+  if (!ValidComponent(name)) return Error::Invalid("bad cgroup control file name " + Quoted(name));
   return ControlFile(name);
 }
 
@@ -102,11 +101,11 @@ Status CgroupFs::Write(const CgroupPath& cg, const ControlFile& file,
     n = ::write(owned.get(), value.data(), value.size());
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    return Error::Errno(errno, "write " + Quote(value) + " to " + FullPath(cg, file).string());
+    return Error::Errno(errno, "write " + Quoted(value) + " to " + FullPath(cg, file).string());
   }
   if (static_cast<size_t>(n) != value.size()) {
     return Error::Errno(EIO,
-                        "short write of " + Quote(value) + " to " + FullPath(cg, file).string());
+                        "short write of " + Quoted(value) + " to " + FullPath(cg, file).string());
   }
   return Ok();
 }

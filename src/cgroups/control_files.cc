@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "common/quoted.h"
+
 namespace podshim::cgroups {
 namespace {
 
@@ -29,8 +31,6 @@ std::optional<uint64_t> ToU64(std::string_view s) {
   if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
 }
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Fills the fields named in `keys` from flat-keyed text; unknown keys are ignored (the kernel
 // adds keys over time).
@@ -80,7 +80,7 @@ Result<std::vector<std::string>> ParseControllerList(std::string_view text) {
   for (std::string_view tok : Tokens(text)) {
     for (char c : tok) {
       bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-      if (!ok) return Error::Invalid("bad controller name " + Quote(tok) + " in controller list");
+      if (!ok) return Error::Invalid("bad controller name " + Quoted(tok) + " in controller list");
     }
     out.emplace_back(tok);
   }
@@ -113,7 +113,7 @@ Result<std::vector<std::pair<std::string, uint64_t>>> ParseFlatKeyed(std::string
     std::optional<uint64_t> value = toks.size() == 2 ? ToU64(toks[1]) : std::nullopt;
     if (!value) {
       return Error::Invalid("line " + std::to_string(line_no) + ": expected \"key value\", got " +
-                            Quote(line));
+                            Quoted(line));
     }
     out.emplace_back(std::string(toks[0]), *value);
   }
@@ -161,7 +161,7 @@ Result<CpuStat> ParseCpuStat(std::string_view text) {
 
 Result<uint64_t> ParseNumber(std::string_view text) {
   auto v = ToU64(TrimSpace(text));
-  if (!v) return Error::Invalid("expected an unsigned number, got " + Quote(TrimSpace(text)));
+  if (!v) return Error::Invalid("expected an unsigned number, got " + Quoted(TrimSpace(text)));
   return *v;
 }
 
@@ -169,7 +169,7 @@ Result<std::optional<uint64_t>> ParseMaxOrNumber(std::string_view text) {
   std::string_view t = TrimSpace(text);
   if (t == "max") return std::optional<uint64_t>();
   auto v = ToU64(t);
-  if (!v) return Error::Invalid("expected \"max\" or an unsigned number, got " + Quote(t));
+  if (!v) return Error::Invalid("expected \"max\" or an unsigned number, got " + Quoted(t));
   return std::optional<uint64_t>(*v);
 }
 
@@ -181,7 +181,7 @@ Result<CpuMax> ParseCpuMax(std::string_view text) {
   auto toks = Tokens(text);
   if (toks.empty() || toks.size() > 2) {
     return Error::Invalid("parse cpu.max: expected \"$MAX $PERIOD\", got " +
-                          Quote(TrimSpace(text)));
+                          Quoted(TrimSpace(text)));
   }
   CpuMax out;
   auto quota = ParseMaxOrNumber(toks[0]);
@@ -190,7 +190,7 @@ Result<CpuMax> ParseCpuMax(std::string_view text) {
   if (toks.size() == 2) {
     auto period = ToU64(toks[1]);
     if (!period || *period == 0) {
-      return Error::Invalid("parse cpu.max: bad period " + Quote(toks[1]));
+      return Error::Invalid("parse cpu.max: bad period " + Quoted(toks[1]));
     }
     out.period_usec = *period;
   }
@@ -206,7 +206,7 @@ Result<std::vector<pid_t>> ParseProcs(std::string_view text) {
   for (std::string_view tok : Tokens(text)) {
     auto v = ToU64(tok);
     if (!v || *v == 0 || *v > static_cast<uint64_t>(std::numeric_limits<pid_t>::max())) {
-      return Error::Invalid("parse cgroup.procs: bad pid " + Quote(tok));
+      return Error::Invalid("parse cgroup.procs: bad pid " + Quoted(tok));
     }
     out.push_back(static_cast<pid_t>(*v));
   }

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "oci/json_node.h"
 #include "oci/spec_parse_linux.h"
@@ -37,8 +38,6 @@ constexpr std::array<RlimitName, 16> kRlimits = {{
     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
     {"RLIMIT_STACK", RLIMIT_STACK},
 }};
-
-std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 Status ExpectAbsolute(const JsonNode& node, const std::string& path) {
   if (path.empty() || path[0] != '/') {

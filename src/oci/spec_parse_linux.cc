@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::oci {
 namespace {
 
@@ -68,8 +70,6 @@ constexpr std::array<std::string_view, 4> kSeccompFlags = {
 constexpr std::array<std::string_view, 8> kPropagations = {
     "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable",
 };
-
-std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Looks `node`'s string up in `table`; an unknown value is "<path>: unknown <what> \"x\"".
 template <class T, size_t N>

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 
 namespace podshim::oci {
@@ -20,8 +21,6 @@ using nlohmann::ordered_json;
 
 constexpr const char kStateFile[] = "state.json";
 constexpr const char kFifoFile[] = "exec.fifo";
-
-std::string Quoted(std::string_view id) { return "\"" + std::string(id) + "\""; }
 
 ordered_json RuncFields(const ContainerState& s, ContainerStatus status) {
   ordered_json j;
