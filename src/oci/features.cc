@@ -118,6 +118,12 @@ std::vector<std::string> SeccompSupportedFlags() {
   return flags;
 }
 
+std::string LibseccompVersion() {
+  const scmp_version* v = ::seccomp_version();
+  if (!v) return "unknown";
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+}
+
 std::string FeaturesJson(int indent) {
   ordered_json j;
   j["ociVersionMin"] = kOciVersionMin;
@@ -139,11 +145,7 @@ std::string FeaturesJson(int indent) {
   linux_json["apparmor"] = {{"enabled", false}};
   linux_json["selinux"] = {{"enabled", false}};
   j["linux"] = std::move(linux_json);
-  const scmp_version* v = ::seccomp_version();
-  std::string libseccomp =
-      v ? std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro)
-        : "unknown";
-  j["annotations"] = {{"io.github.seccomp.libseccomp.version", libseccomp}};
+  j["annotations"] = {{"io.github.seccomp.libseccomp.version", LibseccompVersion()}};
   return j.dump(indent);
 }
 

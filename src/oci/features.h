@@ -23,6 +23,9 @@ std::vector<std::string> SeccompArchitectures();
 std::vector<std::string> SeccompKnownFlags();
 std::vector<std::string> SeccompSupportedFlags();
 
+// "2.5.4": the version of the libseccomp podshim runs with ("unknown" if it does not say).
+std::string LibseccompVersion();
+
 // The whole features JSON document; indent < 0 gives one line (runc prints with 4 spaces).
 std::string FeaturesJson(int indent = 4);
 

@@ -12,4 +12,8 @@ int RunPodCommand(int argc, char** argv);    // podshim run
 int StartPodCommand(int argc, char** argv);  // podshim start
 int RunCtlCommand(int argc, char** argv);
 
+// `podshim --version` and `podshim oci --version`: runc's shape ("podshim version X", "commit:",
+// "spec:", "libseccomp:"), on stdout; returns 0.
+int PrintVersion();
+
 }  // namespace podshim::shim

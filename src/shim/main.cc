@@ -13,7 +13,8 @@ constexpr const char kUsage[] =
     "  ctl       --socket PATH CMD talk to a running shim\n"
     "  validate  MANIFEST          check a manifest and its bundles\n"
     "  resources MANIFEST          effective pod resources and cgroup v2 values as JSON\n"
-    "  oci       COMMAND ...       runc-compatible runtime for single OCI bundles\n";
+    "  oci       COMMAND ...       runc-compatible runtime for single OCI bundles\n"
+    "  --version                   print the version, commit and OCI spec version\n";
 
 }  // namespace
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-v")) return PrintVersion();
   const char* cmd = argv[1];
   struct Entry {
     const char* name;

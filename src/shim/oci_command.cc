@@ -44,7 +44,7 @@ constexpr const char kUsage[] =
     "  features                                  print the OCI features JSON\n"
     "  spec [--bundle DIR] [-- ARGS...]          write a default config.json (ARGS: sh)\n"
     "\n"
-    "global options: --root DIR; accepted and ignored as in runc: --log FILE, --log-format FMT,\n"
+    "global options: --root DIR, --version|-v; accepted and ignored as in runc: --log FILE, --log-format FMT,\n"
     "--debug, --systemd-cgroup, --rootless VALUE. `podshim oci COMMAND --help` for details.\n";
 
 struct CommandHelp {
@@ -274,10 +274,12 @@ int RunOciCommand(int argc, char** argv) {
                                    {"debug", '\0', false},
                                    {"systemd-cgroup", '\0', false},
                                    {"rootless", '\0', true},
-                                   {"help", 'h', false}};
+                                   {"help", 'h', false},
+                                   {"version", 'v', false}};
   std::span<char* const> args(argv + 1, static_cast<size_t>(argc > 0 ? argc - 1 : 0));
   auto global = ParseOciArgs(args, kGlobal);
   if (!global) return UsageError(global.error().ToString());
+  if (global->Has("version")) return PrintVersion();
   if (global->positional.empty()) {
     std::fputs(kUsage, global->Has("help") ? stdout : stderr);
     return global->Has("help") ? 0 : 2;
@@ -295,7 +297,7 @@ int RunOciCommand(int argc, char** argv) {
   std::string cmd = rest[0];
   std::span<char* const> cmd_args = rest.subspan(1);
   if (WantsHelp(cmd_args) || cmd == "help") {
-    std::string_view topic = cmd == "help" && !cmd_args.empty() ? cmd_args[0] : cmd;
+    const std::string topic = cmd == "help" && !cmd_args.empty() ? cmd_args[0] : cmd;
     for (const CommandHelp& h : kHelp) {
       if (topic == h.name) {
         std::fputs(h.text, stdout);
