@@ -31,9 +31,8 @@ int main(int argc, char** argv) {
     int (*fn)(int, char**);
   };
   static const Entry kCommands[] = {
-      {"oci", RunOciCommand},       {"resources", RunResourcesCommand},
-      {"validate", RunValidateCommand}, {"run", RunPodCommand},
-      {"start", StartPodCommand},   {"ctl", RunCtlCommand},
+      {"oci", RunOciCommand}, {"resources", RunResourcesCommand}, {"validate", RunValidateCommand},
+      {"run", RunPodCommand}, {"start", StartPodCommand},         {"ctl", RunCtlCommand},
   };
   for (const Entry& e : kCommands) {
     if (!std::strcmp(cmd, e.name)) return e.fn(argc - 1, argv + 1);

@@ -44,8 +44,9 @@ constexpr const char kUsage[] =
     "  features                                  print the OCI features JSON\n"
     "  spec [--bundle DIR] [-- ARGS...]          write a default config.json (ARGS: sh)\n"
     "\n"
-    "global options: --root DIR, --version|-v; accepted and ignored as in runc: --log FILE, --log-format FMT,\n"
-    "--debug, --systemd-cgroup, --rootless VALUE. `podshim oci COMMAND --help` for details.\n";
+    "global options: --root DIR, --version|-v; accepted and ignored as in runc: --log FILE,\n"
+    "--log-format FMT, --debug, --systemd-cgroup, --rootless VALUE. `podshim oci COMMAND --help`\n"
+    "for details.\n";
 
 struct CommandHelp {
   const char* name;

@@ -59,10 +59,10 @@ TEST(VersionTest, PodshimAndPodshimOciAnswerInRuncsShape) {
 
 TEST(HelpTest, EveryHelpTextExitsZeroAndEndsInANewline) {
   for (const char* args :
-       {"--help", "run --help", "start --help", "ctl --help", "validate --help",
-        "resources --help", "oci --help", "oci create --help", "oci start --help",
-        "oci run --help", "oci state --help", "oci kill --help", "oci delete --help",
-        "oci list --help", "oci features --help", "oci spec --help", "oci help"}) {
+       {"--help", "run --help", "start --help", "ctl --help", "validate --help", "resources --help",
+        "oci --help", "oci create --help", "oci start --help", "oci run --help", "oci state --help",
+        "oci kill --help", "oci delete --help", "oci list --help", "oci features --help",
+        "oci spec --help", "oci help"}) {
     SCOPED_TRACE(args);
     Output o = Podshim(args);
     EXPECT_EQ(o.status, 0);

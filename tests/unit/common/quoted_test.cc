@@ -28,9 +28,9 @@ TEST(QuotedTest, ValidUtf8IsKept) {
 
 TEST(QuotedTest, BytesThatAreNotUtf8BecomeHexEscapes) {
   EXPECT_EQ(Quoted("\xff"), "\"\\xff\"");
-  EXPECT_EQ(Quoted("\xc3"), "\"\\xc3\"");                   // truncated sequence
-  EXPECT_EQ(Quoted("\xc0\xaf"), "\"\\xc0\\xaf\"");          // overlong '/'
-  EXPECT_EQ(Quoted("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");  // a UTF-16 surrogate
+  EXPECT_EQ(Quoted("\xc3"), "\"\\xc3\"");                             // truncated sequence
+  EXPECT_EQ(Quoted("\xc0\xaf"), "\"\\xc0\\xaf\"");                    // overlong '/'
+  EXPECT_EQ(Quoted("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");           // a UTF-16 surrogate
   EXPECT_EQ(Quoted("\xf4\x90\x80\x80"), "\"\\xf4\\x90\\x80\\x80\"");  // above U+10FFFF
 }
 
