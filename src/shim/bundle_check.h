@@ -1,6 +1,7 @@
 // Checks that each container's OCI bundle of a parsed pod manifest is usable: the directory
-// exists, config.json is present and parses (oci::LoadSpec), and root.path is a directory. Used by
-// `podshim validate`, and by `podshim run` before it starts anything.
+// exists, config.json is present and parses (oci::LoadSpec), root.path is a directory, and the
+// container's spec (the pod applied to it) gives a launch plan. The one bundle check, used by
+// `podshim validate` and by `podshim run`/`start` before they create anything.
 #pragma once
 
 #include <vector>

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
+#include "shim/bundle_check.h"
 #include "shim/event_loop.h"
 #include "shim/pod_plan_from_manifest.h"
 #include "shim/pod_sandbox.h"
@@ -25,33 +28,6 @@
 
 namespace podshim::shim {
 namespace {
-
-// Every container's spec and launch plan, built against stand-in sandbox paths: whatever is
-// wrong in a bundle is found before anything is created.
-Status CheckBundles(const Pod& pod) {
-  SandboxPaths stand_in;
-  stand_in.namespaces = {{oci::NamespaceType::kIpc, "/proc/self/ns/ipc"}};
-  if (!pod.spec.host_network) {
-    stand_in.namespaces[oci::NamespaceType::kNetwork] = "/proc/self/ns/net";
-    stand_in.namespaces[oci::NamespaceType::kUts] = "/proc/self/ns/uts";
-  }
-  for (const Volume& v : pod.spec.volumes) stand_in.volumes[v.name] = "/";
-  std::string problems;
-  auto check = [&](const Container& c) -> Status {
-    oci::Spec spec = PODSHIM_TRY_WRAP(oci::LoadSpec(c.bundle), "container \"" + c.name + "\"");
-    PODSHIM_TRY(ApplyPodToSpec(c, stand_in, spec));
-    PODSHIM_TRY_WRAP(oci::BuildLaunchPlan(spec, c.bundle, {}), "container \"" + c.name + "\"");
-    return Ok();
-  };
-  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
-    for (const Container& c : *list) {
-      Status st = check(c);
-      if (!st) problems += (problems.empty() ? "" : "\n") + st.error().ToString();
-    }
-  }
-  if (!problems.empty()) return Error::Invalid(problems);
-  return Ok();
-}
 
 struct CgroupSetup {
   std::unique_ptr<cgroups::CgroupV2Manager> manager;
@@ -88,6 +64,17 @@ Result<CgroupSetup> SetUpCgroups(const PodOptions& o, const std::string& id,
   return setup;
 }
 
+// The previous run's events.jsonl becomes events.previous.jsonl (as kubelet keeps a container's
+// previous log): a new run starts a new file without losing the last run's record.
+Status KeepPreviousEvents(const std::filesystem::path& state_dir) {
+  const std::filesystem::path events = state_dir / "events.jsonl";
+  const std::filesystem::path previous = state_dir / "events.previous.jsonl";
+  if (::rename(events.c_str(), previous.c_str()) < 0 && errno != ENOENT) {
+    return Error::Errno(errno, "keep the previous run's events as " + previous.string());
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Result<CheckedPod> CheckPod(const PodOptions& o) {
@@ -100,7 +87,14 @@ Result<CheckedPod> CheckPod(const PodOptions& o) {
   cgroups::PodCgroupValues values =
       PODSHIM_TRY(cgroups::ComputePodCgroupValues(*input, value_options));
   PODSHIM_TRY(ValidatePodPlan(BuildPodPlan(pod)));
-  PODSHIM_TRY(CheckBundles(pod));
+  if (std::vector<Error> problems = CheckBundles(pod.spec); !problems.empty()) {
+    // One problem per line, each naming the manifest, as `podshim validate` prints them.
+    std::string text;
+    for (const Error& e : problems) {
+      text += (text.empty() ? "" : "\n") + o.manifest + ": " + e.ToString();
+    }
+    return Error::Invalid(std::move(text));
+  }
   PodPaths paths = ResolvePodPaths(o, pod);
   return CheckedPod{std::move(pod), std::move(values), backoff, std::move(paths)};
 }
@@ -119,14 +113,12 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     if (!state_dir_existed) (void)sys::RemoveTree(state_dir);
   };
   Status made = sys::MakeDirs(state_dir, 0700);
-  if (made) made = sys::MakeDirs(log_dir);
-  if (made && hooks.on_state_dir) made = hooks.on_state_dir(state_dir);
   if (!made) {
     undo_state_dir();
     return std::move(made).error();
   }
-  (void)::unlink((state_dir / "events.jsonl").c_str());
-
+  // The pod cgroup is where a second run of a pod is refused (it exists while the first one, or
+  // a crashed one's containers, live): nothing in the state dir changes before it is made.
   Result<CgroupSetup> cg_setup = SetUpCgroups(o, checked.paths.id, values);
   if (!cg_setup) {
     undo_state_dir();
@@ -142,6 +134,13 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     }
     if (!listening) undo_state_dir();
   };
+  made = sys::MakeDirs(log_dir);
+  if (made && hooks.on_state_dir) made = hooks.on_state_dir(state_dir);
+  if (made) made = KeepPreviousEvents(state_dir);
+  if (!made) {
+    undo_setup();
+    return std::move(made).error();
+  }
   auto sandbox = PodSandbox::Create(pod, state_dir);
   if (!sandbox) {
     undo_setup();

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -393,6 +394,42 @@ TEST_F(PodStartTest, CtlStatusAfterTheShimWasKilledShowsTheLastKnownStateNoMadeU
   RemoveOrphans();
   EXPECT_TRUE(
       WaitUntil([&] { return PodProcesses("podrun-token", "podrun-token").empty(); }, seconds(5)));
+  ExpectNothingLeft();
+}
+
+// Every file below `dir` (relative path -> content), to compare a state dir before and after.
+std::map<std::string, std::string> FilesBelow(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string name = fs::relative(e.path(), dir).string();
+    files[name] = e.is_regular_file() ? ReadText(e.path()) : std::string("<not a file>");
+  }
+  return files;
+}
+
+TEST_F(PodStartTest, ARefusedStartOnACrashedShimsStateDirChangesNothingOnDisk) {
+  WriteManifest("crashed", Spec("Always", "", C("app", kUntilTerm)));
+  Outcome r = Start();
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_GT(shim_, 0);
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  ASSERT_EQ(::kill(shim_, SIGKILL), 0);
+  ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(10)));
+  const std::map<std::string, std::string> before = FilesBelow(state_);
+  ASSERT_TRUE(before.contains("events.jsonl"));
+  ASSERT_NE(before.at("events.jsonl"), "");
+
+  // The crashed run's containers still hold the pod cgroup: `start` and `run` are refused...
+  Outcome again = Start();
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.err.find("exists already"), std::string::npos) << again.err;
+  Outcome run = Exec(Argv({}));
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.err.find("exists already"), std::string::npos) << run.err;
+  // ...and neither changed a byte of the state dir: events, status, exit records, pid file.
+  EXPECT_EQ(FilesBelow(state_), before);
+
+  RemoveOrphans();
   ExpectNothingLeft();
 }
 

@@ -13,6 +13,7 @@
 #include "shim/bundle_check.h"
 #include "shim/commands.h"
 #include "shim/manifest.h"
+#include "shim/pod_runner.h"
 
 namespace podshim::shim {
 namespace {
@@ -109,6 +110,34 @@ TEST_F(ValidateTest, EveryBundleProblemIsReported) {
                                       (dir_ / "bundles/setup").string() + "\" does not exist");
   EXPECT_EQ(errors[2].ToString(), "spec.containers[0].bundle: root.path \"" +
                                       (dir_ / "bundles/app/rootfs").string() + "\" does not exist");
+}
+
+// `validate` and `run` share one bundle check: a bundle that `run` would refuse (its launch plan
+// cannot be built) is refused by `validate` too, with the same words.
+TEST_F(ValidateTest, ValidateRefusesWhatRunRefusesWithTheSameMessage) {
+  Write("pod.yaml", R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - {name: app, bundle: bundles/app}
+)");
+  Write("bundles/app/config.json", R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+    "process": {"args": ["/bin/sh"], "cwd": "/", "terminal": true}})");
+  fs::create_directories(dir_ / "bundles/app/rootfs");
+  const std::string m = (dir_ / "pod.yaml").string();
+  const std::string problem =
+      m + ": spec.containers[0].bundle: process.terminal: a terminal is not supported yet";
+
+  EXPECT_EQ(Validate("pod.yaml"), 2);
+  EXPECT_EQ(err_, problem + "\n" + m + ": 1 problem\n");
+
+  PodOptions options;
+  options.manifest = m;
+  Result<CheckedPod> checked = CheckPod(options);
+  ASSERT_FALSE(checked);
+  EXPECT_EQ(checked.error().ToString(), problem);
 }
 
 TEST_F(ValidateTest, ManifestAndBundleProblemsAllPrintedExitTwo) {
