@@ -135,7 +135,7 @@ class OciRuncParityTest : public ::testing::Test {
     return {status, ReadText(out), ReadText(err)};
   }
 
-  testing::BusyboxBundle bundle_;
+  podshim::testing::BusyboxBundle bundle_;
   fs::path state_;
   std::string id_;
 };
