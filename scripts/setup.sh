@@ -2,7 +2,7 @@
 # Installs the Debian packages podshim needs to build and test, skipping what is present.
 # Usage: scripts/setup.sh [--vm] [--bench] [EXTRA-PACKAGE...]
 #   --vm     also the VM tier's packages (qemu, Debian's kernel)
-#   --bench  also the benchmark peers (hyperfine, runc, crun)
+#   --bench  also the benchmark peers (hyperfine, crun; runc is in the base list)
 set -euo pipefail
 
 packages=(
@@ -10,11 +10,12 @@ packages=(
   libseccomp-dev libcap-dev libboost-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libyaml-cpp-dev googletest libgtest-dev libgmock-dev
   busybox-static iproute2 procps util-linux
+  runc  # oci_runc_parity_test writes its bundle with `runc spec`
 )
 for arg in "$@"; do
   case "$arg" in
     --vm) packages+=(qemu-system-x86 linux-image-amd64 cpio) ;;
-    --bench) packages+=(hyperfine runc crun) ;;
+    --bench) packages+=(hyperfine crun) ;;
     *) packages+=("$arg") ;;
   esac
 done

@@ -218,11 +218,16 @@ struct Child {
         }
         break;
       }
-      case RootfsOp::kMknod:
+      case RootfsOp::kMknod: {
         if (int e = MkdirAll(target, true)) return e;
-        if (::mknod(target, s.mode, s.dev) < 0 && errno != EEXIST) return errno;
+        bool created = ::mknod(target, s.mode, s.dev) == 0;
+        if (!created && errno != EEXIST) return errno;
         if (::chown(target, s.uid, s.gid) < 0) return errno;
+        // mknod applied the caller's umask (ours until the plan's is set, just before exec), and
+        // chown may clear set-id bits: give a node we made exactly the spec's mode, as runc does.
+        if (created && ::chmod(target, s.mode & 07777) < 0) return errno;
         return 0;
+      }
       case RootfsOp::kSymlink:
         if (int e = MkdirAll(target, true)) return e;
         if (::symlink(s.source.c_str(), target) < 0 && errno != EEXIST) return errno;

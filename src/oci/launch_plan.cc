@@ -124,6 +124,22 @@ Status PlanFilesystem(const Spec& spec, const std::filesystem::path& bundle, Lau
   return Ok();
 }
 
+// `container "web": process.capabilities.ambient: CAP_KILL, CAP_NET_BIND_SERVICE are not also
+// permitted and inheritable (the kernel requires both), ignoring`.
+std::string AmbientWarning(const LaunchPlan& plan, uint64_t skipped) {
+  std::string names;
+  int count = 0;
+  for (int cap = 0; cap < 64; ++cap) {
+    if (!(skipped & (uint64_t{1} << cap))) continue;
+    auto name = CapabilityName(cap);
+    if (count++ > 0) names += ", ";
+    names += name ? *name : "capability " + std::to_string(cap);
+  }
+  return PlanErrorPrefix(plan) + ": process.capabilities.ambient: " + names +
+         (count == 1 ? " is" : " are") +
+         " not also permitted and inheritable (the kernel requires both), ignoring";
+}
+
 Status PlanSysctls(const Spec& spec, LaunchPlan& plan) {
   for (const auto& [key, value] : spec.linux_config.sysctl) {
     std::string rel = key;
@@ -191,8 +207,16 @@ Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan) {
     // Names the kernel does not know are left out (capabilities.h); the child applies the masks
     // with raw prctl/capset calls, so no libcap state crosses the clone.
     CapabilitySets sets = PODSHIM_TRY(ResolveCapabilities(*proc.capabilities));
-    plan.capabilities = CapabilityMasks{sets.bounding, sets.effective, sets.permitted,
-                                        sets.inheritable, sets.ambient};
+    // PR_CAP_AMBIENT_RAISE fails with EPERM unless the cap is also permitted and inheritable.
+    // runc and crun skip such caps, and `runc spec` writes three of them with no inheritable
+    // set: skip them too, with one warning from the container's plan.
+    const uint64_t ambient = sets.ambient & sets.permitted & sets.inheritable;
+    if (const uint64_t skipped = sets.ambient & ~ambient;
+        skipped != 0 && plan.kind == PlanKind::kContainer) {
+      plan.warnings.push_back(AmbientWarning(plan, skipped));
+    }
+    plan.capabilities =
+        CapabilityMasks{sets.bounding, sets.effective, sets.permitted, sets.inheritable, ambient};
   }
   if (spec.linux_config.seccomp) {
     plan.seccomp = PODSHIM_TRY(CompileSeccomp(*spec.linux_config.seccomp));

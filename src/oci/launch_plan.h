@@ -72,6 +72,8 @@ struct NamespaceJoin {
 };
 
 // The five capability sets as bit masks (bit n = capability n); built from the spec's names.
+// `ambient` holds only capabilities that are also permitted and inheritable: the kernel refuses
+// to raise any other (EPERM), so the plan drops them with a warning, as runc and crun skip them.
 struct CapabilityMasks {
   uint64_t bounding = 0;
   uint64_t effective = 0;
@@ -142,6 +144,9 @@ struct LaunchPlan {
   bool no_new_privileges = false;
   std::optional<SeccompProgram> seccomp;  // compiled by CompileSeccomp (seccomp.h)
   std::optional<int> oom_score_adj;       // written by the parent to /proc/<pid>/oom_score_adj
+  // What the plan tolerated instead of failing (ambient capabilities it dropped), one line each
+  // ending ", ignoring"; the launcher hands them to its warning sink before clone3.
+  std::vector<std::string> warnings;
 
   // Fds and control.
   int stdio[3] = {-1, -1, -1};  // -1: inherit
@@ -166,7 +171,9 @@ int NamespaceCloneFlag(NamespaceType type);
 // `path` lexically normalised; kInvalidSpec naming `field` when it is not absolute.
 Result<std::string> AbsoluteContainerPath(const std::string& path, const std::string& field);
 // The process attributes kept by every process of a container: rlimits, uid, gid, additional
-// gids, umask, capabilities, noNewPrivileges and the compiled seccomp filter.
+// gids, umask, capabilities, noNewPrivileges and the compiled seccomp filter. Ambient
+// capabilities the kernel cannot raise are dropped; a kContainer plan also gets a warning
+// naming them (an exec plan does not repeat it). Set plan.kind and container_id first.
 Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan);
 
 // PATH from `env` ("PATH=/a:/b"), or runc's default when absent; then the candidate paths for

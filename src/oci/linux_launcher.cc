@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -101,6 +102,11 @@ std::string DescribeDeath(int pidfd) {
 
 }  // namespace
 
+LinuxLauncher::LinuxLauncher()
+    : warn_([](const std::string& text) {
+        std::fprintf(stderr, "podshim: warning: %s\n", text.c_str());
+      }) {}
+
 Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
   if (plan.joins.size() > ChildFds::kMaxJoins) {
     return Error::Domain(ErrorCode::kUnsupported, Prefix(plan) + ": too many namespaces to join");
@@ -138,6 +144,10 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
   if (plan.cgroup_dir_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(plan.cgroup_dir_fd);
+  }
+  // Said here, in the parent: the child never fails for what the plan tolerated.
+  if (warn_) {
+    for (const std::string& w : plan.warnings) warn_(w);
   }
   std::optional<PidNsSwitch> pid_ns;
   if (!plan.pid_ns_path.empty()) {

@@ -21,7 +21,8 @@ enum class RootfsOp : uint8_t {
   kBind,     // mkdir -p target (or create a file when source is not a directory);
              // mount(source, target, MS_BIND | (recursive ? MS_REC : 0)); then, when
              // remount_flags != 0, mount(target, MS_BIND|MS_REMOUNT|remount_flags)
-  kMknod,    // mknod(target, mode, dev) (EEXIST is fine); chown(target, uid, gid)
+  kMknod,    // mknod(target, mode, dev) (EEXIST is fine); chown(target, uid, gid); a node
+             // it created then gets exactly `mode` (chmod: no umask, no cleared set-id bits)
   kSymlink,  // symlink(source, target) (EEXIST is fine)
   kUnlink,   // unlink(target) (ENOENT is fine), e.g. /dev/ptmx before its symlink
 };

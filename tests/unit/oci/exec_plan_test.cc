@@ -220,5 +220,16 @@ TEST(ProcNamespaceNameTest, NamesUnderProcPidNs) {
   EXPECT_STREQ(ProcNamespaceName(NamespaceType::kTime), "time");
 }
 
+TEST(BuildExecPlanTest, AmbientCapsTheKernelCannotRaiseAreDroppedWithoutAWarning) {
+  // The container's own launch already warned; a probe every few seconds must not.
+  Spec spec = DefaultTestSpec({"sh"});
+  spec.process->capabilities->ambient = spec.process->capabilities->bounding;
+  auto plan = BuildExecPlan(spec, Opts());
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  ASSERT_TRUE(plan->capabilities);
+  EXPECT_EQ(plan->capabilities->ambient, 0u);
+  EXPECT_TRUE(plan->warnings.empty());
+}
+
 }  // namespace
 }  // namespace podshim::oci

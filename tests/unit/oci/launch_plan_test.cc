@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fixtures/bundle.h"
+#include "oci/spec_parse.h"
 
 namespace podshim::oci {
 namespace {
@@ -264,6 +265,88 @@ TEST(BuildLaunchPlanTest, SeccompIsCompiledIntoTheplan) {
   ASSERT_TRUE(plan) << plan.error().ToString();
   ASSERT_TRUE(plan->seccomp);
   EXPECT_FALSE(plan->seccomp->filter.empty());
+}
+
+// CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_AUDIT_WRITE 29.
+constexpr uint64_t kKill = 1ULL << 5;
+constexpr uint64_t kNetBind = 1ULL << 10;
+constexpr uint64_t kAuditWrite = 1ULL << 29;
+
+TEST(BuildLaunchPlanTest, AmbientCapsNotAlsoPermittedAndInheritableAreSkippedWithOneWarning) {
+  // `runc spec`'s capabilities: three ambient, no inheritable. The kernel refuses to raise an
+  // ambient cap that is not permitted and inheritable; runc and crun skip it.
+  Spec spec = DefaultTestSpec({"true"});
+  spec.process->capabilities->ambient = spec.process->capabilities->bounding;
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  ASSERT_TRUE(plan->capabilities);
+  EXPECT_EQ(plan->capabilities->ambient, 0u);
+  EXPECT_EQ(plan->capabilities->permitted, kKill | kNetBind | kAuditWrite);
+  EXPECT_EQ(plan->warnings,
+            std::vector<std::string>{
+                "container \"web\": process.capabilities.ambient: CAP_KILL, "
+                "CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE are not also permitted and inheritable "
+                "(the kernel requires both), ignoring"});
+}
+
+TEST(BuildLaunchPlanTest, OnlyTheAmbientCapsTheKernelCannotRaiseAreSkipped) {
+  Spec spec = DefaultTestSpec({"true"});
+  LinuxCapabilities& caps = *spec.process->capabilities;
+  caps.inheritable = {"CAP_KILL", "CAP_SYS_ADMIN"};
+  // CAP_KILL: permitted and inheritable, kept. CAP_NET_BIND_SERVICE: not inheritable.
+  // CAP_SYS_ADMIN: inheritable but not permitted.
+  caps.ambient = {"CAP_NET_BIND_SERVICE", "CAP_KILL", "CAP_SYS_ADMIN"};
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->capabilities->ambient, kKill);
+  EXPECT_EQ(plan->warnings,
+            std::vector<std::string>{
+                "container \"web\": process.capabilities.ambient: CAP_NET_BIND_SERVICE, "
+                "CAP_SYS_ADMIN are not also permitted and inheritable (the kernel requires "
+                "both), ignoring"});
+
+  caps.ambient = {"CAP_NET_BIND_SERVICE"};
+  plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->capabilities->ambient, 0u);
+  EXPECT_EQ(plan->warnings,
+            std::vector<std::string>{
+                "container \"web\": process.capabilities.ambient: CAP_NET_BIND_SERVICE is not "
+                "also permitted and inheritable (the kernel requires both), ignoring"});
+}
+
+TEST(BuildLaunchPlanTest, RaisableAmbientCapsAreKeptWithoutAWarning) {
+  Spec spec = DefaultTestSpec({"true"});
+  LinuxCapabilities& caps = *spec.process->capabilities;
+  caps.inheritable = caps.bounding;
+  caps.ambient = caps.bounding;
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->capabilities->ambient, kKill | kNetBind | kAuditWrite);
+  EXPECT_TRUE(plan->warnings.empty());
+  // And no capabilities section at all: nothing to say.
+  spec.process->capabilities.reset();
+  plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_TRUE(plan->warnings.empty());
+}
+
+TEST(BuildLaunchPlanTest, RuncSpecConfigPlansNoFailingAmbientCap) {
+  // The pod path loads each container's config.json the same way (LoadSpec, then
+  // BuildLaunchPlan): a bundle from `runc spec` must plan no ambient cap the child would fail on.
+  auto text = sys::ReadFile(std::filesystem::path(PODSHIM_SOURCE_DIR) /
+                            "tests/fixtures/data/oci/runc_default.json");
+  ASSERT_TRUE(text) << text.error().ToString();
+  auto spec = ParseSpec(*text);
+  ASSERT_TRUE(spec) << spec.error().ToString();
+  ASSERT_FALSE(spec->process->capabilities->ambient.empty());
+  spec->process->terminal = false;  // refused for now (a separate issue)
+  auto plan = Build(*spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  const CapabilityMasks& m = *plan->capabilities;
+  EXPECT_EQ(m.ambient & ~(m.permitted & m.inheritable), 0u);
+  EXPECT_EQ(m.ambient, 0u);
+  EXPECT_EQ(plan->warnings.size(), 1u);
 }
 
 }  // namespace
