@@ -166,7 +166,8 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     return std::move(events).error();
   }
   ExitRecords records(state_dir);
-  oci::LinuxLauncher launcher;
+  // Launch warnings (e.g. an ambient capability the kernel cannot raise) go to the shim log.
+  oci::LinuxLauncher launcher([](const std::string& w) { spdlog::warn("{}", w); });
   signals::PidfdSignaller signaller;
   config.pod = &pod;
   config.supervisor = &sup;
