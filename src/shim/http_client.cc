@@ -14,6 +14,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 namespace podshim::shim {
@@ -124,6 +126,8 @@ class Run : public std::enable_shared_from_this<Run> {
     buffer_.clear();
     parser_.emplace();
     parser_->header_limit(kMaxHttpHeaderBytes);
+    // The body is never read, so its announced size must not fail the header.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     tcp::endpoint ep(target_.address, static_cast<unsigned short>(target_.port));
     auto fd = sockets_(target_.address.is_v6() ? AF_INET6 : AF_INET);
     if (!fd) {
