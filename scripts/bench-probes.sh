@@ -5,10 +5,13 @@
 # per container: the intervals between consecutive ProbeFailed events (lateness = interval - 1 s)
 # and each result's lateness against the fixed schedule (ContainerStarted + k s); from
 # /proc/<shim pid>/stat: the shim's CPU time (utime+stime) as % of one core over the measured
-# window. Two variants: exec probes (`false` run in the container) and httpGet probes (a 404 from
-# the container's own busybox httpd). Needs root; builds podshim (target `podshim` in build/)
-# when PODSHIM is not set and build/src/podshim is missing. Works in a temp dir it removes.
-# Usage: scripts/bench-probes.sh [exec|http]...   env: PODSHIM, CONTAINERS, DURATION
+# window; and its VmRSS at the end of the window. Three variants: exec probes (`false` run in the
+# container), httpGet probes (a 404 from the container's own busybox httpd) and HTTPS httpGet
+# probes (a 404 from test_proc's TLS server, copied into the bundle). Needs root; builds podshim
+# (target `podshim` in build/) when PODSHIM is not set and build/src/podshim is missing, and
+# test_proc for https likewise (TEST_PROC). Works in a temp dir it removes.
+# Usage: scripts/bench-probes.sh [exec|http|https]...   env: PODSHIM, TEST_PROC, CONTAINERS,
+# DURATION
 set -euo pipefail
 
 containers=${CONTAINERS:-10}
@@ -21,9 +24,9 @@ cgroup_parent=podshim-bench
 
 for v in "${variants[@]}"; do
   case $v in
-    exec | http) ;;
+    exec | http | https) ;;
     *)
-      echo "bench-probes: unknown variant \"$v\" (exec or http)" >&2
+      echo "bench-probes: unknown variant \"$v\" (exec, http or https)" >&2
       exit 2
       ;;
   esac
@@ -41,6 +44,14 @@ if [ -z "${PODSHIM:-}" ]; then
   fi
 fi
 podshim=$PODSHIM
+if [[ " ${variants[*]} " == *" https "* ]] && [ -z "${TEST_PROC:-}" ]; then
+  TEST_PROC=$repo/build/tests/test_proc
+  if [ ! -x "$TEST_PROC" ]; then
+    echo "bench-probes: building test_proc in $repo/build"
+    cmake -S "$repo" -B "$repo/build" >/dev/null
+    cmake --build "$repo/build" --target test_proc -j"$(nproc)" >/dev/null
+  fi
+fi
 if [ ! -x "$podshim" ]; then
   echo "bench-probes: $podshim is not an executable" >&2
   exit 1
@@ -61,10 +72,14 @@ trap cleanup EXIT
 
 # One busybox bundle shared by every container; the manifests override the command.
 PODSHIM=$podshim "$here/make-bundle.sh" "$work/bundle" >/dev/null
+if [ -n "${TEST_PROC:-}" ]; then
+  cp "$TEST_PROC" "$work/bundle/rootfs/test_proc"
+fi
 
 # The pod of one variant: CONTAINERS apps that run until SIGTERM, each probed every second.
 # exec: `false` in the container. http: GET /missing from the container's own httpd (port
-# 8081, 8082, ... in the shared network namespace), answered 404.
+# 8081, 8082, ... in the shared network namespace), answered 404. https: GET /status/404 from
+# the container's own `test_proc https` (same ports), answered 404 over TLS.
 manifest() { # VARIANT
   echo "apiVersion: v1"
   echo "kind: Pod"
@@ -79,6 +94,11 @@ manifest() { # VARIANT
     if [ "$1" = exec ]; then
       echo '    command: ["sh", "-c", "trap \"exit 0\" TERM; sleep 3600 & wait"]'
       echo '    readinessProbe: {exec: {command: ["false"]}, periodSeconds: 1, failureThreshold: 1}'
+    elif [ "$1" = https ]; then
+      local port=$((8080 + i))
+      echo "    command: [\"/test_proc\", \"https\", \"$port\", \"-\"]"
+      echo "    readinessProbe: {httpGet: {port: $port, path: /status/404, scheme: HTTPS}," \
+        "periodSeconds: 1, failureThreshold: 1}"
     else
       local port=$((8080 + i))
       echo "    command: [\"sh\", \"-c\", \"mkdir -p /dev/shm/www; trap \\\"exit 0\\\" TERM;" \
@@ -176,6 +196,7 @@ for v in "${variants[@]}"; do
   cpu1=$(ticks "$shim_pid" 14)
   child1=$(ticks "$shim_pid" 16)
   t1=$EPOCHREALTIME
+  rss=$(awk '/^VmRSS/ {print $2, $3}' /proc/"$shim_pid"/status)
   rc=0
   kill -TERM "$shim_pid"
   wait "$shim_pid" || rc=$?
@@ -188,4 +209,5 @@ for v in "${variants[@]}"; do
   window=$(python3 -c "print(${t1} - ${t0})")
   python3 "$work/ev.py" "$state/events.jsonl" "$containers" "$duration" \
     "$((cpu1 - cpu0))" "$((child1 - child0))" "$hz" "$window" "$v"
+  echo "  shim VmRSS at the end: $rss"
 done

@@ -37,11 +37,13 @@ void HookRunner::Start(const HookRun& run, ExecInContainerFn exec) {
       Ended(container, hook, o.start_error ? kHookStartFailedExitCode : o.exit_code);
     });
   } else if (const auto* h = std::get_if<HookHttpStep>(&run.step)) {
-    runner_.HttpGet(netns_fd_, h->action, h->timeout,
-                    [this, alive, container, hook](ProbeOutcome o) {
-                      if (alive.expired()) return;
-                      Ended(container, hook, HttpHookExitCode(o));
-                    });
+    runner_.HttpGet(
+        netns_fd_, h->action, h->timeout,
+        [this, alive, container, hook](ProbeOutcome o) {
+          if (alive.expired()) return;
+          Ended(container, hook, HttpHookExitCode(o));
+        },
+        kHookUserAgent);
   }
   // A sleep ends at its time through the timer.
   Arm();

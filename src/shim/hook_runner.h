@@ -1,7 +1,7 @@
 // HookRunner: carries out lifecycle hooks (hooks.h) on the shim's io_context: exec in the
-// container, httpGet through ProbeRunner in the pod's network namespace, sleep as a timer. The
-// pure RunningHooks tracks them; one timer at its NextDeadline ends sleeps and abandons a preStop
-// at its deadline (exitCode nullopt). Each hook ends exactly once, through `done`.
+// container, httpGet (HTTP or HTTPS) through ProbeRunner in the pod's network namespace, sleep as a
+// timer. The pure RunningHooks tracks them; one timer at its NextDeadline ends sleeps and abandons
+// a preStop at its deadline (exitCode nullopt). Each hook ends exactly once, through `done`.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

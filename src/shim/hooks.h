@@ -48,7 +48,7 @@ struct HookRun {
 
 // Plans `handler` as hook `hook` of `container`, starting at `now`. For a preStop, `grace` is the
 // container's grace period (its deadline); ignored for a postStart. kInvalidSpec when the handler
-// cannot run (empty exec command, HTTPS, a host name), naming `path`.
+// cannot run (empty exec command, a host name), naming `path`.
 Result<HookRun> PlanHook(HookKind hook, std::string container, const LifecycleHandler& handler,
                          Clock::TimePoint now, std::optional<std::chrono::seconds> grace,
                          std::string_view path = "lifecycle");

@@ -79,7 +79,7 @@ class Validator {
     if (c.liveness_probe && c.liveness_probe->success_threshold != 1) {
       Fail(path + ".livenessProbe.successThreshold", "must be 1");
     }
-    // Handlers podshim cannot carry out (grpc, HTTPS, a host name) are refused here, not when
+    // Handlers podshim cannot carry out (grpc, a host name) are refused here, not when
     // the probe first runs.
     for (auto [probe, name] : {std::pair{&c.startup_probe, "startupProbe"},
                                std::pair{&c.readiness_probe, "readinessProbe"},

@@ -5,15 +5,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <cerrno>
-#include <charconv>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -25,33 +21,13 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t kMaxStatusLine = 4096;
-
-// The address a probe connects to: empty and "localhost" mean the pod's own loopback.
-std::optional<asio::ip::address> ProbeAddress(std::string_view host) {
-  if (host.empty() || host == "localhost") return asio::ip::address_v4::loopback();
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(std::string(host), ec);
-  if (ec) return std::nullopt;
-  return addr;
-}
-
 std::string Endpoint(const asio::ip::address& addr, int port) {
   if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(port);
   return addr.to_string() + ":" + std::to_string(port);
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-// One run: the socket, its timer and the callback. Completion handlers hold it alive; the first
-// of outcome, error and timeout ends it, closes the socket and cancels the timer.
+// One tcpSocket run: the socket, its timer and the callback. Completion handlers hold it alive;
+// the first of outcome, error and timeout ends it, closes the socket and cancels the timer.
 class Run : public std::enable_shared_from_this<Run> {
  public:
   Run(asio::io_context& io, ProbeCallback done, std::string target, ProbeRunner::Duration timeout)
@@ -61,9 +37,8 @@ class Run : public std::enable_shared_from_this<Run> {
         target_(std::move(target)),
         timeout_(timeout) {}
 
-  // Takes the socket, arms the timeout and connects; then `after_connect` (or success).
-  void Start(UniqueFd fd, const asio::ip::address& addr, int port, std::string request) {
-    request_ = std::move(request);
+  // Takes the socket, arms the timeout and connects.
+  void Start(UniqueFd fd, const asio::ip::address& addr, int port) {
     tcp::endpoint ep(addr, static_cast<unsigned short>(port));
     boost::system::error_code ec;
     socket_.assign(ep.protocol(), fd.get(), ec);
@@ -99,41 +74,7 @@ class Run : public std::enable_shared_from_this<Run> {
       Finish(false, "dial tcp " + target_ + ": connect: " + e.message());
       return;
     }
-    if (request_.empty()) {  // tcpSocket: connected is all we need
-      Finish(true, "");
-      return;
-    }
-    asio::async_write(socket_, asio::buffer(request_),
-                      [self = shared_from_this()](const boost::system::error_code& we,
-                                                  std::size_t) { self->OnWritten(we); });
-  }
-
-  void OnWritten(const boost::system::error_code& e) {
-    if (finished_) return;
-    if (e) {
-      Finish(false, "send request to " + target_ + ": " + e.message());
-      return;
-    }
-    asio::async_read_until(
-        socket_, asio::dynamic_buffer(response_, kMaxStatusLine), "\r\n",
-        [self = shared_from_this()](const boost::system::error_code& re, std::size_t n) {
-          self->OnStatusLine(re, n);
-        });
-  }
-
-  void OnStatusLine(const boost::system::error_code& e, std::size_t n) {
-    if (finished_) return;
-    if (e) {
-      Finish(false, "read response from " + target_ + ": " + e.message());
-      return;
-    }
-    auto status = ParseHttpStatusLine(std::string_view(response_).substr(0, n - 2));
-    if (!status) {
-      Finish(false, "read response from " + target_ + ": " + status.error().context());
-      return;
-    }
-    ProbeOutcome outcome = HttpStatusOutcome(*status);
-    Finish(outcome.success, std::move(outcome.message));
+    Finish(true, "");
   }
 
   tcp::socket socket_;
@@ -141,8 +82,6 @@ class Run : public std::enable_shared_from_this<Run> {
   ProbeCallback done_;
   std::string target_;
   ProbeRunner::Duration timeout_;
-  std::string request_;
-  std::string response_;
   bool finished_ = false;
 };
 
@@ -152,11 +91,10 @@ void PostOutcome(asio::io_context& io, ProbeCallback done, ProbeOutcome outcome)
   });
 }
 
-// Common to tcpSocket and httpGet (`http` set): resolve, make the socket in the namespace, start
-// the run.
-void StartRun(asio::io_context& io, int netns_fd, std::string_view host, int port,
-              const HttpGetAction* http, ProbeRunner::Duration timeout, ProbeCallback done) {
-  auto addr = ProbeAddress(host);
+// tcpSocket: resolve, make the socket in the namespace, start the run.
+void StartTcpRun(asio::io_context& io, int netns_fd, std::string_view host, int port,
+                 ProbeRunner::Duration timeout, ProbeCallback done) {
+  auto addr = ProbeHostAddress(host);
   if (!addr) {
     PostOutcome(io, std::move(done),
                 {false, "host \"" + std::string(host) + "\" is not an IP address"});
@@ -168,17 +106,15 @@ void StartRun(asio::io_context& io, int netns_fd, std::string_view host, int por
     PostOutcome(io, std::move(done), {false, "dial tcp " + target + ": " + fd.error().ToString()});
     return;
   }
-  std::string request = http ? BuildHttpGetRequest(*http, target) : "";
   auto run = std::make_shared<Run>(io, std::move(done), target, timeout);
   // Start may finish at once (assign failure); Finish must not call back from inside this call.
-  asio::post(io, [run, fd = std::make_shared<UniqueFd>(std::move(*fd)), a = *addr, port,
-                  request = std::move(request)]() mutable {
-    run->Start(std::move(*fd), a, port, std::move(request));
+  asio::post(io, [run, fd = std::make_shared<UniqueFd>(std::move(*fd)), a = *addr, port]() {
+    run->Start(std::move(*fd), a, port);
   });
 }
 
 Status ValidateHost(std::string_view host, std::string_view path) {
-  if (!ProbeAddress(host)) {
+  if (!ProbeHostAddress(host)) {
     return Error::Invalid(std::string(path) + ".host: \"" + std::string(host) +
                           "\" is not an IP address (podshim does not resolve names)");
   }
@@ -187,18 +123,8 @@ Status ValidateHost(std::string_view host, std::string_view path) {
 
 }  // namespace
 
-std::string FormatTimeout(std::chrono::steady_clock::duration d) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
-  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
-  return std::to_string(ms.count()) + "ms";
-}
-
 Status ValidateHttpGetAction(const HttpGetAction& action, std::string_view path) {
   std::string p = std::string(path) + ".httpGet";
-  if (action.scheme == HttpScheme::kHttps) {
-    return Error::Domain(ErrorCode::kUnsupported,
-                         p + ".scheme: HTTPS is not supported by podshim (use HTTP)");
-  }
   if (action.port < 1 || action.port > 65535) {
     return Error::Invalid(p + ".port: must be between 1 and 65535");
   }
@@ -257,55 +183,21 @@ Result<UniqueFd> TcpSocketInNetns(int netns_fd, int family) {
   return sock;
 }
 
-std::string BuildHttpGetRequest(const HttpGetAction& action, std::string_view host) {
-  std::string path = action.path.empty() ? "/" : action.path;
-  if (path.front() != '/') path.insert(path.begin(), '/');
-  bool has_host = false;
-  bool has_agent = false;
-  bool has_accept = false;
-  for (const HttpHeader& h : action.http_headers) {
-    has_host |= IEquals(h.name, "Host");
-    has_agent |= IEquals(h.name, "User-Agent");
-    has_accept |= IEquals(h.name, "Accept");
-  }
-  std::string req = "GET " + path + " HTTP/1.1\r\n";
-  if (!has_host) req += "Host: " + std::string(host) + "\r\n";
-  if (!has_agent) req += "User-Agent: kube-probe/podshim\r\n";
-  if (!has_accept) req += "Accept: */*\r\n";
-  for (const HttpHeader& h : action.http_headers) req += h.name + ": " + h.value + "\r\n";
-  req += "Connection: close\r\n\r\n";
-  return req;
-}
-
-Result<int> ParseHttpStatusLine(std::string_view line) {
-  auto bad = [&] {
-    return Error::Invalid("malformed HTTP status line \"" + std::string(line.substr(0, 80)) + "\"");
-  };
-  if (!line.starts_with("HTTP/1.") || line.size() < 12 || line[8] != ' ') return bad();
-  int code = 0;
-  auto [end, ec] = std::from_chars(line.data() + 9, line.data() + 12, code);
-  if (ec != std::errc() || end != line.data() + 12 || code < 100 || code > 999) return bad();
-  if (line.size() > 12 && line[12] != ' ') return bad();
-  return code;
-}
-
-ProbeOutcome HttpStatusOutcome(int status) {
-  if (status >= 200 && status < 400) return {true, "HTTP " + std::to_string(status)};
-  return {false, "HTTP probe failed with statuscode: " + std::to_string(status)};
-}
-
 void ProbeRunner::TcpSocket(int netns_fd, const TcpSocketAction& action, Duration timeout,
                             ProbeCallback done) {
-  StartRun(*io_, netns_fd, action.host, action.port, nullptr, timeout, std::move(done));
+  StartTcpRun(*io_, netns_fd, action.host, action.port, timeout, std::move(done));
 }
 
 void ProbeRunner::HttpGet(int netns_fd, const HttpGetAction& action, Duration timeout,
-                          ProbeCallback done) {
-  if (action.scheme == HttpScheme::kHttps) {
-    PostOutcome(*io_, std::move(done), {false, "HTTPS probes are not supported by podshim"});
+                          ProbeCallback done, std::string_view user_agent) {
+  auto target = HttpGetTargetFor(action, user_agent);
+  if (!target) {
+    PostOutcome(*io_, std::move(done), {false, target.error().context()});
     return;
   }
-  StartRun(*io_, netns_fd, action.host, action.port, &action, timeout, std::move(done));
+  http_.Get(
+      std::move(*target), [netns_fd](int family) { return TcpSocketInNetns(netns_fd, family); },
+      timeout, std::move(done));
 }
 
 void ProbeRunner::Run(int netns_fd, const Probe& probe, ProbeCallback done) {

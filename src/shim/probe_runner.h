@@ -1,7 +1,8 @@
-// Probe handlers that run in the shim: tcpSocket and httpGet, asynchronous on the shim's one
-// io_context, each bounded by its own timer. The socket is created inside the pod's network
-// namespace by a short setns(CLONE_NEWNET) excursion of the single thread, so "127.0.0.1:PORT"
-// reaches the container; exec probes run in the container (the launcher): only their pure parts.
+// Probe handlers that run in the shim: tcpSocket and httpGet (HTTP and HTTPS, http_client.h),
+// asynchronous on the shim's one io_context, each bounded by its own timer. The socket is created
+// inside the pod's network namespace by a short setns(CLONE_NEWNET) excursion of the single thread,
+// so "127.0.0.1:PORT" reaches the container; exec probes run in the container (the launcher): only
+// their pure parts.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,22 +14,14 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "shim/http_client.h"
 #include "shim/manifest.h"
 
 namespace podshim::shim {
 
-// How one probe run (or an httpGet hook) ended. `message` says why it failed, kubelet-style
-// ("HTTP probe failed with statuscode: 404", "dial tcp 127.0.0.1:80: connect: connection refused",
-// "timed out after 1s"); on success it is informational ("HTTP 200") or empty.
-struct ProbeOutcome {
-  bool success = false;
-  std::string message;
-};
-using ProbeCallback = std::function<void(ProbeOutcome)>;
-
-// Checks that the shim can carry out the handler: an httpGet with scheme HTTPS or a grpc probe is
-// kUnsupported, a host that is not an IP address literal (or "localhost") is kInvalidSpec, an
-// exec with an empty command is kInvalidSpec. `path` names the field in the error
+// Checks that the shim can carry out the handler: a grpc probe is kUnsupported, a host that is not
+// an IP address literal (or "localhost") is kInvalidSpec, an exec with an empty command is
+// kInvalidSpec. `path` names the field in the error
 // ("spec.containers[0].readinessProbe").
 Status ValidateProbeHandler(const ProbeHandler& handler, std::string_view path);
 Status ValidateHttpGetAction(const HttpGetAction& action, std::string_view path);
@@ -42,35 +35,34 @@ Status ValidateTcpSocketAction(const TcpSocketAction& action, std::string_view p
 // otherwise CAP_SYS_ADMIN is needed. The shim has one thread, so nothing else runs meanwhile.
 Result<UniqueFd> TcpSocketInNetns(int netns_fd, int family);
 
-// The request kubelet's prober sends: "GET <path> HTTP/1.1", Host (host:port, or the Host given
-// in httpHeaders), User-Agent "kube-probe/podshim" and Accept "*/*" unless httpHeaders set them,
-// every other httpHeader in order, "Connection: close". `host` is the address connected to.
-std::string BuildHttpGetRequest(const HttpGetAction& action, std::string_view host);
-// "HTTP/1.1 302 Found" -> 302; kInvalidSpec for anything else.
-Result<int> ParseHttpStatusLine(std::string_view line);
-// 200-399 is success (kubelet counts redirects as success too).
-ProbeOutcome HttpStatusOutcome(int status);
+// The User-Agent of httpGet probes and of httpGet hooks (kubelet: kube-probe/<ver>,
+// kube-lifecycle/<ver>), unless their httpHeaders set one.
+inline constexpr char kProbeUserAgent[] = "kube-probe/podshim";
+inline constexpr char kHookUserAgent[] = "kube-lifecycle/podshim";
 
 // Runs tcpSocket and httpGet checks on `io` (which must outlive every run). Each call returns at
 // once; `done` is called exactly once, from io.run(), never from inside the call. A run ends at the
 // first of: the outcome, an error, or `timeout` (then the connection is closed and the outcome is
-// "timed out after Ns").
+// "timed out after Ns"). httpGet (HTTP or HTTPS) goes through HttpGetClient, each connection made
+// in the pod's network namespace.
 class ProbeRunner {
  public:
   using Duration = std::chrono::steady_clock::duration;
 
-  explicit ProbeRunner(boost::asio::io_context& io) : io_(&io) {}
+  explicit ProbeRunner(boost::asio::io_context& io) : io_(&io), http_(io) {}
 
   // Success when the TCP connection is established.
   void TcpSocket(int netns_fd, const TcpSocketAction& action, Duration timeout, ProbeCallback done);
-  // Connects, sends BuildHttpGetRequest, reads the status line: HttpStatusOutcome.
-  void HttpGet(int netns_fd, const HttpGetAction& action, Duration timeout, ProbeCallback done);
+  // GET over HTTP or HTTPS (HttpGetClient): success for a final status 200-399.
+  void HttpGet(int netns_fd, const HttpGetAction& action, Duration timeout, ProbeCallback done,
+               std::string_view user_agent = kProbeUserAgent);
   // A probe's tcpSocket or httpGet handler with its timeoutSeconds. Exec runs in the container
   // (ContainerExecutor) and grpc is refused by validation: both report a failed outcome here.
   void Run(int netns_fd, const Probe& probe, ProbeCallback done);
 
  private:
   boost::asio::io_context* io_;
+  HttpGetClient http_;
 };
 
 // How the exec'd command ended.
@@ -82,8 +74,5 @@ struct ExecProbeExit {
 // Exit 0 is success; a timeout is a failure "timed out after Ns"; another code is
 // "command exited with code N" (plus ": <output>" when it printed something).
 ProbeOutcome InterpretExecProbeExit(const ExecProbeExit& exit, std::chrono::seconds timeout);
-
-// "1s", "1500ms": how timeouts appear in messages.
-std::string FormatTimeout(std::chrono::steady_clock::duration d);
 
 }  // namespace podshim::shim

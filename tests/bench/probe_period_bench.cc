@@ -3,6 +3,9 @@
 // tcpSocket probes (ProbeRunner) against a loopback listener. Prints numbers; asserts nothing.
 //   probe_period_bench [probes=100] [period_ms=10]   lateness of each run against its due time
 //   probe_period_bench --cpu [containers=10] [seconds=10]   CPU used with 1 s probes
+//   probe_period_bench --get PORT [http|https] [n=500] [path=/status/404]   per-probe cost of
+//     n httpGet probes, one after the other, against a server on 127.0.0.1:PORT (e.g.
+//     `test_proc https 0 -`): this process's CPU time and each probe's wall time
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -200,9 +203,58 @@ int Cpu(int containers, int seconds) {
   return 0;
 }
 
+// Per-probe cost of httpGet: n sequential runs of ProbeRunner::HttpGet (no namespace excursion).
+int GetCost(int port, bool tls, long n, const char* path) {
+  asio::io_context io;
+  shim::ProbeRunner runner(io);
+  shim::HttpGetAction a;
+  a.port = port;
+  a.path = path;
+  a.scheme = tls ? shim::HttpScheme::kHttps : shim::HttpScheme::kHttp;
+  std::vector<Clock::Duration> wall;
+  long failures = 0;
+  std::string last;
+  auto one = [&] {
+    bool done = false;
+    auto t0 = std::chrono::steady_clock::now();
+    runner.HttpGet(-1, a, 5s, [&](shim::ProbeOutcome o) {
+      done = true;
+      if (!o.success) ++failures;
+      last = o.message;
+    });
+    while (!done) {
+      if (io.stopped()) io.restart();  // run_one() stops the context whenever it runs dry
+      io.run_one();
+    }
+    return std::chrono::steady_clock::now() - t0;
+  };
+  for (int i = 0; i < 20; ++i) one();  // warm-up: the TLS context, page faults, the server
+  failures = 0;
+  double cpu0 = CpuSeconds();
+  auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < n; ++i) wall.push_back(one());
+  double cpu = CpuSeconds() - cpu0;
+  double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::sort(wall.begin(), wall.end());
+  Clock::Duration sum{};
+  for (auto w : wall) sum += w;
+  std::printf(
+      "%s GET %s x %ld: CPU %.3f ms/probe (%.3f s user+sys over %.2f s); wall mean %.3f ms, "
+      "median %.3f ms, p99 %.3f ms; %ld failed (last: %s)\n",
+      tls ? "https" : "http", path, n, cpu * 1000 / n, cpu, total, Ms(sum / n),
+      Ms(wall[wall.size() / 2]),
+      Ms(wall[std::min<std::size_t>(wall.size() - 1, wall.size() * 99 / 100)]), failures,
+      last.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "--get") == 0) {
+    return GetCost(std::atoi(argv[2]), argc > 3 && std::strcmp(argv[3], "https") == 0,
+                   argc > 4 ? std::atol(argv[4]) : 500, argc > 5 ? argv[5] : "/status/404");
+  }
   if (argc > 1 && std::strcmp(argv[1], "--cpu") == 0) {
     return Cpu(argc > 2 ? std::atoi(argv[2]) : 10, argc > 3 ? std::atoi(argv[3]) : 10);
   }

@@ -1,8 +1,9 @@
 // Lifecycle hooks in `podshim run`, end to end on busybox containers: preStop hooks of every
 // container start together at termination, a preStop that never ends is cut at the grace deadline
 // (then SIGTERM, SIGKILL after the 2 s minimum), a postStart holds back the next container, and a
-// failing postStart kills its sidecar, which is restarted. Assertions read events.jsonl and the
-// files hooks write to a hostPath volume.
+// failing postStart kills its sidecar, which is restarted, HTTPS postStart and preStop hooks reach
+// test_proc's TLS server in the pod. Assertions read events.jsonl and the files hooks (or that
+// server) write to a hostPath volume.
 #include <signal.h>
 #include <unistd.h>
 
@@ -197,6 +198,46 @@ TEST_F(PodHooksTest, FailingPostStartKillsTheSidecarWhichIsRestarted) {
   // Its postStart fails every time: it never counts as started, so the app never starts.
   EXPECT_EQ(Find(ev, "ContainerStartupSucceeded", "side"), -1) << Dump();
   EXPECT_EQ(Find(ev, "ContainerStarted", "app"), -1) << Dump();
+  ExpectNothingLeft();
+}
+
+TEST_F(PodHooksTest, HttpsPostStartAndPreStopHooksReachATlsServerInThePod) {
+  // A sidecar serves HTTPS on 8443 (test_proc, a certificate made at start) and logs each request
+  // to /ctl/requests; its startup probe holds the app back until it listens. The app's hooks GET
+  // /poststart and /prestop over TLS.
+  fs::copy_file(PODSHIM_TEST_PROC, CtlDir() / "test_proc", fs::copy_options::overwrite_existing);
+  WriteManifest(
+      UniqueName("hk-https"),
+      Spec("Always",
+           C("web", "exec /ctl/test_proc https 8443 /ctl", true, kCtlMount) +
+               Field("startupProbe", "{tcpSocket: {port: 8443}, periodSeconds: 1}"),
+           C("app", kUntilTerm) +
+               Field("lifecycle",
+                     "{postStart: {httpGet: {port: 8443, path: /poststart, scheme: HTTPS}}, "
+                     "preStop: {httpGet: {port: 8443, path: /prestop, scheme: HTTPS}}}"),
+           /*grace=*/5, CtlVolume()));
+  pid_t shim = Spawn();
+  ASSERT_TRUE(WaitForEventN("HookFinished", "app", 0, 20s, shim)) << Dump();
+  EXPECT_EQ(Stop(shim), 143) << Dump();
+
+  auto ev = Events();
+  int post = FindWith(ev, "HookFinished", "app", "hook", "postStart");
+  int pre = FindWith(ev, "HookFinished", "app", "hook", "preStop");
+  ASSERT_GE(post, 0) << Dump();
+  ASSERT_GE(pre, 0) << Dump();
+  EXPECT_EQ(ev[post]["exitCode"], 0) << ev[post];
+  EXPECT_EQ(ev[pre]["exitCode"], 0) << ev[pre];
+  // The postStart passed: the app was not killed for it.
+  EXPECT_EQ(Count(ev, "ContainerStarted", "app"), 1) << Dump();
+  std::string requests = ReadText(CtlDir() / "requests");
+  for (const char* path : {"/poststart", "/prestop"}) {
+    EXPECT_NE(requests.find(std::string("GET ") + path +
+                            " HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n"
+                            "User-Agent: kube-lifecycle/podshim\r\n"),
+              std::string::npos)
+        << path << "\n"
+        << requests;
+  }
   ExpectNothingLeft();
 }
 

@@ -2,7 +2,8 @@
 // container, a startup probe that never passes restarts its sidecar, readiness flips PodReady both
 // ways, a liveness failure restarts a sidecar while the app runs on, an exec probe past its
 // timeout is killed, httpGet and tcpSocket probes reach a container at 127.0.0.1 in the pod
-// network namespace. Assertions read events.jsonl and status.json only.
+// network namespace, an HTTPS readiness probe flips readiness through test_proc's TLS server.
+// Assertions read events.jsonl and status.json (and the requests that server logged).
 #include <signal.h>
 #include <unistd.h>
 
@@ -296,6 +297,48 @@ TEST_F(PodProbesTest, HttpGetAndTcpSocketProbesReachBusyboxHttpdInThePod) {
   int hook = FindWith(ev, "HookFinished", "app", "hook", "preStop");
   ASSERT_GE(hook, 0) << Dump();
   EXPECT_EQ(ev[hook]["exitCode"], 0) << ev[hook];
+  ExpectNothingLeft();
+}
+
+TEST_F(PodProbesTest, HttpsReadinessProbeFlipsPodReadyThroughATlsServerInThePod) {
+  // test_proc (static, with OpenSSL) serves HTTPS on 8443 in the pod's network namespace with a
+  // certificate it made at start: /ready answers 200 while /ctl/ready exists, else 503.
+  fs::copy_file(PODSHIM_TEST_PROC, CtlDir() / "test_proc", fs::copy_options::overwrite_existing);
+  std::ofstream(CtlDir() / "ready") << "1";
+  WriteManifest(
+      UniqueName("pr-https"),
+      Spec("Always", "",
+           C("web", "exec /ctl/test_proc https 8443 /ctl", false, "{name: ctl, mountPath: /ctl}") +
+               Field("readinessProbe",
+                     "{httpGet: {port: 8443, path: /ready, scheme: HTTPS, httpHeaders: "
+                     "[{name: X-Test, value: pr-https}]}, periodSeconds: 1, failureThreshold: 1}"),
+           /*grace=*/2, CtlVolume()));
+  pid_t shim = Spawn();
+  ASSERT_TRUE(WaitForEventN("PodReady", "", 0, 15s, shim)) << Dump();
+  fs::remove(CtlDir() / "ready");
+  ASSERT_TRUE(WaitForEventN("PodNotReady", "", 0, 15s, shim)) << Dump();
+  EXPECT_TRUE(WaitUntil([&] { return !Status().value("ready", true); }, 3s))
+      << ReadText(state_ / "status.json");
+  std::ofstream(CtlDir() / "ready") << "1";
+  ASSERT_TRUE(WaitForEventN("PodReady", "", 1, 15s, shim)) << Dump();
+  EXPECT_EQ(Stop(shim), 143) << Dump();
+
+  auto ev = Events();
+  int ready0 = Find(ev, "PodReady"), not_ready = Find(ev, "PodNotReady");
+  EXPECT_LT(ready0, not_ready);
+  EXPECT_LT(not_ready, Find(ev, "PodReady", "", 1));
+  // The failure that made it not ready is the server's 503, over TLS.
+  bool saw_503 = false;
+  for (const std::string& m : ProbeMessages(ev, "web", "readiness")) {
+    saw_503 |= m == "HTTP probe failed with statuscode: 503";
+  }
+  EXPECT_TRUE(saw_503) << Dump();
+  EXPECT_EQ(Count(ev, "ContainerStarted", "web"), 1);
+  std::string requests = ReadText(CtlDir() / "requests");
+  EXPECT_NE(requests.find("GET /ready HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n"
+                          "User-Agent: kube-probe/podshim\r\nAccept: */*\r\nX-Test: pr-https\r\n"),
+            std::string::npos)
+      << requests;
   ExpectNothingLeft();
 }
 

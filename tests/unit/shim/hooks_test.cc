@@ -50,13 +50,17 @@ TEST(PlanHookTest, BadHandlersNameTheField) {
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().context(),
             "spec.containers[0].lifecycle.postStart.exec.command: must not be empty");
-  HttpGetAction https;
+  HttpGetAction named;
+  named.port = 443;
+  named.host = "db.example";
+  auto h = PlanHook(HookKind::kPreStop, "web", named, clock.Now(), 30s, "l");
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().code(), make_error_code(ErrorCode::kInvalidSpec));
+  EXPECT_NE(h.error().context().find("l.preStop.httpGet.host"), std::string::npos);
+  HttpGetAction https;  // HTTPS hooks run (TLS, certificate not verified)
   https.port = 443;
   https.scheme = HttpScheme::kHttps;
-  auto h = PlanHook(HookKind::kPreStop, "web", https, clock.Now(), 30s, "l");
-  ASSERT_FALSE(h);
-  EXPECT_EQ(h.error().code(), make_error_code(ErrorCode::kUnsupported));
-  EXPECT_NE(h.error().context().find("l.preStop.httpGet.scheme"), std::string::npos);
+  EXPECT_TRUE(PlanHook(HookKind::kPreStop, "web", https, clock.Now(), 30s, "l"));
 }
 
 TEST(HookOutcomeTest, ExitCodesAndPostStartFailure) {

@@ -74,13 +74,11 @@ TEST(ManifestTest, MinimalPodGetsKubernetesDefaults) {
 
 TEST(ManifestTest, FullJsonFixtureFillsEveryField) {
   ManifestCheck check = CheckManifestFile(kFixtures / "valid/full.json");
-  // The fixture reads every field, including the two handlers the shim cannot carry out: the
-  // parser fills them in, validation refuses them (and nothing else).
+  // The fixture reads every field, including a handler the shim cannot carry out (grpc): the
+  // parser fills it in, validation refuses it (and nothing else; an HTTPS httpGet is fine).
   EXPECT_THAT(ErrorStrings(check),
               ElementsAre("spec.initContainers[1].startupProbe.grpc: grpc probes are not "
-                          "supported by podshim",
-                          "spec.initContainers[1].lifecycle.postStart.httpGet.scheme: HTTPS is "
-                          "not supported by podshim (use HTTP)"));
+                          "supported by podshim"));
   ASSERT_TRUE(check.partial.has_value());
   const Pod& pod = *check.partial;
   const fs::path dir = fs::absolute(kFixtures / "valid");
