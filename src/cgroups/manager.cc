@@ -36,6 +36,10 @@ bool IsErrno(const Error& e, int err) {
 
 }  // namespace
 
+std::string InstanceLeafName(std::string_view container, uint64_t instance) {
+  return std::string(container) + "-" + std::to_string(instance);
+}
+
 CgroupV2Manager::CgroupV2Manager(std::unique_ptr<CgroupFs> fs, CgroupManagerOptions options)
     : fs_(std::move(fs)), options_(std::move(options)) {
   page_size_ =
@@ -336,6 +340,20 @@ Status CgroupV2Manager::Remove(const CgroupPath& cg) {
   created_.erase(it);
   if (pod_ && cg == *pod_) pod_.reset();
   return Ok();
+}
+
+Result<bool> CgroupV2Manager::TryRemove(const CgroupPath& cg) {
+  auto it = std::find(created_.begin(), created_.end(), cg);
+  if (it == created_.end()) {
+    return Error::Domain(ErrorCode::kConflict, "remove cgroup " + fs_->FullPath(cg).string() +
+                                                   ": not created by this manager");
+  }
+  Status removed = fs_->RemoveDir(cg);
+  if (!removed && IsErrno(removed.error(), EBUSY)) return false;
+  if (!removed && !IsErrno(removed.error(), ENOENT)) return std::move(removed).error();
+  created_.erase(it);
+  if (pod_ && cg == *pod_) pod_.reset();
+  return true;
 }
 
 Status CgroupV2Manager::RemovePod() {

@@ -1,5 +1,6 @@
 // CgroupManager (interface, so the shim can use a fake) and CgroupV2Manager: the pod cgroup
-// <parent>/pod-<id> and one leaf per container on cgroup v2, through an injected CgroupFs.
+// <parent>/pod-<id> and one leaf per container instance (<name>-<restartCount>, see
+// InstanceLeafName) on cgroup v2, through an injected CgroupFs.
 // It enables controllers top-down in cgroup.subtree_control, writes CgroupFileValues and reads
 // them back, kills (cgroup.kill), freezes, reads events and stats, and removes only what it
 // created. Controllers the host does not offer are recorded and reported once, never logged.
@@ -37,6 +38,12 @@ struct CgroupStats {
   bool operator==(const CgroupStats&) const = default;
 };
 
+// The leaf of one instance (one start) of container `container`: "<container>-<instance>".
+// Every start gets a fresh leaf: a cgroup that once received cgroup.kill kills every later
+// clone3(CLONE_INTO_CGROUP) child at birth on current kernels (6.18), so a leaf is never reused.
+// Unambiguous: container names are DNS labels and the instance is the part after the last '-'.
+std::string InstanceLeafName(std::string_view container, uint64_t instance);
+
 class CgroupManager {
  public:
   virtual ~CgroupManager() = default;
@@ -44,7 +51,8 @@ class CgroupManager {
   // Creates <parent>/pod-<pod_id> (and the parent if missing) and enables the base controllers
   // from the parent down. Error kConflict if the pod cgroup exists already.
   virtual Result<CgroupPath> CreatePod(std::string_view pod_id) = 0;
-  // Creates the leaf <pod>/<name> for one container; CreatePod must have succeeded.
+  // Creates the leaf <pod>/<name> for one container instance (`name` from InstanceLeafName);
+  // CreatePod must have succeeded. Error kConflict if it exists already.
   virtual Result<CgroupPath> CreateContainer(std::string_view name) = 0;
   // Creates <leaf>/<name> below a container's leaf for a process run in the container (an
   // exec): no controllers of its own (the leaf's limits cover it), so that Kill() ends just
@@ -68,6 +76,10 @@ class CgroupManager {
   virtual Result<bool> Populated(const CgroupPath& cg) const = 0;
   // Removes one cgroup this manager created (retrying while the kernel says EBUSY).
   virtual Status Remove(const CgroupPath& cg) = 0;
+  // One rmdir of a cgroup this manager created, without waiting: true when it is gone (or was
+  // already), false while the kernel says EBUSY (still populated, processes still exiting, or a
+  // child cgroup left); the caller retries later. Error kConflict for a cgroup not created here.
+  virtual Result<bool> TryRemove(const CgroupPath& cg) = 0;
   // Removes the leaves, then the pod, then the parent directories this manager created.
   virtual Status RemovePod() = 0;
 
@@ -123,6 +135,7 @@ class CgroupV2Manager final : public CgroupManager {
   Result<bool> Populated(const CgroupPath& cg) const override;
   // Error kConflict for a cgroup this manager did not create. An already-removed cgroup is fine.
   Status Remove(const CgroupPath& cg) override;
+  Result<bool> TryRemove(const CgroupPath& cg) override;
   // Attempts every removal and returns the first error. A created parent that is still busy
   // (another pod shares it) is left in place without an error.
   Status RemovePod() override;

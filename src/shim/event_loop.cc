@@ -42,6 +42,9 @@ using control::Reply;
 
 // After the pod finished, clients following the events get this long to receive the last ones.
 constexpr auto kFinalFlush = std::chrono::milliseconds(200);
+// An ended instance's leaf that is still busy is retried after 10 ms, doubling up to 1 s.
+constexpr auto kRetireFirstRetry = std::chrono::milliseconds(10);
+constexpr auto kRetireMaxRetry = std::chrono::milliseconds(1000);
 
 ControlError Unavailable(std::string message) {
   return {control::ErrorCode::kUnavailable, std::move(message)};
@@ -54,6 +57,7 @@ struct EventLoop::Impl {
 
   struct Instance {
     ProcessHandle handle;
+    std::optional<cgroups::CgroupPath> leaf;  // this instance's own leaf (nullopt: no cgroups)
     std::optional<uint64_t> oom_before;
   };
 
@@ -61,6 +65,7 @@ struct EventLoop::Impl {
       : config(std::move(c)),
         sig_desc(io),
         timer(io),
+        retire_timer(io),
         sup(*config.supervisor),
         probe_runner(io),
         executor(io, *config.launcher, config.cgroups),
@@ -80,6 +85,7 @@ struct EventLoop::Impl {
   boost::asio::io_context io;
   boost::asio::posix::stream_descriptor sig_desc;
   boost::asio::steady_timer timer;
+  boost::asio::steady_timer retire_timer;
   Supervisor& sup;
   ProbeRunner probe_runner;
   ContainerExecutor executor;
@@ -90,7 +96,11 @@ struct EventLoop::Impl {
   std::optional<signals::SignalFd> sigfd;
   std::map<std::string, Instance> running;
   std::map<pid_t, std::string> by_pid;
+  // Each container's latest instance leaf, until it is removed (what `ctl stats` reads).
   std::map<std::string, cgroups::CgroupPath> leaves;
+  // Leaves of ended instances still busy (processes exiting, an exec cgroup not yet removed).
+  std::vector<cgroups::CgroupPath> retiring;
+  std::chrono::milliseconds retire_delay = kRetireFirstRetry;
   std::list<std::unique_ptr<LogPump>> pumps;
   std::optional<PodOutcome> outcome;
   std::optional<int> shim_signal;
@@ -198,9 +208,10 @@ struct EventLoop::Impl {
       running.erase(name);
       ContainerExit exit =
           ev.killed() ? ContainerExit::Signalled(ev.signal) : ContainerExit::Code(ev.exit_code);
-      if (auto leaf = leaves.find(name); leaf != leaves.end() && config.cgroups) {
-        auto after = config.cgroups->ReadOomKills(leaf->second);
+      if (inst.leaf) {
+        auto after = config.cgroups->ReadOomKills(*inst.leaf);
         if (after) exit.oom = OomKillGrew(inst.oom_before, *after);
+        RetireLeaf(name, *inst.leaf);
       }
       Status st = config.exit_records->Write(name, {exit.exit_code, exit.oom});
       if (!st) spdlog::error("exit record of {}: {}", name, st.error().ToString());
@@ -329,15 +340,10 @@ struct EventLoop::Impl {
   }
 
   void KillContainer(const std::string& name) {
-    Status st = Ok();
-    auto leaf = leaves.find(name);
-    if (config.cgroups && leaf != leaves.end()) {
-      st = config.cgroups->Kill(leaf->second);
-    } else if (auto it = running.find(name); it != running.end()) {
-      st = config.signaller->Signal(it->second.handle, SIGKILL);
-    } else {
-      return;
-    }
+    auto it = running.find(name);
+    if (it == running.end()) return;  // exited; its leaf was emptied when it was retired
+    Status st = it->second.leaf ? config.cgroups->Kill(*it->second.leaf)
+                                : config.signaller->Signal(it->second.handle, SIGKILL);
     if (!st) {
       spdlog::error("kill {}: {}", name, st.error().ToString());
       return;
@@ -362,7 +368,7 @@ struct EventLoop::Impl {
       target.container = name;
       target.spec = &spec->second;
       target.pid = it->second.handle.pid();
-      if (auto leaf = leaves.find(name); leaf != leaves.end()) target.leaf = leaf->second;
+      target.leaf = it->second.leaf;
       executor.Run(target, std::move(cmd), std::move(done));
     };
   }
@@ -438,20 +444,28 @@ struct EventLoop::Impl {
     if (!c || spec == config.specs.end()) {
       return Error::Domain(ErrorCode::kNotFound, "no container named " + a.container);
     }
-    UniqueFd cgroup_fd;
     std::optional<cgroups::CgroupPath> leaf;
     if (config.cgroups) {
-      auto known = leaves.find(a.container);
-      if (known == leaves.end()) {
-        cgroups::CgroupPath cg = PODSHIM_TRY(config.cgroups->CreateContainer(a.container));
-        known = leaves.emplace(a.container, cg).first;
-        if (auto v = config.container_values.find(a.container);
-            v != config.container_values.end()) {
-          PODSHIM_TRY(config.cgroups->Apply(cg, v->second));
-        }
-        if (auto warning = config.cgroups->TakeWarning()) spdlog::warn("{}", *warning);
+      leaf = PODSHIM_TRY(
+          config.cgroups->CreateContainer(cgroups::InstanceLeafName(a.container, a.restart_count)));
+    }
+    Status launched = LaunchInto(a, *c, spec->second, leaf);
+    // A start that failed leaves nothing running in the new leaf (a child killed at birth may
+    // still be exiting): it goes the way of an ended instance's leaf.
+    if (!launched && leaf) RetireLeaf(a.container, *leaf);
+    return launched;
+  }
+
+  Status LaunchInto(const LaunchAction& a, const Container& c, const oci::Spec& spec,
+                    const std::optional<cgroups::CgroupPath>& leaf) {
+    UniqueFd cgroup_fd;
+    if (leaf) {
+      leaves[a.container] = *leaf;
+      // The container's limits go on every instance's leaf.
+      if (auto v = config.container_values.find(a.container); v != config.container_values.end()) {
+        PODSHIM_TRY(config.cgroups->Apply(*leaf, v->second));
       }
-      leaf = known->second;
+      if (auto warning = config.cgroups->TakeWarning()) spdlog::warn("{}", *warning);
       cgroup_fd = PODSHIM_TRY(config.cgroups->OpenDirFd(*leaf));
     }
     auto log = std::make_shared<CriLogFile>(PODSHIM_TRY(
@@ -465,8 +479,9 @@ struct EventLoop::Impl {
     opts.stdout_fd = out.write.get();
     opts.stderr_fd = err.write.get();
     opts.cgroup_dir_fd = cgroup_fd.get();
-    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildLaunchPlan(spec->second, c->bundle, opts));
+    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildLaunchPlan(spec, c.bundle, opts));
     Instance inst;
+    inst.leaf = leaf;
     if (leaf) {
       auto before = config.cgroups->ReadOomKills(*leaf);
       if (before) inst.oom_before = *before;
@@ -487,6 +502,49 @@ struct EventLoop::Impl {
     PODSHIM_TRY(sup.OnContainerStarted(a.container, pid));
     if (auto p = probes.find(a.container); p != probes.end()) p->second->OnContainerStarted();
     return Ok();
+  }
+
+  // --- Leaves of ended instances ------------------------------------------------------------
+
+  // The instance that ran in `leaf` has ended (its exit was handled, or its start failed): the
+  // leaf is removed now if it is empty. Otherwise whatever is left in it (processes outside the
+  // container's PID namespace, a start's child still dying) is killed through cgroup.kill, which
+  // is harmless here as the leaf is never started into again, and the removal retried later.
+  void RetireLeaf(const std::string& name, const cgroups::CgroupPath& leaf) {
+    if (auto it = leaves.find(name); it != leaves.end() && it->second == leaf) leaves.erase(it);
+    Result<bool> removed = config.cgroups->TryRemove(leaf);
+    if (removed && *removed) return;
+    if (!removed) {
+      spdlog::warn("remove the cgroup of {}: {}", name, removed.error().ToString());
+      return;  // RemovePod tries again when the pod ends
+    }
+    Status killed = config.cgroups->Kill(leaf);
+    if (!killed) {
+      spdlog::warn("kill what is left in the cgroup of {}: {}", name, killed.error().ToString());
+    }
+    retiring.push_back(leaf);
+    if (retiring.size() == 1) {
+      retire_delay = kRetireFirstRetry;
+      ArmRetireTimer();
+    }
+  }
+
+  void ArmRetireTimer() {
+    retire_timer.expires_after(retire_delay);
+    retire_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      std::erase_if(retiring, [this](const cgroups::CgroupPath& leaf) {
+        Result<bool> removed = config.cgroups->TryRemove(leaf);
+        if (!removed) {
+          spdlog::warn("remove cgroup {}: {}", config.cgroups->FullPath(leaf).string(),
+                       removed.error().ToString());
+        }
+        return !removed || *removed;  // an error: RemovePod tries again at the end
+      });
+      if (retiring.empty()) return;
+      retire_delay = std::min(retire_delay * 2, kRetireMaxRetry);
+      ArmRetireTimer();
+    });
   }
 };
 

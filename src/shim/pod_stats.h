@@ -14,7 +14,7 @@
 namespace podshim::shim {
 
 // `cgroups` may be nullptr (a pod without cgroups: every counter is empty). `leaves` holds the
-// containers that have a leaf cgroup (created at their first launch).
+// leaf of each container's current instance (a new one per start, removed after its exit).
 control::StatsResult CollectPodStats(const PodSnapshot& pod, const cgroups::CgroupManager* cgroups,
                                      const std::optional<cgroups::CgroupPath>& pod_cgroup,
                                      const std::map<std::string, cgroups::CgroupPath>& leaves);

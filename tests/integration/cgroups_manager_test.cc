@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "cgroups/control_files.h"
@@ -139,6 +140,29 @@ class CgroupsIntegrationTest : public ::testing::Test {
     EXPECT_EQ(::waitpid(pid, &status, 0), pid);
     std::erase(children_, pid);
     return status;
+  }
+
+  // clone3(CLONE_INTO_CGROUP) of `test_proc pause` into `cg`, as LinuxLauncher starts a
+  // container; the pid is killed and reaped in TearDown unless Reap()ed.
+  pid_t CloneInto(const CgroupPath& cg) {
+    auto dirfd = mgr_->OpenDirFd(cg);
+    EXPECT_TRUE(dirfd) << dirfd.error().ToString();
+    if (!dirfd) return -1;
+    struct clone_args args {};
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(dirfd->get());
+    std::string proc = PODSHIM_TEST_PROC;
+    char arg1[] = "pause";
+    char* argv[] = {proc.data(), arg1, nullptr};
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+      ::execv(argv[0], argv);
+      ::_exit(127);
+    }
+    EXPECT_GT(pid, 0) << "clone3: " << std::strerror(errno);
+    if (pid > 0) children_.push_back(static_cast<pid_t>(pid));
+    return static_cast<pid_t>(pid);
   }
 
   std::vector<pid_t> Procs(const CgroupPath& cg) {
@@ -302,6 +326,72 @@ TEST_F(CgroupsIntegrationTest, RequiredFailsWhereControllersAreMissingAndLeavesN
   }
   EXPECT_EQ(pod.error().code(), ErrorCode::kUnsupported) << pod.error().ToString();
   EXPECT_NE(pod.error().ToString().find("not available"), std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / parent_name_));
+}
+
+}  // namespace
+}  // namespace podshim::cgroups
+
+namespace podshim::cgroups {
+namespace {
+
+// Why every container start gets a fresh leaf: on current kernels (seen on 6.18) a cgroup that
+// once received cgroup.kill kills each later clone3(CLONE_INTO_CGROUP) child at birth. The
+// observation is printed, not asserted (a kernel may fix it); the fresh leaf must work.
+TEST_F(CgroupsIntegrationTest, AKilledLeafIsReplacedByAFreshOneAndRemovedWithoutWaiting) {
+  mgr_ = MakeManager();
+  ASSERT_NE(mgr_, nullptr);
+  ASSERT_TRUE(mgr_->CreatePod("inst"));
+  auto first = *mgr_->CreateContainer(InstanceLeafName("app", 0));
+  pid_t pid = CloneInto(first);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(mgr_->Kill(first));
+  int status = Reap(pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+
+  pid = CloneInto(first);
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(200ms);
+  int w = 0;
+  const bool died = ::waitpid(pid, &w, WNOHANG) == pid;
+  if (died) {
+    std::erase(children_, pid);
+  } else {
+    ASSERT_TRUE(mgr_->Kill(first));
+    w = Reap(pid);
+  }
+  std::cout << "a child cloned into a cgroup after its cgroup.kill: "
+            << (died && WIFSIGNALED(w) && WTERMSIG(w) == SIGKILL ? "killed at birth" : "runs")
+            << std::endl;
+
+  // Empty again: removed (TryRemove never waits; a child just reaped may still count briefly).
+  EXPECT_TRUE(WaitUntil([&] {
+    auto r = mgr_->TryRemove(first);
+    EXPECT_TRUE(r) << r.error().ToString();
+    return !r || *r;
+  }));
+  EXPECT_FALSE(fs::exists(root_ / first.str()));
+
+  // The next instance's leaf: the child is born there and runs.
+  auto second = mgr_->CreateContainer(InstanceLeafName("app", 1));
+  ASSERT_TRUE(second) << second.error().ToString();
+  pid = CloneInto(*second);
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(::waitpid(pid, &w, WNOHANG), 0) << "the child in the fresh leaf died: " << w;
+  EXPECT_EQ(Procs(*second), (std::vector<pid_t>{pid}));
+  // Populated: TryRemove says busy at once, without the retries Remove() makes.
+  auto busy = mgr_->TryRemove(*second);
+  ASSERT_TRUE(busy) << busy.error().ToString();
+  EXPECT_FALSE(*busy);
+  ASSERT_TRUE(mgr_->Kill(*second));
+  Reap(pid);
+  EXPECT_TRUE(WaitUntil([&] {
+    auto r = mgr_->TryRemove(*second);
+    return r && *r;
+  }));
+  EXPECT_FALSE(fs::exists(root_ / second->str()));
+  ASSERT_TRUE(mgr_->RemovePod());
   EXPECT_FALSE(fs::exists(root_ / parent_name_));
 }
 

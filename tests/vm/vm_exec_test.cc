@@ -69,7 +69,7 @@ TEST(VmExecTest, ExecProbesAndCtlExecRunInTheirOwnCgroupBelowTheLeaf) {
                 &out),
             0)
       << out;
-  const fs::path leaf = pod.pod_cgroup() / "app";
+  const fs::path leaf = pod.leaf("app");
   EXPECT_TRUE(Eventually([&] { return ExecGroups(leaf).empty(); }, 10s))
       << "exec cgroups left below " << leaf;
   EXPECT_EQ(PidsInTree(leaf).size(), 1u) << "only the container's own process is left";

@@ -1,8 +1,9 @@
 // Real pods in the VM: `podshim run` on busybox-bundle manifests, checked against the cgroup
 // files the kernel holds while the pod runs (they must equal what `podshim resources` prints)
 // and against real enforcement: OOM kills reported as OOMKilled with the oom marker, cpu.max
-// throttling, a pod pids limit containing a fork bomb, and termination leaving nothing behind
-// (cgroup.kill: even a process in the container's cgroup but outside its PID namespace).
+// throttling, a pod pids limit containing a fork bomb, termination leaving nothing behind
+// (cgroup.kill: even a process in the container's cgroup but outside its PID namespace), and a
+// container killed through cgroup.kill restarting in a fresh leaf with its limits.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,7 +57,7 @@ class VmPodTest : public ::testing::Test {
     for (const json& c : resources["containers"]) {
       std::string name = c["name"];
       if (std::find(containers.begin(), containers.end(), name) == containers.end()) continue;
-      fs::path leaf = pod.pod_cgroup() / name;
+      fs::path leaf = pod.leaf(name);
       EXPECT_TRUE(fs::is_directory(leaf)) << leaf;
       for (const auto& [file, value] : c["cgroup"].items()) {
         EXPECT_EQ(Trim(ReadText(leaf / file)), value.get<std::string>()) << leaf / file;
@@ -194,6 +196,76 @@ TEST_F(VmPodTest, MemoryLimitOomKillsAndTheSidecarRestarts) {
   EXPECT_FALSE(fs::exists(pod.pod_cgroup()));
 }
 
+// A container whose leaf got cgroup.kill (the grace-period SIGKILL) starts again: on current
+// kernels nothing can be cloned into a killed cgroup any more, so each start has its own leaf,
+// with the container's limits, and the ended instance's leaf is removed while the pod runs.
+TEST_F(VmPodTest, SidecarKilledThroughCgroupKillRestartsInAFreshLeafWithItsLimits) {
+  PodDir pod("rekill", kParent);
+  ASSERT_TRUE(pod.ok());
+  json limits = {{"cpu", "250m"}, {"memory", "64Mi"}};
+  pod.WriteManifest(PodManifest(
+      "rekill", bundle_.dir(),
+      json::array({{{"name", "side"},
+                    {"restartPolicy", "Always"},
+                    {"command", Cmd({"/test_proc", "pause"})},
+                    {"resources", {{"requests", limits}, {"limits", limits}}}}}),
+      json::array({{{"name", "app"}, {"command", Cmd({"/test_proc", "sleep", "60000"})}}}), "Never",
+      /*grace_seconds=*/2));
+  int status = -1;
+  json resources = json::parse(pod.Capture("resources", {}, &status), nullptr, false);
+  ASSERT_EQ(status, 0) << ReadText(pod.dir() / "resources.err");
+  json side_files;
+  for (const json& c : resources["containers"]) {
+    if (c["name"] == "side") side_files = c["cgroup"];
+  }
+  ASSERT_TRUE(side_files.contains("memory.max")) << resources.dump();
+
+  StartOrSkip(pod);
+  if (IsSkipped() || HasFatalFailure()) return;
+  ASSERT_TRUE(pod.WaitForEvent("ContainerStarted", "app", 60s)) << pod.stderr_text();
+  // The sidecar's cgroup as the kernel reports it for its process (podshim's leaf `side-0`).
+  const pid_t first_pid = EventsOf(pod.events(), "ContainerStarted", "side")[0].value("pid", 0);
+  const fs::path first = CgroupOf(first_pid);
+  ASSERT_FALSE(first.empty()) << "sidecar pid " << first_pid << " is not running";
+  EXPECT_EQ(first, pod.leaf("side", 0));
+  std::ofstream(first / "cgroup.kill") << "1" << std::flush;
+
+  ASSERT_TRUE(pod.WaitForEvent("ContainerStarted", "side", 60s, 2)) << pod.stderr_text();
+  std::vector<json> events = pod.events();
+  EXPECT_TRUE(EventsOf(events, "ContainerStartFailed", "side").empty()) << pod.stderr_text();
+  std::vector<json> exits = EventsOf(events, "ContainerExited", "side");
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0]["exitCode"], 137);
+  std::vector<json> starts = EventsOf(events, "ContainerStarted", "side");
+  EXPECT_EQ(starts[1]["restartCount"], 1);
+  const pid_t pid = starts[1].value("pid", 0);
+
+  // The second instance runs in a leaf of its own that holds the container's limits.
+  const fs::path second = pod.leaf("side", 1);
+  ASSERT_TRUE(fs::is_directory(second)) << second;
+  std::vector<pid_t> in_second = PidsInTree(second);
+  EXPECT_NE(std::find(in_second.begin(), in_second.end(), pid), in_second.end())
+      << "pid " << pid << " is not in " << second;
+  EXPECT_FALSE(ProcessGone(pid));
+  for (const auto& [file, value] : side_files.items()) {
+    EXPECT_EQ(Trim(ReadText(second / file)), value.get<std::string>()) << second / file;
+  }
+  // The killed instance's leaf is gone; the pod holds only the running instances' leaves.
+  EXPECT_TRUE(Eventually([&] { return !fs::exists(first); }, 10s)) << first << " left behind";
+  std::vector<std::string> children;
+  for (const auto& e : fs::directory_iterator(pod.pod_cgroup())) {
+    if (e.is_directory()) children.push_back(e.path().filename().string());
+  }
+  std::sort(children.begin(), children.end());
+  EXPECT_EQ(children, (std::vector<std::string>{"app-0", "side-1"}));
+
+  pod.Signal(SIGTERM);
+  PodRunResult r = pod.Wait(60s);
+  EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+  EXPECT_FALSE(fs::exists(pod.pod_cgroup())) << pod.pod_cgroup() << " left behind";
+  EXPECT_FALSE(fs::exists(pod.parent_cgroup())) << pod.parent_cgroup() << " left behind";
+}
+
 TEST_F(VmPodTest, CpuLimitThrottlesABusyLoop) {
   PodDir pod("cpu", kParent);
   ASSERT_TRUE(pod.ok());
@@ -204,8 +276,8 @@ TEST_F(VmPodTest, CpuLimitThrottlesABusyLoop) {
   StartOrSkip(pod);
   if (IsSkipped() || HasFatalFailure()) return;
   ASSERT_TRUE(pod.WaitForEvent("ContainerStarted", "app", 60s)) << pod.stderr_text();
-  fs::path stat = pod.pod_cgroup() / "app" / "cpu.stat";
-  EXPECT_EQ(Trim(ReadText(pod.pod_cgroup() / "app" / "cpu.max")), "10000 100000");
+  fs::path stat = pod.leaf("app") / "cpu.stat";
+  EXPECT_EQ(Trim(ReadText(pod.leaf("app") / "cpu.max")), "10000 100000");
   std::this_thread::sleep_for(300ms);
   uint64_t u0 = KeyedValue(stat, "usage_usec").value_or(0);
   uint64_t t0 = KeyedValue(stat, "nr_throttled").value_or(0);
@@ -274,7 +346,7 @@ TEST_F(VmPodTest, TerminationLeavesNoProcessBehind) {
   StartOrSkip(pod);
   if (IsSkipped() || HasFatalFailure()) return;
   ASSERT_TRUE(pod.WaitForEvent("ContainerStarted", "stubborn", 60s)) << pod.stderr_text();
-  fs::path leaf = pod.pod_cgroup() / "stubborn";
+  fs::path leaf = pod.leaf("stubborn");
   ASSERT_TRUE(Eventually([&] { return PidsInTree(leaf).size() == 2; }, 10s));
   std::vector<pid_t> pids = PidsInTree(leaf);
   // A host process moved into the container's cgroup (as an exec'd process would be) is outside

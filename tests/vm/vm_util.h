@@ -179,6 +179,16 @@ inline std::vector<pid_t> PidsInTree(const fs::path& cgroup) {
   return pids;
 }
 
+// The cgroup directory of `pid` (its "0::" line of /proc/PID/cgroup under kCgroupRoot), or ""
+// when the process is gone.
+inline fs::path CgroupOf(pid_t pid) {
+  std::istringstream in(ReadText("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("0::", 0) == 0) return fs::path(kCgroupRoot) / line.substr(4);
+  }
+  return {};
+}
+
 // Removes a cgroup tree left by a failed test, leaves first (after cgroup.kill).
 inline void RemoveCgroupTree(const fs::path& cg) {
   std::error_code ec;
@@ -244,6 +254,11 @@ class PodDir {
   fs::path manifest() const { return dir_ / "manifest.json"; }
   fs::path pod_cgroup() const { return fs::path(kCgroupRoot) / parent_ / ("pod-" + id_); }
   fs::path parent_cgroup() const { return fs::path(kCgroupRoot) / parent_; }
+  // The leaf of `container`'s instance `restart_count`: every start gets its own
+  // (<pod>/<name>-<restartCount>, cgroups::InstanceLeafName).
+  fs::path leaf(const std::string& container, int restart_count = 0) const {
+    return pod_cgroup() / (container + "-" + std::to_string(restart_count));
+  }
   std::vector<json> events() const { return ReadEvents(events_file()); }
   std::string stderr_text() const { return ReadText(dir_ / "podshim.err"); }
 

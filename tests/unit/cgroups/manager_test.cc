@@ -389,6 +389,57 @@ TEST_F(ManagerTest, RemoveGivesUpAfterTheTimeoutWithEbusy) {
   EXPECT_FALSE(tree_->Exists("podshim"));
 }
 
+TEST(InstanceLeafNameTest, NameDashInstance) {
+  EXPECT_EQ(InstanceLeafName("side", 0), "side-0");
+  EXPECT_EQ(InstanceLeafName("app-1", 12), "app-1-12");
+}
+
+TEST_F(ManagerTest, EachInstanceGetsItsOwnLeafAndTheEndedOneIsRemovedWithoutWaiting) {
+  ASSERT_TRUE(mgr_->CreatePod("web"));
+  auto first = *mgr_->CreateContainer(InstanceLeafName("side", 0));
+  auto second = mgr_->CreateContainer(InstanceLeafName("side", 1));
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->str(), "podshim/pod-web/side-1");
+  // Still busy (a process exiting): one rmdir, no waiting; the leaf stays ours.
+  tree_->BusyFor("podshim/pod-web/side-0", 1);
+  const int before = tree_->rmdir_attempts();
+  auto busy = mgr_->TryRemove(first);
+  ASSERT_TRUE(busy) << busy.error().ToString();
+  EXPECT_FALSE(*busy);
+  EXPECT_EQ(tree_->rmdir_attempts() - before, 1);
+  EXPECT_TRUE(tree_->Exists("podshim/pod-web/side-0"));
+  auto gone = mgr_->TryRemove(first);
+  ASSERT_TRUE(gone) << gone.error().ToString();
+  EXPECT_TRUE(*gone);
+  EXPECT_FALSE(tree_->Exists("podshim/pod-web/side-0"));
+  // Removed means forgotten: a second attempt is a cgroup this manager no longer knows.
+  auto again = mgr_->TryRemove(first);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kConflict);
+  ASSERT_TRUE(mgr_->RemovePod());
+  EXPECT_FALSE(tree_->Exists("podshim"));
+}
+
+TEST_F(ManagerTest, TryRemoveKeepsALeafWithAnExecGroupAndRemovePodTakesBoth) {
+  ASSERT_TRUE(mgr_->CreatePod("web"));
+  auto leaf = *mgr_->CreateContainer(InstanceLeafName("app", 0));
+  ASSERT_TRUE(mgr_->CreateExecGroup(leaf, "exec-1"));
+  auto r = mgr_->TryRemove(leaf);
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_FALSE(*r);  // a child cgroup: EBUSY
+  ASSERT_TRUE(mgr_->RemovePod());
+  EXPECT_FALSE(tree_->Exists("podshim"));
+}
+
+TEST_F(ManagerTest, TryRemoveRefusesWhatItDidNotCreate) {
+  ASSERT_TRUE(mgr_->CreatePod("web"));
+  tree_->MakeCgroup("podshim/pod-web/foreign");
+  auto r = mgr_->TryRemove(P("podshim/pod-web/foreign"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
+  EXPECT_TRUE(tree_->Exists("podshim/pod-web/foreign"));
+}
+
 TEST_F(ManagerTest, RemoveRefusesWhatItDidNotCreate) {
   ASSERT_TRUE(mgr_->CreatePod("web"));
   tree_->MakeCgroup("podshim/pod-web/foreign");
