@@ -90,11 +90,23 @@ void Supervisor::Sync() {
         (c.stage == Stage::kLaunching || (c.stage == Stage::kRunning && c.poststart_pending));
     if (hook_pending) break;
   }
-  // Job completion (SEMANTICS 4.1, 6.5): no app container runs or will run again.
+  MaybeCompleteJob();
+}
+
+// Job completion (SEMANTICS 4.1, 6.5): no app container runs or will run again. An app being
+// stopped for good counts as done already, as in kubelet's computePodActions: it keeps no
+// container and starts none, so it returns KillPod at the kill itself, and the sidecars are
+// neither restarted nor probe-killed from then on. Such a kill makes the reason Failed.
+void Supervisor::MaybeCompleteJob() {
+  if (!started_ || terminating_) return;
   bool all_apps_done = true;
   bool all_apps_succeeded = true;
   for (const Container& c : containers_) {
     if (c.plan.role != Role::kApp) continue;
+    if (StoppingForGood(c)) {
+      all_apps_succeeded = false;
+      continue;
+    }
     if (c.stage != Stage::kExited) all_apps_done = false;
     if (c.snap.state.exit_code.value_or(0) != 0) all_apps_succeeded = false;
   }
@@ -103,6 +115,14 @@ void Supervisor::Sync() {
         all_apps_succeeded ? TerminationReason::kCompleted : TerminationReason::kFailed,
         plan_.grace, /*kill_now=*/false);
   }
+}
+
+// An app container whose stop under way will not be followed by a restart: killed by a probe
+// or a failed postStart under restartPolicy Never (kubelet restarts a probe-killed app under
+// OnFailure and Always), and not by `ctl restart`.
+bool Supervisor::StoppingForGood(const Container& c) const {
+  return c.plan.role == Role::kApp && c.stop && !c.restart_requested &&
+         plan_.restart_policy == RestartPolicy::kNever;
 }
 
 void Supervisor::Launch(Container& c) {
@@ -167,6 +187,8 @@ Status Supervisor::OnPostStartFinished(std::string_view name, bool success) {
   c->poststart_pending = false;
   if (!success) {
     if (!terminating_) StopContainer(*c, std::nullopt);
+    // The apps after it still wait for its exit (kubelet kills it inside startContainer).
+    MaybeCompleteJob();
     return Ok();
   }
   MaybeMarkStarted(*c);
@@ -179,6 +201,7 @@ Status Supervisor::OnProbeKill(std::string_view name, std::optional<std::chrono:
   Container* c = PODSHIM_TRY(Find(name));
   if (terminating_ || c->stage != Stage::kRunning || c->stop) return Ok();
   StopContainer(*c, grace);
+  MaybeCompleteJob();
   return Ok();
 }
 
@@ -319,9 +342,7 @@ void Supervisor::RecordExit(Container& c, const ContainerExit& exit, std::string
   UpdateReadiness(c);
 
   if (terminating_) {  // once termination began, nothing restarts
-    if (termination_) {
-      TakePlanActions(termination_->OnContainerExited(c.plan.name), termination_grace_);
-    }
+    if (termination_) TakePodPlanActions(termination_->OnContainerExited(c.plan.name));
     MaybeFinish();
     return;
   }
@@ -375,14 +396,18 @@ void Supervisor::BeginTermination(TerminationReason reason, std::chrono::seconds
       c.snap.last_state = c.saved_last_state;
       c.saved_last_state.reset();
     }
+    const bool running = c.stage == Stage::kRunning || c.stage == Stage::kLaunching;
+    const bool keeps_own_stop = StoppingForGood(c);
     signals::TerminationContainer t;
     t.name = c.plan.name;
     t.role = c.plan.role;
-    t.running = c.stage == Stage::kRunning || c.stage == Stage::kLaunching;
-    // A container already being stopped on its own had its preStop started then: the pod's
-    // plan takes it over without a second hook.
+    t.running = running;
+    // A container already being stopped on its own had its preStop started then. An app
+    // stopped for good goes on with its own stop (hook, signal, grace): the pod's plan sends it
+    // nothing (TakePodPlanActions) and only waits for its exit. Any other is taken over by the
+    // pod's plan, without a second hook.
     t.has_prestop = c.plan.has_prestop && !c.stop;
-    c.stop.reset();
+    if (!keeps_own_stop) c.stop.reset();
     c.restart_requested = false;
     t.stop_signal = c.plan.stop_signal;
     list.push_back(std::move(t));
@@ -392,7 +417,7 @@ void Supervisor::BeginTermination(TerminationReason reason, std::chrono::seconds
   auto plan = signals::TerminationPlan::Create(*clock_, std::move(list), grace);
   if (plan) {
     termination_.emplace(std::move(*plan));
-    TakePlanActions(termination_->Start(), grace);
+    TakePodPlanActions(termination_->Start());
   } else {
     killed_now_ = true;  // cannot happen with a validated PodPlan; stop hard rather than hang
   }
@@ -427,6 +452,15 @@ void Supervisor::TakePlanActions(std::vector<signals::TerminationAction> actions
   }
 }
 
+// The pod plan's actions, less those for a container that goes on with its own stop.
+void Supervisor::TakePodPlanActions(std::vector<signals::TerminationAction> actions) {
+  std::erase_if(actions, [this](const signals::TerminationAction& a) {
+    auto c = Find(a.container);
+    return c && (*c)->stop.has_value();
+  });
+  TakePlanActions(std::move(actions), termination_grace_);
+}
+
 Status Supervisor::OnPreStopFinished(std::string_view name) {
   Container* c = PODSHIM_TRY(Find(name));
   if (finished_) return Ok();
@@ -435,20 +469,20 @@ Status Supervisor::OnPreStopFinished(std::string_view name) {
     return Ok();
   }
   if (!termination_) return Ok();
-  TakePlanActions(termination_->OnPreStopFinished(c->plan.name), termination_grace_);
+  TakePodPlanActions(termination_->OnPreStopFinished(c->plan.name));
   MaybeFinish();
   return Ok();
 }
 
 void Supervisor::OnDeadline() {
   if (finished_) return;
-  if (terminating_) {
-    if (termination_) TakePlanActions(termination_->OnDeadline(), termination_grace_);
-    MaybeFinish();
-    return;
-  }
   for (Container& c : containers_) {
     if (c.stop) TakePlanActions(c.stop->OnDeadline(), c.stop_grace);
+  }
+  if (terminating_) {
+    if (termination_) TakePodPlanActions(termination_->OnDeadline());
+    MaybeFinish();
+    return;
   }
   Sync();
 }
@@ -502,15 +536,19 @@ std::vector<SupervisorAction> Supervisor::TakeActions() { return std::exchange(a
 
 std::optional<Supervisor::TimePoint> Supervisor::NextDeadline() const {
   if (finished_) return std::nullopt;
-  if (terminating_) {
-    // After a kill-now only exits matter: the plan's later deadlines would only send more.
-    if (killed_now_ || !termination_) return std::nullopt;
-    return termination_->NextDeadline();
-  }
+  // After a kill-now only exits matter: the plans' later deadlines would only send more.
+  if (terminating_ && (killed_now_ || !termination_)) return std::nullopt;
   std::optional<TimePoint> next;
   auto consider = [&next](std::optional<TimePoint> t) {
     if (t && (!next || *t < *next)) next = t;
   };
+  if (terminating_) {
+    consider(termination_->NextDeadline());
+    for (const Container& c : containers_) {  // apps that go on with their own stop
+      if (c.stop) consider(c.stop->NextDeadline());
+    }
+    return next;
+  }
   for (const Container& c : containers_) {
     if (c.stage == Stage::kBackOff) consider(c.restart_at);
     if (c.stop) consider(c.stop->NextDeadline());

@@ -88,7 +88,9 @@ class Supervisor {
   // A liveness or startup probe reached its failureThreshold: the container is stopped the way
   // kubelet's killContainer does it (preStop hook, stop signal, SIGKILL when `grace`, or the
   // pod's grace when nullopt, runs out; SIGKILL at least 2 s after the signal), then restarted
-  // per the restart rules (sidecars always). Ignored while the pod terminates, for a container
+  // per the restart rules (sidecars always). Under restartPolicy Never, killing the last app
+  // container that could still run ends the pod at once (kubelet's KillPod): the pod terminates
+  // while that app finishes its own stop. Ignored while the pod terminates, for a container
   // that is not running, or one already being stopped.
   Status OnProbeKill(std::string_view name, std::optional<std::chrono::seconds> grace);
   // `ctl restart`: a running sidecar or app container is stopped (as OnProbeKill, with the pod's
@@ -143,6 +145,8 @@ class Supervisor {
     bool poststart_pending = false;
     bool restart_requested = false;  // relaunch at once when it exits (OnRestartRequest)
     // A stop of this one container (probe failure, failed postStart, restart request) under way.
+    // An app stopped for good keeps it when the pod terminates (the pod's plan then only waits
+    // for its exit); any other is taken over by the pod's plan.
     std::optional<signals::TerminationPlan> stop;
     std::chrono::seconds stop_grace{0};
     ContainerSnapshot snap;
@@ -153,15 +157,18 @@ class Supervisor {
 
   Result<Container*> Find(std::string_view name);
   void Sync();
+  void MaybeCompleteJob();
   void Launch(Container& c);
   void MarkStarted(Container& c);
   void MaybeMarkStarted(Container& c);
   void StopContainer(Container& c, std::optional<std::chrono::seconds> grace);
   void RecordExit(Container& c, const ContainerExit& exit, std::string_view start_error);
   bool ShouldRestart(const Container& c, int exit_code) const;
+  bool StoppingForGood(const Container& c) const;
   void BeginTermination(TerminationReason reason, std::chrono::seconds grace, bool kill_now);
   void KillNow();
   void TakePlanActions(std::vector<signals::TerminationAction> actions, std::chrono::seconds grace);
+  void TakePodPlanActions(std::vector<signals::TerminationAction> actions);
   void MaybeFinish();
   void UpdateReadiness(Container& c);
   void Emit(std::string type, const Container* c, std::vector<EventField> fields = {});

@@ -155,10 +155,12 @@ TEST_F(SupervisorProbeKillTest, LivenessKilledAppUnderNeverIsNotRestartedAndTheP
   Running("app");
   (void)All();
   ProbeKill("app");
-  EXPECT_THAT(Ops(), ElementsAre("Signal app SIGTERM"));
+  // Nothing will run again: the pod terminates at the kill (kubelet's KillPod).
+  EXPECT_THAT(All(), ElementsAre("Signal app SIGTERM",
+                                 "Emit TerminationStarted reason=Failed gracePeriodSeconds=5"));
   Killed("app", SIGTERM);
   EXPECT_THAT(Events(), ElementsAre("ContainerExited app", "ContainerNotReady app", "PodNotReady",
-                                    "TerminationStarted", "PodFinished"));
+                                    "PodFinished"));
   EXPECT_EQ(sup().Phase(), PodPhase::kFailed);
 }
 
