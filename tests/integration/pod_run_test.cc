@@ -232,7 +232,8 @@ TEST_F(PodRunTest, BadManifestExits2AndStartsNothing) {
 
   WriteManifest("nobundle", "  containers:\n  - name: app\n    bundle: missing\n");
   EXPECT_EQ(Run(), 2);
-  EXPECT_NE(ReadText(tmp_ / "shim.err").find("container \"app\""), std::string::npos)
+  EXPECT_NE(ReadText(tmp_ / "shim.err").find("spec.containers[0].bundle: bundle directory"),
+            std::string::npos)
       << ReadText(tmp_ / "shim.err");
   EXPECT_FALSE(fs::exists(state_));
 
