@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cgroups/control_files.h"
+#include "common/quoted.h"
 
 namespace podshim::cgroups {
 namespace {
@@ -23,8 +24,6 @@ std::string Join(const auto& items, std::string_view sep = ", ") {
   }
   return out;
 }
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string FileOf(const CgroupPath& cg, std::string_view file) {
   return cg.IsRoot() ? std::string(file) : cg.str() + "/" + std::string(file);
@@ -108,7 +107,7 @@ Result<CgroupPath> CgroupV2Manager::CreatePod(std::string_view pod_id) {
   auto reaching = EnableControllers(pod, base);
   if (!reaching) {
     UndoCreated();
-    return std::move(reaching).error().Wrap("create pod cgroup " + Quote(pod.str()));
+    return std::move(reaching).error().Wrap("create pod cgroup " + Quoted(pod.str()));
   }
   if (options_.required && reaching->size() != base.size()) {
     std::vector<std::string> lacking;
@@ -138,12 +137,12 @@ Result<CgroupPath> CgroupV2Manager::CreatePod(std::string_view pod_id) {
 Result<CgroupPath> CgroupV2Manager::CreateContainer(std::string_view name) {
   if (!pod_) {
     return Error::Domain(ErrorCode::kConflict,
-                         "create container cgroup " + Quote(name) + ": no pod cgroup yet");
+                         "create container cgroup " + Quoted(name) + ": no pod cgroup yet");
   }
   const CgroupPath leaf = PODSHIM_TRY(pod_->Child(name));
   const std::set<std::string> base(options_.base_controllers.begin(),
                                    options_.base_controllers.end());
-  PODSHIM_TRY_WRAP(EnableControllers(leaf, base), "create container cgroup " + Quote(name));
+  PODSHIM_TRY_WRAP(EnableControllers(leaf, base), "create container cgroup " + Quoted(name));
   Status made = fs_->MakeDir(leaf);
   if (!made && IsErrno(made.error(), EEXIST)) {
     return Error::Domain(
@@ -158,7 +157,7 @@ Result<CgroupPath> CgroupV2Manager::CreateContainer(std::string_view name) {
 Result<CgroupPath> CgroupV2Manager::CreateExecGroup(const CgroupPath& leaf, std::string_view name) {
   if (std::find(created_.begin(), created_.end(), leaf) == created_.end() || !pod_ ||
       leaf.Parent() != *pod_) {
-    return Error::Domain(ErrorCode::kConflict, "create exec cgroup " + Quote(name) + " below " +
+    return Error::Domain(ErrorCode::kConflict, "create exec cgroup " + Quoted(name) + " below " +
                                                    fs_->FullPath(leaf).string() +
                                                    ": not a container cgroup of this pod");
   }
@@ -177,7 +176,7 @@ Status CgroupV2Manager::Apply(const CgroupPath& cg, const CgroupFileValues& valu
     if (controller != "cgroup") wanted.emplace(controller);
   }
   const std::set<std::string> reaching =
-      PODSHIM_TRY_WRAP(EnableControllers(cg, wanted), "apply cgroup values to " + Quote(cg.str()));
+      PODSHIM_TRY_WRAP(EnableControllers(cg, wanted), "apply cgroup values to " + Quoted(cg.str()));
 
   std::vector<std::string> skipped;
   std::set<std::string> lacking;
@@ -202,9 +201,10 @@ Status CgroupV2Manager::Apply(const CgroupPath& cg, const CgroupFileValues& valu
     PODSHIM_TRY(fs_->Write(cg, files[i], v.value));
     const std::string read_back = PODSHIM_TRY(fs_->Read(cg, files[i]));
     if (!ReadBackMatches(v.file, v.value, read_back, page_size_)) {
-      return Error::Domain(ErrorCode::kConflict,
-                           "verify " + fs_->FullPath(cg, files[i]).string() + ": wrote " +
-                               Quote(v.value) + ", kernel reports " + Quote(TrimSpace(read_back)));
+      return Error::Domain(ErrorCode::kConflict, "verify " + fs_->FullPath(cg, files[i]).string() +
+                                                     ": wrote " + Quoted(v.value) +
+                                                     ", kernel reports " +
+                                                     Quoted(TrimSpace(read_back)));
     }
   }
   return Ok();

@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::oci {
 namespace {
 
@@ -65,8 +67,6 @@ constexpr std::array<PropagationOption, 8> kPropagationOptions{{
     {"unbindable", MS_UNBINDABLE},
     {"runbindable", MS_UNBINDABLE | MS_REC},
 }};
-
-std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Lexically splits an absolute container path; refuses ".." above "/".
 Result<std::vector<std::string>> SplitContainerPath(std::string_view unsafe,
