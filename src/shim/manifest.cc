@@ -219,7 +219,7 @@ class Reader {
   std::optional<seconds> Seconds(const YAML::Node& n, const std::string& path, int64_t min) {
     auto v = Int(n, path, min, std::numeric_limits<int64_t>::max());
     if (!v) return std::nullopt;
-    return seconds(*v);
+    return std::min(seconds(*v), kMaxManifestSeconds);
   }
 
   std::optional<bool> Bool(const YAML::Node& n, const std::string& path) {

@@ -167,6 +167,16 @@ TEST_F(CtlCommandTest, EventsReplayAndFollow) {
   EXPECT_NE(follow.out.find("PodFinished"), std::string::npos) << follow.out;
 }
 
+TEST_F(CtlCommandTest, HugeGraceIsClampedAndLeavesThePodsGrace) {
+  // Above 100 years (kMaxManifestSeconds) a grace cannot shrink the pod's: it is clamped, not
+  // refused by the protocol (at most 2^40 s) nor overflowed.
+  for (std::string huge : {"9223372036854775807", "99999999999999999999999", "2000000h"}) {
+    CtlOutput s = Ctl({"stop", "--grace", huge});
+    EXPECT_EQ(s.status, 0) << huge << ": " << s.err;
+    EXPECT_EQ(s.out, "stopping the pod (grace period 30s)\n") << huge;
+  }
+}
+
 TEST_F(CtlCommandTest, UsageErrorsExitTwo) {
   for (std::vector<std::string> args :
        std::vector<std::vector<std::string>>{{"frobnicate"},

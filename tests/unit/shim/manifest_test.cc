@@ -498,5 +498,37 @@ TEST(ManifestValidateTest, ContainerPathsNameTheirList) {
   EXPECT_EQ(ContainerPath(Container{}, 0), "spec.containers[0]");
 }
 
+TEST(ManifestTest, HugeSecondsAreClampedToOneHundredYears) {
+  const seconds kHundredYears(3'155'760'000);  // kMaxManifestSeconds: 365.25 days a year
+  Pod pod = MustParse(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  terminationGracePeriodSeconds: 9223372036854775807
+  activeDeadlineSeconds: 9223372036854775807
+  containers:
+  - name: a
+    bundle: b
+    livenessProbe: {exec: {command: ["true"]}, terminationGracePeriodSeconds: 9223372036854775807,
+                    periodSeconds: 2147483647, timeoutSeconds: 2147483647,
+                    initialDelaySeconds: 2147483647}
+    lifecycle: {preStop: {sleep: {seconds: 9223372036854775807}}}
+)");
+  EXPECT_EQ(pod.spec.termination_grace_period, kHundredYears);
+  EXPECT_EQ(pod.spec.active_deadline, kHundredYears);
+  const Container& c = pod.spec.containers.at(0);
+  ASSERT_TRUE(c.liveness_probe);
+  EXPECT_EQ(c.liveness_probe->termination_grace_period, kHundredYears);
+  // The probe's own fields are int32 in Kubernetes (68 years): they fit, and are kept.
+  EXPECT_EQ(c.liveness_probe->period, seconds(2147483647));
+  EXPECT_EQ(c.liveness_probe->timeout, seconds(2147483647));
+  EXPECT_EQ(c.liveness_probe->initial_delay, seconds(2147483647));
+  ASSERT_TRUE(c.lifecycle.pre_stop);
+  const auto* sleep = std::get_if<SleepAction>(&*c.lifecycle.pre_stop);
+  ASSERT_TRUE(sleep);
+  EXPECT_EQ(sleep->duration, kHundredYears);
+}
+
 }  // namespace
 }  // namespace podshim::shim
