@@ -101,7 +101,7 @@ TEST(SpecParseTest, EverySupportedField) {
   EXPECT_EQ(p.user.uid, 1000u);
   EXPECT_EQ(p.user.gid, 1001u);
   EXPECT_EQ(p.user.umask, 022u);
-  EXPECT_EQ(p.user.additional_gids, (std::vector<uint32_t>{5, 6, 4294967295u}));
+  EXPECT_EQ(p.user.additional_gids, (std::vector<uint32_t>{5, 6, 4294967294u}));
   EXPECT_EQ(p.args, (std::vector<std::string>{"/bin/server", "--port", "8080"}));
   EXPECT_EQ(p.env, (std::vector<std::string>{"PATH=/bin", "EMPTY="}));
   EXPECT_EQ(p.cwd, "/srv");
@@ -207,8 +207,8 @@ TEST(SpecParseTest, EmptyCapabilitySetsMeanDropAll) {
 
 TEST(SpecParseTest, HighestSettableIdsAreAccepted) {
   json config = BaseConfig();
-  config["process"]["user"] = {{"uid", 4294967294u}, {"gid", 4294967294u},
-                               {"additionalGids", {4294967294u}}};
+  config["process"]["user"] = {
+      {"uid", 4294967294u}, {"gid", 4294967294u}, {"additionalGids", {4294967294u}}};
   // The init namespace's own map, "0 0 4294967295", ends at the highest mappable id.
   config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 4294967295u}}};
   auto spec = ParseSpec(config.dump());
