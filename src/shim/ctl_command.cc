@@ -78,7 +78,8 @@ std::optional<int64_t> ParseSeconds(std::string_view text) {
   // Also a kubelet-style duration ("30s", "1m"), rounded down to whole seconds.
   auto d = ParseDuration(text);
   if (!d) return std::nullopt;
-  return std::min(std::chrono::duration_cast<std::chrono::seconds>(*d), kMaxManifestSeconds).count();
+  return std::min(std::chrono::duration_cast<std::chrono::seconds>(*d), kMaxManifestSeconds)
+      .count();
 }
 
 struct Invocation {

@@ -1,5 +1,6 @@
 // podshim ctl against a control server with a fake pod (on its own io_context thread) and
 // against a dead socket; stdout and stderr are captured into files around each call.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -173,7 +174,8 @@ TEST_F(CtlCommandTest, HugeGraceIsClampedAndLeavesThePodsGrace) {
   for (std::string huge : {"9223372036854775807", "99999999999999999999999", "2000000h"}) {
     CtlOutput s = Ctl({"stop", "--grace", huge});
     EXPECT_EQ(s.status, 0) << huge << ": " << s.err;
-    EXPECT_EQ(s.out, "stopping the pod (grace period 30s)\n") << huge;
+    // The first call stops the fake pod; the later ones find it terminating.
+    EXPECT_THAT(s.out, ::testing::EndsWith(" (grace period 30s)\n")) << huge;
   }
 }
 

@@ -31,8 +31,8 @@ TEST(PodOptionsTest, GoodIdAndCgroupParentAreKept) {
 }
 
 TEST(PodOptionsTest, IdThatIsNotOneFileNameIsRefused) {
-  for (std::string bad : std::vector<std::string>{"../x", "a/b", "..", ".", "a b", "x\n",
-                                                   std::string(252, 'a')}) {
+  for (std::string bad :
+       std::vector<std::string>{"../x", "a/b", "..", ".", "a b", "x\n", std::string(252, 'a')}) {
     for (bool inline_form : {false, true}) {
       auto o = inline_form ? Parse({"--id=" + bad}) : Parse({"--id", bad});
       ASSERT_FALSE(o.has_value()) << "accepted --id " << bad;

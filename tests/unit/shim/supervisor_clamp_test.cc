@@ -33,8 +33,9 @@ spec:
   Running("app");
   All();
   sup().OnStopRequest(TerminationReason::kSignal);
-  EXPECT_THAT(All(), ElementsAre("Emit TerminationStarted reason=Signal gracePeriodSeconds=3155760000",
-                                 "Signal app SIGTERM"));
+  EXPECT_THAT(All(),
+              ElementsAre("Emit TerminationStarted reason=Signal gracePeriodSeconds=3155760000",
+                          "Signal app SIGTERM"));
   EXPECT_EQ(UntilDeadline(), kHundredYears);
   FireDeadline();
   EXPECT_THAT(Ops(), ElementsAre("Kill app"));
