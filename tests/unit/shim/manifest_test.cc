@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 const fs::path kFixtures = fs::path(PODSHIM_SOURCE_DIR) / "tests/fixtures/data/manifests";
 const fs::path kExamples = fs::path(PODSHIM_SOURCE_DIR) / "examples";
@@ -528,6 +529,52 @@ spec:
   const auto* sleep = std::get_if<SleepAction>(&*c.lifecycle.pre_stop);
   ASSERT_TRUE(sleep);
   EXPECT_EQ(sleep->duration, kHundredYears);
+}
+
+TEST(ManifestTest, EnvNamesKubernetesAcceptsAreKeptAndEmptyListsAreNotSet) {
+  Pod pod = MustParse(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: a
+    bundle: b
+    command: []
+    args: []
+    env: [{name: my.env-name}, {name: MY_ENV.NAME}, {name: MyEnvName1}, {name: _x}, {name: -x},
+          {name: .x, value: "a b"}]
+)");
+  const Container& c = pod.spec.containers.at(0);
+  EXPECT_FALSE(c.command);
+  EXPECT_FALSE(c.args);
+  ASSERT_EQ(c.env.size(), 6u);
+  EXPECT_EQ(c.env[5].name, ".x");
+  EXPECT_EQ(c.env[5].value, "a b");
+}
+
+TEST(ManifestTest, DotDotPathsAndBadEnvAreRefusedWithTheirPaths) {
+  EXPECT_THAT(
+      Errors(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: x}
+spec:
+  volumes: [{name: h, hostPath: {path: /a/..}}, {name: e, emptyDir: {}}]
+  containers:
+  - name: a
+    bundle: b
+    volumeMounts: [{name: e, mountPath: /x/../y}, {name: h, mountPath: /ok/..data}]
+    env: [{name: "9", value: v}, {name: "..", value: v}, {name: OK, value: "\0"}]
+)"),
+      UnorderedElementsAre("spec.volumes[0].hostPath.path: must not contain '..'",
+                           "spec.containers[0].env[0].name: \"9\" is not a valid environment "
+                           "variable name: it must consist of letters, digits, '_', '-' or '.', "
+                           "and must not start with a digit",
+                           "spec.containers[0].env[1].name: \"..\" is not a valid environment "
+                           "variable name: must not be '..'",
+                           "spec.containers[0].env[2].value: must not contain a NUL character",
+                           "spec.containers[0].volumeMounts[0].mountPath: must not contain '..'"));
 }
 
 }  // namespace
