@@ -97,15 +97,16 @@ Result<User> ParseUser(const JsonNode& process) {
   User user;
   auto node = PODSHIM_TRY(process.Member("user"));
   if (!node) return user;  // the spec says REQUIRED; like runc, absent means uid 0, gid 0
-  user.uid = PODSHIM_TRY(PODSHIM_TRY(node->Required("uid")).Uint32());
-  user.gid = PODSHIM_TRY(PODSHIM_TRY(node->Required("gid")).Uint32());
+  user.uid = PODSHIM_TRY(SettableId(PODSHIM_TRY(node->Required("uid"))));
+  user.gid = PODSHIM_TRY(SettableId(PODSHIM_TRY(node->Required("gid"))));
   if (auto umask = PODSHIM_TRY(node->Member("umask"))) {
     uint32_t value = PODSHIM_TRY(umask->Uint32());
     if (value > 0777) return umask->Invalid("must be at most 0777 (511)");
     user.umask = value;
   }
   if (auto gids = PODSHIM_TRY(node->Member("additionalGids"))) {
-    user.additional_gids = PODSHIM_TRY(gids->Uint32Array());
+    for (const JsonNode& gid : PODSHIM_TRY(gids->Elements()))
+      user.additional_gids.push_back(PODSHIM_TRY(SettableId(gid)));
   }
   return user;
 }

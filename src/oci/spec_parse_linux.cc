@@ -130,17 +130,28 @@ Result<std::vector<Namespace>> ParseNamespaces(const JsonNode& linux_node) {
   return out;
 }
 
+// The kernel refuses a mapping line whose ids are (u32)-1 or whose range wraps past it.
+Status CheckMappingRange(const JsonNode& node, uint32_t first, uint32_t size) {
+  if (uint64_t{first} + size > uint64_t{UINT32_MAX}) {
+    return node.Invalid("range " + std::to_string(first) + "+" + std::to_string(size) +
+                        " goes past 4294967294, the highest id that can be mapped");
+  }
+  return Ok();
+}
+
 Result<std::vector<IdMapping>> ParseIdMappings(const JsonNode& linux_node, std::string_view name) {
   std::vector<IdMapping> out;
   auto node = PODSHIM_TRY(linux_node.Member(name));
   if (!node) return out;
   for (const JsonNode& e : PODSHIM_TRY(node->Elements())) {
     IdMapping m;
-    m.container_id = PODSHIM_TRY(PODSHIM_TRY(e.Required("containerID")).Uint32());
-    m.host_id = PODSHIM_TRY(PODSHIM_TRY(e.Required("hostID")).Uint32());
+    m.container_id = PODSHIM_TRY(SettableId(PODSHIM_TRY(e.Required("containerID"))));
+    m.host_id = PODSHIM_TRY(SettableId(PODSHIM_TRY(e.Required("hostID"))));
     JsonNode size = PODSHIM_TRY(e.Required("size"));
     m.size = PODSHIM_TRY(size.Uint32());
     if (m.size == 0) return size.Invalid("must be greater than zero");
+    PODSHIM_TRY(CheckMappingRange(size, m.container_id, m.size));
+    PODSHIM_TRY(CheckMappingRange(size, m.host_id, m.size));
     out.push_back(m);
   }
   return out;
@@ -171,8 +182,8 @@ Result<std::vector<LinuxDevice>> ParseDevices(const JsonNode& linux_node) {
       d.minor = PODSHIM_TRY(PODSHIM_TRY(e.Required("minor")).Int64());
     }
     d.file_mode = PODSHIM_TRY(OptionalUint32(e, "fileMode"));
-    d.uid = PODSHIM_TRY(OptionalUint32(e, "uid"));
-    d.gid = PODSHIM_TRY(OptionalUint32(e, "gid"));
+    if (auto uid = PODSHIM_TRY(e.Member("uid"))) d.uid = PODSHIM_TRY(SettableId(*uid));
+    if (auto gid = PODSHIM_TRY(e.Member("gid"))) d.gid = PODSHIM_TRY(SettableId(*gid));
     out.push_back(std::move(d));
   }
   return out;
@@ -261,6 +272,14 @@ Result<std::vector<std::string>> AbsolutePaths(const JsonNode& linux_node, std::
 }
 
 }  // namespace
+
+Result<uint32_t> SettableId(const JsonNode& node) {
+  uint32_t id = PODSHIM_TRY(node.Uint32());
+  if (id == UINT32_MAX) {
+    return node.Invalid("4294967295 cannot be set (it means \"no change\" to the kernel)");
+  }
+  return id;
+}
 
 Result<Linux> ParseLinux(const JsonNode& node) {
   PODSHIM_TRY(node.ExpectObject());

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -24,6 +25,7 @@
 #include "shim/control_protocol.h"
 #include "shim/ctl_format.h"
 #include "shim/exit_records.h"
+#include "shim/manifest.h"
 #include "signals/signal_names.h"
 
 namespace podshim::shim {
@@ -61,14 +63,23 @@ bool IsOpt(std::string_view arg, std::string_view name, std::optional<std::strin
   return false;
 }
 
+// A grace above the manifest's longest duration cannot shrink the pod's, so it is clamped there
+// (the control protocol refuses values above 2^40 seconds).
 std::optional<int64_t> ParseSeconds(std::string_view text) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec == std::errc() && p == text.data() + text.size() && v >= 0) return v;
+  if (ec == std::errc() && p == text.data() + text.size() && v >= 0) {
+    return std::min(v, kMaxManifestSeconds.count());
+  }
+  if (ec == std::errc::result_out_of_range && p == text.data() + text.size() &&
+      text.find_first_not_of("0123456789") == std::string_view::npos) {
+    return kMaxManifestSeconds.count();  // all digits, beyond int64
+  }
   // Also a kubelet-style duration ("30s", "1m"), rounded down to whole seconds.
   auto d = ParseDuration(text);
   if (!d) return std::nullopt;
-  return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+  return std::min(std::chrono::duration_cast<std::chrono::seconds>(*d), kMaxManifestSeconds)
+      .count();
 }
 
 struct Invocation {

@@ -14,10 +14,41 @@
 #include <sstream>
 #include <system_error>
 
+#include "cgroups/quantity.h"
 #include "shim/manifest_validate.h"
 
 namespace podshim::shim {
 namespace {
+
+// Kubernetes validatePathNoBacksteps: no ".." element (hostPath.path; podshim also refuses it
+// in mountPath, see docs/decisions.md).
+bool HasDotDotElement(std::string_view path) {
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(pos, end - pos) == "..") return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+// Kubernetes IsEnvVarName: [-._a-zA-Z][-._a-zA-Z0-9]*, and not ".", ".." or "..<more>". An
+// empty string means the name is fine.
+std::string EnvVarNameProblem(std::string_view name) {
+  bool ok = !name.empty() && !(name.front() >= '0' && name.front() <= '9');
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == '_');
+  }
+  if (!ok) {
+    return "it must consist of letters, digits, '_', '-' or '.', and must not start with a digit";
+  }
+  if (name == ".") return "must not be '.'";
+  if (name == "..") return "must not be '..'";
+  if (name.starts_with("..")) return "must not start with '..'";
+  return {};
+}
 
 using std::chrono::seconds;
 
@@ -219,7 +250,7 @@ class Reader {
   std::optional<seconds> Seconds(const YAML::Node& n, const std::string& path, int64_t min) {
     auto v = Int(n, path, min, std::numeric_limits<int64_t>::max());
     if (!v) return std::nullopt;
-    return seconds(*v);
+    return std::min(seconds(*v), kMaxManifestSeconds);
   }
 
   std::optional<bool> Bool(const YAML::Node& n, const std::string& path) {
@@ -433,7 +464,13 @@ std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string&
       }
       if (auto* q = e.Get("sizeLimit")) {
         if (auto s = QuantityText(*q, e.Path("sizeLimit"))) {
-          ed.size_limit = QuantityField{"sizeLimit", *s, e.Path("sizeLimit")};
+          // Checked here, so that `validate` and `run` refuse the same sizes (exit 2).
+          Result<int64_t> bytes = cgroups::ParseResourceQuantity("memory", *s);
+          if (bytes) {
+            ed.size_limit = QuantityField{"sizeLimit", *s, e.Path("sizeLimit")};
+          } else {
+            Fail(e.Path("sizeLimit"), bytes.error().ToString());
+          }
         }
       }
     }
@@ -446,6 +483,8 @@ std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string&
         if (auto s = NonEmptyString(*p, h.Path("path"))) {
           if (s->front() != '/') {
             Fail(h.Path("path"), "must be an absolute path");
+          } else if (HasDotDotElement(*s)) {
+            Fail(h.Path("path"), "must not contain '..'");
           } else {
             hp.path = *s;
           }
@@ -770,8 +809,12 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
       }
     }
   }
+  // An empty list is "not set", as in Kubernetes (kubelet overrides the image's entrypoint and
+  // cmd only when len(command) / len(args) != 0): the bundle's process.args are used.
   if (auto* v = f.Get("command")) c.command = StringList(*v, f.Path("command"));
+  if (c.command && c.command->empty()) c.command.reset();
   if (auto* v = f.Get("args")) c.args = StringList(*v, f.Path("args"));
+  if (c.args && c.args->empty()) c.args.reset();
   if (auto* v = f.Get("env")) {
     std::string ep = f.Path("env");
     if (ExpectList(*v, ep)) {
@@ -782,8 +825,13 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
         EnvVar var;
         if (auto* nm = e.Get("name")) {
           if (auto s = NonEmptyString(*nm, e.Path("name"))) {
-            if (s->find('=') != std::string::npos) {
+            if (s->find('\0') != std::string::npos) {
+              Fail(e.Path("name"), "must not contain a NUL character");
+            } else if (s->find('=') != std::string::npos) {
               Fail(e.Path("name"), "must not contain \"=\"");
+            } else if (std::string problem = EnvVarNameProblem(*s); !problem.empty()) {
+              Fail(e.Path("name"),
+                   Quote(*s) + " is not a valid environment variable name: " + problem);
             } else {
               var.name = *s;
             }
@@ -792,7 +840,13 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
           Fail(e.Path("name"), "required");
         }
         if (auto* val = e.Get("value")) {
-          if (auto s = String(*val, e.Path("value"))) var.value = *s;
+          if (auto s = String(*val, e.Path("value"))) {
+            if (s->find('\0') != std::string::npos) {  // execve could not pass it on
+              Fail(e.Path("value"), "must not contain a NUL character");
+            } else {
+              var.value = *s;
+            }
+          }
         }
         if (!var.name.empty()) c.env.push_back(std::move(var));
       }
@@ -856,6 +910,8 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
             if (auto s = NonEmptyString(*p, m.Path("mountPath"))) {
               if (s->front() != '/') {
                 Fail(m.Path("mountPath"), "must be an absolute path");
+              } else if (HasDotDotElement(*s)) {
+                Fail(m.Path("mountPath"), "must not contain '..'");
               } else {
                 mount.mount_path = *s;
               }

@@ -19,6 +19,11 @@
 
 namespace podshim::shim {
 
+// The longest duration a seconds field keeps: 100 years (of 365.25 days). Kubernetes stores
+// these fields as int64 seconds, but the shim's clocks count int64 nanoseconds (about 292 years),
+// so a larger value is clamped to this one when it is read (docs/decisions.md).
+inline constexpr std::chrono::seconds kMaxManifestSeconds{3'155'760'000};
+
 // One entry of a ResourceList, kept as written: quantities are validated by the cgroups
 // module's quantity parser, which quotes `path` in its errors.
 struct QuantityField {

@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups/cgroup_fs.h"
 #include "common/duration.h"
+#include "common/quoted.h"
 #include "shim/resource_flags.h"
 
 namespace podshim::shim {
@@ -40,6 +42,22 @@ Result<std::optional<std::pair<std::string, std::string>>> TakeValue(
     }
   }
   return std::optional<std::pair<std::string, std::string>>();
+}
+
+// The pod id names the state dir (/run/podshim/<id>) and the cgroup (pod-<id>): the characters
+// of an OCI container id, and short enough that "pod-<id>" is a valid file name.
+Status CheckPodId(std::string_view id) {
+  if (id == "." || id == "..") return Error::Invalid("--id: invalid pod id " + Quoted(id));
+  if (id.size() > 251) return Error::Invalid("--id: longer than 251 bytes");
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '+' || c == '-' || c == '.';
+    if (!ok) {
+      return Error::Invalid("--id: invalid pod id " + Quoted(id) +
+                            ": only letters, digits, '_', '+', '-' and '.' are allowed");
+    }
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -106,6 +124,10 @@ Result<PodOptions> ParsePodOptions(std::span<char* const> args, PodCommand comma
         o.backoff_max = PODSHIM_TRY_WRAP(ParseDuration(value), "--backoff-max");
       }
       if (value.empty()) return Error::Invalid(name + ": empty value");
+      if (name == "--id") PODSHIM_TRY(CheckPodId(value));
+      if (name == "--cgroup-parent") {
+        (void)PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(value), "--cgroup-parent");
+      }
       continue;
     }
     if (PODSHIM_TRY(ConsumeResourceFlag(args, &i, &o.values))) continue;

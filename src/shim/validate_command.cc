@@ -7,7 +7,6 @@
 #include <variant>
 #include <vector>
 
-#include "cgroups/quantity.h"
 #include "shim/bundle_check.h"
 #include "shim/commands.h"
 #include "shim/manifest.h"
@@ -21,18 +20,19 @@ constexpr const char kUsage[] =
     "  Checks a pod manifest (YAML or JSON) and the OCI bundles it names; prints every problem.\n"
     "  Exit status: 0 valid, 2 invalid.\n";
 
-// emptyDir sizeLimit quantities (resources, overhead and pod-level resources are checked by
-// CheckPodResources, which `podshim run` and `podshim resources` use too).
-std::vector<Error> CheckVolumeQuantities(const PodSpec& spec) {
-  std::vector<Error> errors;
-  for (const Volume& v : spec.volumes) {
-    const auto* empty_dir = std::get_if<EmptyDirVolume>(&v.source);
-    if (!empty_dir || !empty_dir->size_limit) continue;
-    const QuantityField& q = *empty_dir->size_limit;
-    Result<int64_t> bytes = cgroups::ParseResourceQuantity("memory", q.value);
-    if (!bytes) errors.push_back(Error::Invalid(q.path + ": " + bytes.error().ToString()));
+// A partial pod keeps its broken volume mounts (no mountPath, an unknown volume) so that indexes
+// stay those of the manifest; the manifest check reported them, and the bundle check would only
+// repeat them in other words (`mounts[0].destination: "" is not an absolute path`), which `run`,
+// stopping at the manifest's problems, does not print.
+PodSpec WithoutBrokenMounts(PodSpec spec) {
+  for (auto* list : {&spec.init_containers, &spec.containers}) {
+    for (Container& c : *list) {
+      std::erase_if(c.volume_mounts, [&](const VolumeMount& m) {
+        return m.mount_path.empty() || !FindVolume(spec, m.name);
+      });
+    }
   }
-  return errors;
+  return spec;
 }
 
 std::string Plural(size_t n, std::string_view word) {
@@ -80,8 +80,7 @@ int RunValidateCommand(int argc, char** argv) {
   const Pod* pod = check.pod ? &*check.pod : check.partial ? &*check.partial : nullptr;
   if (pod) {
     for (Error& e : CheckPodResources(pod->spec)) problems.push_back(std::move(e));
-    for (Error& e : CheckVolumeQuantities(pod->spec)) problems.push_back(std::move(e));
-    for (Error& e : CheckBundles(pod->spec)) problems.push_back(std::move(e));
+    for (Error& e : CheckBundles(WithoutBrokenMounts(pod->spec))) problems.push_back(std::move(e));
   }
   if (!problems.empty()) {
     for (const Error& e : problems) {

@@ -61,7 +61,7 @@ Result<TerminationPlan> TerminationPlan::Create(const Clock& clock,
                             std::to_string(c.stop_signal));
     }
     Entry e;
-    e.grace = c.grace.value_or(pod_grace);
+    e.grace = std::min(c.grace.value_or(pod_grace), kMaxGracePeriod);
     e.spec = std::move(c);
     entries.push_back(std::move(e));
   }

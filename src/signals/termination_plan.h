@@ -19,6 +19,10 @@
 
 namespace podshim::signals {
 
+// Grace periods above this (100 years) are clamped to it: deadlines are t0 + grace in int64
+// nanoseconds, which a grace near INT64_MAX seconds would overflow.
+inline constexpr std::chrono::seconds kMaxGracePeriod{3'155'760'000};
+
 // kInit: no prerequisites, nobody waits for it; kSidecar: waits for every app container and the
 // next sidecar; kApp: no prerequisites.
 using ContainerRole = ::podshim::ContainerRole;
@@ -75,6 +79,7 @@ class TerminationPlan {
   using TimePoint = Clock::TimePoint;
 
   // Validates the input (non-empty, unique names; grace >= 0) and records t0 = clock.Now().
+  // Graces above kMaxGracePeriod are clamped to it.
   // The clock must outlive the plan.
   static Result<TerminationPlan> Create(const Clock& clock,
                                         std::vector<TerminationContainer> containers,

@@ -101,7 +101,7 @@ TEST(SpecParseTest, EverySupportedField) {
   EXPECT_EQ(p.user.uid, 1000u);
   EXPECT_EQ(p.user.gid, 1001u);
   EXPECT_EQ(p.user.umask, 022u);
-  EXPECT_EQ(p.user.additional_gids, (std::vector<uint32_t>{5, 6, 4294967295u}));
+  EXPECT_EQ(p.user.additional_gids, (std::vector<uint32_t>{5, 6, 4294967294u}));
   EXPECT_EQ(p.args, (std::vector<std::string>{"/bin/server", "--port", "8080"}));
   EXPECT_EQ(p.env, (std::vector<std::string>{"PATH=/bin", "EMPTY="}));
   EXPECT_EQ(p.cwd, "/srv");
@@ -205,6 +205,19 @@ TEST(SpecParseTest, EmptyCapabilitySetsMeanDropAll) {
   EXPECT_TRUE(spec->process->capabilities->bounding.empty());
 }
 
+TEST(SpecParseTest, HighestSettableIdsAreAccepted) {
+  json config = BaseConfig();
+  config["process"]["user"] = {
+      {"uid", 4294967294u}, {"gid", 4294967294u}, {"additionalGids", {4294967294u}}};
+  // The init namespace's own map, "0 0 4294967295", ends at the highest mappable id.
+  config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 4294967295u}}};
+  auto spec = ParseSpec(config.dump());
+  ASSERT_TRUE(spec.has_value()) << spec.error().ToString();
+  EXPECT_EQ(spec->process->user.uid, 4294967294u);
+  EXPECT_EQ(spec->process->user.gid, 4294967294u);
+  EXPECT_EQ(spec->linux_config.uid_mappings.at(0).size, 4294967295u);
+}
+
 struct InvalidCase {
   const char* name;
   const char* pointer;  // JSON pointer into BaseConfig(); "" replaces nothing
@@ -270,6 +283,37 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"CwdMissing", "/process/cwd", nullptr, "config.json: process.cwd: required"},
         InvalidCase{"UidTooLarge", "/process/user/uid", "4294967296",
                     "config.json: process.user.uid: out of range (at most 4294967295)"},
+        InvalidCase{"UidNoChange", "/process/user/uid", "4294967295",
+                    "config.json: process.user.uid: 4294967295 cannot be set (it means \"no "
+                    "change\" to the kernel)"},
+        InvalidCase{"GidNoChange", "/process/user/gid", "4294967295",
+                    "config.json: process.user.gid: 4294967295 cannot be set (it means \"no "
+                    "change\" to the kernel)"},
+        InvalidCase{"AdditionalGidNoChange", "/process/user/additionalGids", "[5, 4294967295]",
+                    "config.json: process.user.additionalGids[1]: 4294967295 cannot be set (it "
+                    "means \"no change\" to the kernel)"},
+        InvalidCase{"UidMappingHostIdNoChange", "/linux/uidMappings",
+                    R"([{"containerID": 0, "hostID": 4294967295, "size": 1}])",
+                    "config.json: linux.uidMappings[0].hostID: 4294967295 cannot be set (it "
+                    "means \"no change\" to the kernel)"},
+        InvalidCase{"GidMappingContainerIdNoChange", "/linux/gidMappings",
+                    R"([{"containerID": 4294967295, "hostID": 0, "size": 1}])",
+                    "config.json: linux.gidMappings[0].containerID: 4294967295 cannot be set (it "
+                    "means \"no change\" to the kernel)"},
+        InvalidCase{"UidMappingRangeReachesNoChange", "/linux/uidMappings",
+                    R"([{"containerID": 0, "hostID": 4294967200, "size": 100}])",
+                    "config.json: linux.uidMappings[0].size: range 4294967200+100 goes past "
+                    "4294967294, the highest id that can be mapped"},
+        InvalidCase{"DeviceUidNoChange", "/linux/devices",
+                    R"([{"type": "c", "path": "/dev/null", "major": 1, "minor": 3,
+                         "uid": 4294967295}])",
+                    "config.json: linux.devices[0].uid: 4294967295 cannot be set (it means \"no "
+                    "change\" to the kernel)"},
+        InvalidCase{"DeviceGidNoChange", "/linux/devices",
+                    R"([{"type": "c", "path": "/dev/null", "major": 1, "minor": 3,
+                         "gid": 4294967295}])",
+                    "config.json: linux.devices[0].gid: 4294967295 cannot be set (it means \"no "
+                    "change\" to the kernel)"},
         InvalidCase{"GidMissing", "/process/user/gid", nullptr,
                     "config.json: process.user.gid: required"},
         InvalidCase{"EnvWithoutEquals", "/process/env", R"(["A=1", "B"])",

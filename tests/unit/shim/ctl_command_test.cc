@@ -1,5 +1,6 @@
 // podshim ctl against a control server with a fake pod (on its own io_context thread) and
 // against a dead socket; stdout and stderr are captured into files around each call.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -165,6 +166,17 @@ TEST_F(CtlCommandTest, EventsReplayAndFollow) {
   finisher.join();
   EXPECT_EQ(follow.status, 0) << follow.err;
   EXPECT_NE(follow.out.find("PodFinished"), std::string::npos) << follow.out;
+}
+
+TEST_F(CtlCommandTest, HugeGraceIsClampedAndLeavesThePodsGrace) {
+  // Above 100 years (kMaxManifestSeconds) a grace cannot shrink the pod's: it is clamped, not
+  // refused by the protocol (at most 2^40 s) nor overflowed.
+  for (std::string huge : {"9223372036854775807", "99999999999999999999999", "2000000h"}) {
+    CtlOutput s = Ctl({"stop", "--grace", huge});
+    EXPECT_EQ(s.status, 0) << huge << ": " << s.err;
+    // The first call stops the fake pod; the later ones find it terminating.
+    EXPECT_THAT(s.out, ::testing::EndsWith(" (grace period 30s)\n")) << huge;
+  }
 }
 
 TEST_F(CtlCommandTest, UsageErrorsExitTwo) {

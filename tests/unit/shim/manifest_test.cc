@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 const fs::path kFixtures = fs::path(PODSHIM_SOURCE_DIR) / "tests/fixtures/data/manifests";
 const fs::path kExamples = fs::path(PODSHIM_SOURCE_DIR) / "examples";
@@ -496,6 +497,84 @@ TEST(ManifestValidateTest, ContainerPathsNameTheirList) {
   init.is_init = true;
   EXPECT_EQ(ContainerPath(init, 2), "spec.initContainers[2]");
   EXPECT_EQ(ContainerPath(Container{}, 0), "spec.containers[0]");
+}
+
+TEST(ManifestTest, HugeSecondsAreClampedToOneHundredYears) {
+  const seconds kHundredYears(3'155'760'000);  // kMaxManifestSeconds: 365.25 days a year
+  Pod pod = MustParse(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  terminationGracePeriodSeconds: 9223372036854775807
+  activeDeadlineSeconds: 9223372036854775807
+  containers:
+  - name: a
+    bundle: b
+    livenessProbe: {exec: {command: ["true"]}, terminationGracePeriodSeconds: 9223372036854775807,
+                    periodSeconds: 2147483647, timeoutSeconds: 2147483647,
+                    initialDelaySeconds: 2147483647}
+    lifecycle: {preStop: {sleep: {seconds: 9223372036854775807}}}
+)");
+  EXPECT_EQ(pod.spec.termination_grace_period, kHundredYears);
+  EXPECT_EQ(pod.spec.active_deadline, kHundredYears);
+  const Container& c = pod.spec.containers.at(0);
+  ASSERT_TRUE(c.liveness_probe);
+  EXPECT_EQ(c.liveness_probe->termination_grace_period, kHundredYears);
+  // The probe's own fields are int32 in Kubernetes (68 years): they fit, and are kept.
+  EXPECT_EQ(c.liveness_probe->period, seconds(2147483647));
+  EXPECT_EQ(c.liveness_probe->timeout, seconds(2147483647));
+  EXPECT_EQ(c.liveness_probe->initial_delay, seconds(2147483647));
+  ASSERT_TRUE(c.lifecycle.pre_stop);
+  const auto* sleep = std::get_if<SleepAction>(&*c.lifecycle.pre_stop);
+  ASSERT_TRUE(sleep);
+  EXPECT_EQ(sleep->duration, kHundredYears);
+}
+
+TEST(ManifestTest, EnvNamesKubernetesAcceptsAreKeptAndEmptyListsAreNotSet) {
+  Pod pod = MustParse(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: a
+    bundle: b
+    command: []
+    args: []
+    env: [{name: my.env-name}, {name: MY_ENV.NAME}, {name: MyEnvName1}, {name: _x}, {name: -x},
+          {name: .x, value: "a b"}]
+)");
+  const Container& c = pod.spec.containers.at(0);
+  EXPECT_FALSE(c.command);
+  EXPECT_FALSE(c.args);
+  ASSERT_EQ(c.env.size(), 6u);
+  EXPECT_EQ(c.env[5].name, ".x");
+  EXPECT_EQ(c.env[5].value, "a b");
+}
+
+TEST(ManifestTest, DotDotPathsAndBadEnvAreRefusedWithTheirPaths) {
+  EXPECT_THAT(
+      Errors(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: x}
+spec:
+  volumes: [{name: h, hostPath: {path: /a/..}}, {name: e, emptyDir: {}}]
+  containers:
+  - name: a
+    bundle: b
+    volumeMounts: [{name: e, mountPath: /x/../y}, {name: h, mountPath: /ok/..data}]
+    env: [{name: "9", value: v}, {name: "..", value: v}, {name: OK, value: "\0"}]
+)"),
+      UnorderedElementsAre("spec.volumes[0].hostPath.path: must not contain '..'",
+                           "spec.containers[0].env[0].name: \"9\" is not a valid environment "
+                           "variable name: it must consist of letters, digits, '_', '-' or '.', "
+                           "and must not start with a digit",
+                           "spec.containers[0].env[1].name: \"..\" is not a valid environment "
+                           "variable name: must not be '..'",
+                           "spec.containers[0].env[2].value: must not contain a NUL character",
+                           "spec.containers[0].volumeMounts[0].mountPath: must not contain '..'"));
 }
 
 }  // namespace

@@ -140,6 +140,90 @@ spec:
   EXPECT_EQ(checked.error().ToString(), problem);
 }
 
+// The manifest problems of the hardening issue: `validate` and CheckPod (what `run` and `start`
+// check before creating anything, exit 2) refuse each with the same lines, each naming its field.
+TEST_F(ValidateTest, ValidateAndRunRefuseTheSameManifestsWithTheSameMessages) {
+  struct Case {
+    std::string spec;  // the pod's spec; the bundle bundles/app exists and is good
+    std::string problem;
+  };
+  const std::string kEnvName =
+      " is not a valid environment variable name: it must consist of letters, digits, '_', '-' "
+      "or '.', and must not start with a digit";
+  const std::vector<Case> cases = {
+      {"  volumes: [{name: v, emptyDir: {sizeLimit: 100Ei}}]\n"
+       "  containers: [{name: app, bundle: bundles/app}]\n",
+       "spec.volumes[0].emptyDir.sizeLimit: "},
+      {"  volumes: [{name: v, emptyDir: {sizeLimit: -1Gi}}]\n"
+       "  containers: [{name: app, bundle: bundles/app}]\n",
+       "spec.volumes[0].emptyDir.sizeLimit: invalid quantity \"-1Gi\": must not be negative"},
+      {"  volumes: [{name: v, hostPath: {path: /srv/../etc}}]\n"
+       "  containers: [{name: app, bundle: bundles/app}]\n",
+       "spec.volumes[0].hostPath.path: must not contain '..'"},
+      {"  volumes: [{name: v, emptyDir: {}}]\n"
+       "  containers: [{name: app, bundle: bundles/app,\n"
+       "                volumeMounts: [{name: v, mountPath: /data/../etc}]}]\n",
+       "spec.containers[0].volumeMounts[0].mountPath: must not contain '..'"},
+      {"  volumes: [{name: v, emptyDir: {}}]\n"
+       "  containers: [{name: app, bundle: bundles/app,\n"
+       "                volumeMounts: [{name: v, mountPath: /../etc}]}]\n",
+       "spec.containers[0].volumeMounts[0].mountPath: must not contain '..'"},
+      {"  containers: [{name: app, bundle: bundles/app, env: [{name: 1A, value: x}]}]\n",
+       "spec.containers[0].env[0].name: \"1A\"" + kEnvName},
+      {"  containers: [{name: app, bundle: bundles/app, env: [{name: \"A B\", value: x}]}]\n",
+       "spec.containers[0].env[0].name: \"A B\"" + kEnvName},
+      {"  containers: [{name: app, bundle: bundles/app, env: [{name: ..A, value: x}]}]\n",
+       "spec.containers[0].env[0].name: \"..A\" is not a valid environment variable name: must "
+       "not start with '..'"},
+      {"  containers: [{name: app, bundle: bundles/app, env: [{name: \"A\\0B\", value: x}]}]\n",
+       "spec.containers[0].env[0].name: must not contain a NUL character"},
+      {"  containers: [{name: app, bundle: bundles/app, env: [{name: A, value: \"x\\0y\"}]}]\n",
+       "spec.containers[0].env[0].value: must not contain a NUL character"},
+  };
+  GoodBundle("app");
+  const std::string m = (dir_ / "pod.yaml").string();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.spec);
+    Write("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n" + c.spec);
+    EXPECT_EQ(Validate("pod.yaml"), 2) << out_;
+    std::string line = err_.substr(0, err_.find('\n'));
+    EXPECT_THAT(line, ::testing::StartsWith(m + ": " + c.problem));
+    if (c.problem.back() != ' ') {
+      EXPECT_EQ(line, m + ": " + c.problem);
+    }
+    EXPECT_EQ(err_, line + "\n" + m + ": 1 problem\n");
+
+    PodOptions options;
+    options.manifest = m;
+    Result<CheckedPod> checked = CheckPod(options);
+    ASSERT_FALSE(checked) << "run accepts what validate refuses";
+    EXPECT_EQ(checked.error().code(), make_error_code(ErrorCode::kInvalidSpec));
+    EXPECT_EQ(checked.error().ToString(), line);
+  }
+}
+
+// An empty command or args list is "not set", as in Kubernetes (kubelet overrides the image's
+// entrypoint only when len(command) != 0): the bundle's process.args are used, by both commands.
+TEST_F(ValidateTest, EmptyCommandAndArgsAreNotSetForValidateAndRun) {
+  Write("pod.yaml", R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - {name: app, bundle: bundles/app, command: [], args: []}
+)");
+  GoodBundle("app");
+  EXPECT_EQ(Validate("pod.yaml"), 0) << err_;
+  PodOptions options;
+  options.manifest = (dir_ / "pod.yaml").string();
+  Result<CheckedPod> checked = CheckPod(options);
+  ASSERT_TRUE(checked) << checked.error().ToString();
+  const Container& c = checked->pod.spec.containers.at(0);
+  EXPECT_FALSE(c.command);
+  EXPECT_FALSE(c.args);
+}
+
 TEST_F(ValidateTest, ManifestAndBundleProblemsAllPrintedExitTwo) {
   Write("pod.yaml", R"(
 apiVersion: v1

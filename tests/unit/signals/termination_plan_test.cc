@@ -209,6 +209,20 @@ TEST(TerminationPlanTest, AppGetsStopSignalAtOnceAndSigkillAtGrace) {
   EXPECT_TRUE(plan->Done());
 }
 
+TEST(TerminationPlanTest, HugeGraceIsClampedSoSigkillStillFollowsTheSignal) {
+  const std::chrono::seconds kHundredYears(3'155'760'000);  // kMaxGracePeriod
+  FakeClock clock;
+  TerminationContainer own = App("own");
+  own.grace = std::chrono::seconds::max();
+  auto plan = TerminationPlan::Create(clock, {App("web"), own}, std::chrono::seconds::max());
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->Start(), (std::vector{Term("web"), Term("own")}));
+  EXPECT_EQ(plan->NextDeadline(), clock.Now() + kHundredYears);
+  EXPECT_TRUE(plan->OnDeadline().empty());  // not killed at once
+  clock.Advance(kHundredYears);
+  EXPECT_EQ(plan->OnDeadline(), (std::vector{Kill("web"), Kill("own")}));
+}
+
 TEST(TerminationPlanTest, CustomStopSignalIsSent) {
   FakeClock clock;
   TerminationContainer nginx = App("nginx");
