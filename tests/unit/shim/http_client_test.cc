@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+#include "fixtures/loopback_socket.h"
 #include "shim/probe_runner.h"
 
 namespace podshim::shim {
@@ -58,25 +59,6 @@ class TestServer {
   pid_t pid_ = -1;
   int port_ = 0;
 };
-
-// A socket bound to 127.0.0.1:0, listening (nobody ever accepts) or not (connections refused).
-struct Bound {
-  UniqueFd fd;
-  int port = 0;
-};
-Bound BindLoopback(bool listen) {
-  Bound b;
-  b.fd = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  if (!b.fd || ::bind(b.fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return {};
-  if (listen && ::listen(b.fd.get(), 16) != 0) return {};
-  if (::getsockname(b.fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0) return {};
-  b.port = ntohs(sa.sin_port);
-  return b;
-}
 
 class HttpClientTest : public ::testing::Test {
  protected:
@@ -222,7 +204,8 @@ TEST_F(HttpClientTest, ServerThatNeverAnswersTimesOut) {
 }
 
 TEST_F(HttpClientTest, TlsHandshakeThatNeverCompletesTimesOut) {
-  Bound b = BindLoopback(/*listen=*/true);  // the kernel accepts, nobody speaks TLS
+  auto b =
+      podshim::testing::BindLoopback(/*listen=*/true);  // the kernel accepts, nobody speaks TLS
   ASSERT_GT(b.port, 0);
   ProbeOutcome o = Get(b.port, true, "/", {}, 300ms);
   EXPECT_FALSE(o.success);
@@ -238,7 +221,7 @@ TEST_F(HttpClientTest, HttpsToAPlainServerFailsTheHandshake) {
 }
 
 TEST_F(HttpClientTest, ConnectionRefused) {
-  Bound b = BindLoopback(/*listen=*/false);
+  auto b = podshim::testing::BindLoopback(/*listen=*/false);
   ASSERT_GT(b.port, 0);
   ProbeOutcome o = Get(b.port, true, "/");
   EXPECT_FALSE(o.success);

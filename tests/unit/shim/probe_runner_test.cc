@@ -25,6 +25,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "fixtures/loopback_socket.h"
 
 namespace podshim::shim {
 namespace {
@@ -83,26 +84,6 @@ class HttpServer {
   bool ok_ = false;
 };
 
-// A plain socket bound to 127.0.0.1:0; listening (the kernel completes handshakes, nobody ever
-// accepts or answers) or not (connections are refused).
-struct BoundSocket {
-  UniqueFd fd;
-  int port = 0;
-};
-BoundSocket Bind(bool listen) {
-  BoundSocket b;
-  b.fd = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  if (!b.fd || ::bind(b.fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return {};
-  if (listen && ::listen(b.fd.get(), 16) != 0) return {};
-  if (::getsockname(b.fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0) return {};
-  b.port = ntohs(sa.sin_port);
-  return b;
-}
-
 class ProbeRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -147,14 +128,15 @@ class ProbeRunnerTest : public ::testing::Test {
 };
 
 TEST_F(ProbeRunnerTest, TcpConnectSucceeds) {
-  BoundSocket listening = Bind(true);
+  auto listening = podshim::testing::BindLoopback(true);
   ASSERT_NE(listening.port, 0);
   ProbeOutcome o = Tcp(listening.port);
   EXPECT_TRUE(o.success) << o.message;
 }
 
 TEST_F(ProbeRunnerTest, TcpConnectRefused) {
-  BoundSocket closed = Bind(false);  // bound, not listening: the port stays ours and refuses
+  auto closed = podshim::testing::BindLoopback(
+      false);  // bound, not listening: the port stays ours and refuses
   ASSERT_NE(closed.port, 0);
   ProbeOutcome o = Tcp(closed.port);
   EXPECT_FALSE(o.success);
@@ -203,7 +185,7 @@ TEST_F(ProbeRunnerTest, HttpSendsPathHostAndHeaders) {
 }
 
 TEST_F(ProbeRunnerTest, HttpServerThatNeverAnswersTimesOut) {
-  BoundSocket silent = Bind(true);
+  auto silent = podshim::testing::BindLoopback(true);
   ASSERT_NE(silent.port, 0);
   auto start = std::chrono::steady_clock::now();
   ProbeOutcome o = Http(silent.port, "/", {}, 300ms);
@@ -224,7 +206,7 @@ TEST_F(ProbeRunnerTest, ServerClosingWithoutAStatusLineFails) {
 }
 
 TEST_F(ProbeRunnerTest, RunDispatchesOnTheHandler) {
-  BoundSocket listening = Bind(true);
+  auto listening = podshim::testing::BindLoopback(true);
   Probe p;
   TcpSocketAction tcp;
   tcp.port = listening.port;
