@@ -54,6 +54,7 @@ struct StartPlan {
   fs::path pid_file;
   bool state_dir_existed = false;
   std::optional<fs::path> pod_cgroup;  // absent when it existed before (not ours) or no cgroup2
+  std::vector<fs::path> new_parents;   // components of --cgroup-parent absent before, deepest last
 };
 
 // Relative paths are taken from the caller's cwd: the shim runs in "/".
@@ -197,6 +198,11 @@ void RemoveCgroupTree(const fs::path& pod) {
 void CleanUpAfterDeadShim(const StartPlan& plan, std::optional<pid_t> pid) {
   if (pid) WaitGone(*pid);
   if (plan.pod_cgroup) RemoveCgroupTree(*plan.pod_cgroup);
+  // Parents the shim made for this pod go too, as its manager would remove them: only when
+  // empty (another pod under one keeps it, rmdir fails with EBUSY).
+  for (auto it = plan.new_parents.rbegin(); it != plan.new_parents.rend(); ++it) {
+    (void)::rmdir(it->c_str());
+  }
   if (pid) (void)RemovePidFile(plan.pid_file, *pid);
   if (!plan.state_dir_existed) {
     UnmountBelow(plan.state_dir);
@@ -278,8 +284,12 @@ int StartPodCommand(int argc, char** argv) {
   plan.pid_file = o->pid_file.empty() ? plan.state_dir / "podshim.pid" : fs::path(o->pid_file);
   plan.state_dir_existed = fs::exists(plan.state_dir);
   if (auto mount = cgroups::ReadCgroup2Mount()) {
-    fs::path pod = fs::path(mount->mount_point) / fs::path(o->cgroup_parent).relative_path() /
-                   ("pod-" + checked->paths.id);
+    fs::path parent = mount->mount_point;
+    for (const fs::path& component : fs::path(o->cgroup_parent).relative_path()) {
+      parent /= component;
+      if (!fs::exists(parent)) plan.new_parents.push_back(parent);
+    }
+    fs::path pod = parent / ("pod-" + checked->paths.id);
     if (!fs::exists(pod)) plan.pod_cgroup = pod;
   }
   std::fflush(stdout);
