@@ -281,12 +281,12 @@ metadata: {name: b}
 spec:
   containers:
   - {name: rel, bundle: bundles/app}
-  - {name: up, bundle: ../shared/./bundle}
+  - {name: up, bundle: ../common/./bundle}
   - {name: abs, bundle: /opt/bundle/}
 )";
   Pod pod = MustParse(text, "/srv/pods/pod.yaml");
   EXPECT_EQ(pod.spec.containers.at(0).bundle, fs::path("/srv/pods/bundles/app"));
-  EXPECT_EQ(pod.spec.containers.at(1).bundle, fs::path("/srv/shared/bundle"));
+  EXPECT_EQ(pod.spec.containers.at(1).bundle, fs::path("/srv/common/bundle"));
   EXPECT_EQ(pod.spec.containers.at(2).bundle, fs::path("/opt/bundle/"));
   EXPECT_EQ(pod.manifest_path, fs::path("/srv/pods/pod.yaml"));
 }
