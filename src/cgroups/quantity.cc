@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::cgroups {
 namespace {
 
@@ -13,8 +15,14 @@ constexpr size_t kMaxInt64Digits = 19;  // INT64_MAX = 9223372036854775807
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// The text as an error quotes it: escaped, and cut short when over the length limit.
+std::string Shown(std::string_view text) {
+  if (text.size() <= kMaxQuantityChars) return Quoted(text);
+  return Quoted(text.substr(0, 32)) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
 Error Invalid(std::string_view text, std::string_view why = {}) {
-  std::string msg = "invalid quantity \"" + std::string(text) + "\"";
+  std::string msg = "invalid quantity " + Shown(text);
   if (!why.empty()) msg += ": " + std::string(why);
   return Error::Invalid(std::move(msg));
 }
@@ -93,6 +101,10 @@ Result<Quantity> Quantity::Parse(std::string_view text) {
   Quantity q;
   q.text_ = std::string(text);
   if (text.empty()) return Invalid(text);
+  if (text.size() > kMaxQuantityChars) {
+    return Invalid(text,
+                   "longer than the " + std::to_string(kMaxQuantityChars) + "-character limit");
+  }
   const size_t end = text.size();
   size_t pos = 0;
   bool positive = true;

@@ -12,6 +12,10 @@
 
 namespace podshim::cgroups {
 
+// The longest quantity text parsed: far above any real one ("1.5Gi", "0.000000001", an int64 in
+// full), so that a 400,000-digit "quantity" is refused at once with a short message.
+inline constexpr size_t kMaxQuantityChars = 64;
+
 // A parsed, non-negative quantity: value = digits × 10^exp10 × 2^exp2 (exp2 is 0 or the binary
 // suffix's 10..60). Keeps the exact value, so any read-out rounds only once.
 class Quantity {
@@ -21,7 +25,9 @@ class Quantity {
   // integer (decimal exponent). Upstream quirks kept: leading zeros are ignored, "1." and ".5"
   // are numbers, and a number without digits ("+", "-", ".", "Gi") is zero. Errors (all
   // kInvalidSpec, quoting the text): `invalid quantity "12x"`; a negative value: `invalid quantity
-  // "-1": must not be negative`.
+  // "-1": must not be negative`; text longer than kMaxQuantityChars: `invalid quantity
+  // "11111111111111111111111111111111..." (400000 characters): longer than the 64-character
+  // limit`.
   static Result<Quantity> Parse(std::string_view text);
 
   // ceil(value) (Quantity.Value(): bytes, counts). Error if it does not fit in int64.

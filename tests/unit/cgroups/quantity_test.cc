@@ -126,6 +126,23 @@ TEST(QuantityTest, OutOfRangeIsAnErrorNotAWrap) {
   EXPECT_FALSE(Quantity::Parse("9223372036854775807")->MilliValue());
 }
 
+// A 400,000-digit quantity (the hardening issue) is refused at once, and the error quotes only
+// its start; a quantity of exactly the limit is still parsed (and read back exactly).
+TEST(QuantityTest, OverlongTextIsRefusedWithAShortMessage) {
+  for (const std::string& text : {std::string(400'000, '9'), std::string(400'000, '9') + "Ei",
+                                  "0." + std::string(400'000, '0') + "1"}) {
+    auto q = Quantity::Parse(text);
+    ASSERT_FALSE(q);
+    EXPECT_EQ(q.error().ToString(), "invalid quantity \"" + text.substr(0, 32) + "\"... (" +
+                                        std::to_string(text.size()) +
+                                        " characters): longer than the 64-character limit");
+  }
+  const std::string longest = "0." + std::string(61, '0') + "1";  // 64 characters
+  ASSERT_EQ(longest.size(), kMaxQuantityChars);
+  EXPECT_EQ(*ParseResourceQuantity("memory", longest), 1);
+  EXPECT_FALSE(ParseResourceQuantity("memory", longest + "0"));
+}
+
 TEST(QuantityTest, ResourceQuantityUsesTheCanonicalUnit) {
   EXPECT_EQ(*ParseResourceQuantity("cpu", "100m"), 100);
   EXPECT_EQ(*ParseResourceQuantity("cpu", "1.5"), 1500);
