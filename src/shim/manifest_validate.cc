@@ -2,14 +2,14 @@
 #include "shim/manifest_validate.h"
 
 #include <set>
+#include <unordered_set>
 
+#include "common/quoted.h"
 #include "shim/hooks.h"
 #include "shim/probe_runner.h"
 
 namespace podshim::shim {
 namespace {
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 class Validator {
  public:
@@ -26,7 +26,8 @@ class Validator {
         std::string path = ContainerPath(c, i);
         if (!c.name.empty()) {
           CheckLabel(path + ".name", c.name);
-          if (!names.insert(c.name).second) Fail(path + ".name", "duplicate name " + Quote(c.name));
+          if (!names.insert(c.name).second)
+            Fail(path + ".name", "duplicate name " + Quoted(c.name));
         }
         CheckContainer(c, path);
       }
@@ -43,20 +44,20 @@ class Validator {
 
   void CheckLabel(const std::string& path, std::string_view name) {
     if (!IsDns1123Label(name)) {
-      Fail(path, Quote(name) +
+      Fail(path, Quoted(name) +
                      " is not a valid name: a DNS-1123 label (at most 63 lowercase letters, "
                      "digits and '-', starting and ending with a letter or digit)");
     }
   }
 
+  // Also fills volume_names_, so each volume mount is looked up in constant time.
   void CheckVolumes() {
-    std::set<std::string> names;
     for (size_t i = 0; i < pod_.spec.volumes.size(); ++i) {
       const Volume& v = pod_.spec.volumes[i];
       if (v.name.empty()) continue;
       std::string path = "spec.volumes[" + std::to_string(i) + "].name";
       CheckLabel(path, v.name);
-      if (!names.insert(v.name).second) Fail(path, "duplicate name " + Quote(v.name));
+      if (!volume_names_.insert(v.name).second) Fail(path, "duplicate name " + Quoted(v.name));
     }
   }
 
@@ -104,21 +105,21 @@ class Validator {
       if (p.name.empty()) continue;
       std::string pp = path + ".ports[" + std::to_string(i) + "].name";
       if (!IsIanaSvcName(p.name)) {
-        Fail(pp, Quote(p.name) +
+        Fail(pp, Quoted(p.name) +
                      " is not a valid port name: at most 15 lowercase letters, digits and '-', "
                      "with at least one letter");
       }
-      if (!port_names.insert(p.name).second) Fail(pp, "duplicate name " + Quote(p.name));
+      if (!port_names.insert(p.name).second) Fail(pp, "duplicate name " + Quoted(p.name));
     }
     std::set<std::string> mount_paths;
     for (size_t i = 0; i < c.volume_mounts.size(); ++i) {
       const VolumeMount& m = c.volume_mounts[i];
       std::string mp = path + ".volumeMounts[" + std::to_string(i) + "]";
-      if (!m.name.empty() && !FindVolume(pod_.spec, m.name)) {
-        Fail(mp + ".name", "volume " + Quote(m.name) + " not found in spec.volumes");
+      if (!m.name.empty() && !volume_names_.contains(m.name)) {
+        Fail(mp + ".name", "volume " + Quoted(m.name) + " not found in spec.volumes");
       }
       if (!m.mount_path.empty() && !mount_paths.insert(m.mount_path).second) {
-        Fail(mp + ".mountPath", "duplicate mount path " + Quote(m.mount_path));
+        Fail(mp + ".mountPath", "duplicate mount path " + Quoted(m.mount_path));
       }
     }
   }
@@ -133,6 +134,7 @@ class Validator {
   }
 
   const Pod& pod_;
+  std::unordered_set<std::string_view> volume_names_;
   std::vector<Error> errors_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "cgroups/cgroup_values.h"
@@ -23,11 +25,14 @@ class Mapper {
   // Kubernetes validation: a request may not exceed the limit of the same resource.
   cgroups::ResourceList Requests(const ResourceRequirements& r) {
     cgroups::ResourceList out;
+    std::unordered_map<std::string_view, const QuantityField*> limits;  // linear, not quadratic
+    for (const QuantityField& q : r.limits) limits.emplace(q.name, &q);
     for (const QuantityField& request : r.requests) {
       std::optional<int64_t> value = Value(request);
       if (!value) continue;
       out[request.name] = *value;
-      const QuantityField* limit = FindQuantity(r.limits, request.name);
+      auto found = limits.find(request.name);
+      const QuantityField* limit = found == limits.end() ? nullptr : found->second;
       // Huge pages and extended resources cannot be overcommitted: request = limit.
       const bool overcommit =
           request.name.find('/') == std::string::npos && !cgroups::IsHugePageResource(request.name);

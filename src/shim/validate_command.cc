@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -25,10 +26,12 @@ constexpr const char kUsage[] =
 // repeat them in other words (`mounts[0].destination: "" is not an absolute path`), which `run`,
 // stopping at the manifest's problems, does not print.
 PodSpec WithoutBrokenMounts(PodSpec spec) {
+  std::unordered_set<std::string> volumes;  // a set: 30,000 mounts x 30,000 volumes took seconds
+  for (const Volume& v : spec.volumes) volumes.insert(v.name);
   for (auto* list : {&spec.init_containers, &spec.containers}) {
     for (Container& c : *list) {
       std::erase_if(c.volume_mounts, [&](const VolumeMount& m) {
-        return m.mount_path.empty() || !FindVolume(spec, m.name);
+        return m.mount_path.empty() || !volumes.contains(m.name);
       });
     }
   }
