@@ -1,21 +1,26 @@
 // The strict manifest reader: YAML (and so JSON) text -> Pod, collecting every problem with its
-// path. yaml-cpp is confined to this file; its exceptions are caught here. Cross-field rules
+// path. The YAML library is behind shim/yaml_document.h, which bounds the work per input; the
+// file is read with a size cap. Cross-field rules
 // (duplicate names, roles, volume references) live in manifest_validate.cc.
 #include "shim/manifest.h"
 
-#include <yaml-cpp/yaml.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <map>
-#include <regex>
-#include <sstream>
 #include <system_error>
+#include <unordered_set>
 
 #include "cgroups/quantity.h"
+#include "common/quoted.h"
+#include "common/unique_fd.h"
 #include "shim/manifest_validate.h"
+#include "shim/yaml_document.h"
 
 namespace podshim::shim {
 namespace {
@@ -54,54 +59,7 @@ using std::chrono::seconds;
 
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 
-// A JSON-style quoted string for error messages.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(c >> 4) & 0xf];
-      out += kHex[c & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-// How a plain (unquoted, untagged) scalar resolves under the YAML 1.2 core schema, which is what
-// the Kubernetes YAML-to-JSON step sees: quoted text is always a string.
-enum class PlainKind { kNull, kBool, kInt, kFloat, kString };
-
-PlainKind ResolvePlain(const std::string& s) {
-  static const std::regex kInt("[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+");
-  static const std::regex kFloat(
-      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|"
-      "NAN)");
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return PlainKind::kNull;
-  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE") {
-    return PlainKind::kBool;
-  }
-  if (std::regex_match(s, kInt)) return PlainKind::kInt;
-  if (std::regex_match(s, kFloat)) return PlainKind::kFloat;
-  return PlainKind::kString;
-}
-
-bool IsQuotedOrStrTagged(const YAML::Node& n) {
-  return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
-}
-
-// The kind of a scalar node, honouring quotes and explicit tags.
-PlainKind ScalarKind(const YAML::Node& n) {
-  if (IsQuotedOrStrTagged(n)) return PlainKind::kString;
-  return ResolvePlain(n.Scalar());
-}
-
-bool IsAbsent(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
+bool IsAbsent(const YamlNode& n) { return n.is_null(); }
 
 // Field names Kubernetes has but podshim refuses, so the message says so rather than "unknown".
 const std::map<std::string_view, std::vector<std::string_view>>& Unsupported() {
@@ -152,7 +110,7 @@ class Reader;
 // unsupported and duplicate keys in document order), then hands out values by key.
 class Fields {
  public:
-  Fields(Reader& r, const YAML::Node& node, std::string path,
+  Fields(Reader& r, const YamlNode& node, std::string path,
          std::initializer_list<std::string_view> known, std::string_view unsupported_group = "");
 
   bool ok() const { return ok_; }
@@ -161,9 +119,9 @@ class Fields {
     return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
   }
   // The value of `key`; nullptr when absent or null (Kubernetes treats null as unset).
-  const YAML::Node* Get(std::string_view key) const {
+  const YamlNode* Get(std::string_view key) const {
     for (const auto& [k, v] : entries_) {
-      if (k == key) return IsAbsent(v) ? nullptr : &v;
+      if (k == key) return IsAbsent(*v) ? nullptr : v;
     }
     return nullptr;
   }
@@ -172,7 +130,7 @@ class Fields {
  private:
   std::string path_;
   bool ok_ = false;
-  std::vector<std::pair<std::string, YAML::Node>> entries_;
+  std::vector<std::pair<std::string_view, const YamlNode*>> entries_;
 };
 
 class Reader {
@@ -188,18 +146,18 @@ class Reader {
     errors_.push_back(Error::Invalid(std::move(msg)));
   }
 
-  Pod ReadPod(const YAML::Node& root);
+  Pod ReadPod(const YamlNode& root);
 
   // ---- scalars ----
-  std::optional<std::string> String(const YAML::Node& n, const std::string& path) {
-    if (!n.IsScalar() || ScalarKind(n) != PlainKind::kString) {
+  std::optional<std::string> String(const YamlNode& n, const std::string& path) {
+    if (!n.is_scalar() || n.type() != YamlScalarType::kString) {
       Fail(path, "expected a string");
       return std::nullopt;
     }
-    return n.Scalar();
+    return n.text();
   }
 
-  std::optional<std::string> NonEmptyString(const YAML::Node& n, const std::string& path) {
+  std::optional<std::string> NonEmptyString(const YamlNode& n, const std::string& path) {
     auto s = String(n, path);
     if (s && s->empty()) {
       Fail(path, "must not be empty");
@@ -208,13 +166,12 @@ class Reader {
     return s;
   }
 
-  std::optional<int64_t> Int(const YAML::Node& n, const std::string& path, int64_t min,
-                             int64_t max) {
-    if (!n.IsScalar() || ScalarKind(n) != PlainKind::kInt) {
+  std::optional<int64_t> Int(const YamlNode& n, const std::string& path, int64_t min, int64_t max) {
+    if (!n.is_scalar() || n.type() != YamlScalarType::kInt) {
       Fail(path, "expected an integer");
       return std::nullopt;
     }
-    std::string_view text = n.Scalar();
+    std::string_view text = n.text();
     int base = 10;
     bool negative = false;
     if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
@@ -247,45 +204,46 @@ class Reader {
     return v;
   }
 
-  std::optional<seconds> Seconds(const YAML::Node& n, const std::string& path, int64_t min) {
+  std::optional<seconds> Seconds(const YamlNode& n, const std::string& path, int64_t min) {
     auto v = Int(n, path, min, std::numeric_limits<int64_t>::max());
     if (!v) return std::nullopt;
     return std::min(seconds(*v), kMaxManifestSeconds);
   }
 
-  std::optional<bool> Bool(const YAML::Node& n, const std::string& path) {
-    if (!n.IsScalar() || ScalarKind(n) != PlainKind::kBool) {
+  std::optional<bool> Bool(const YamlNode& n, const std::string& path) {
+    if (!n.is_scalar() || n.type() != YamlScalarType::kBool) {
       Fail(path, "expected a boolean");
       return std::nullopt;
     }
-    const std::string& s = n.Scalar();
+    const std::string& s = n.text();
     return s == "true" || s == "True" || s == "TRUE";
   }
 
   // A raw quantity: a string or a number, kept as written.
-  std::optional<std::string> QuantityText(const YAML::Node& n, const std::string& path) {
-    if (n.IsScalar()) {
-      PlainKind k = ScalarKind(n);
-      if (k == PlainKind::kString || k == PlainKind::kInt || k == PlainKind::kFloat) {
-        return n.Scalar();
+  std::optional<std::string> QuantityText(const YamlNode& n, const std::string& path) {
+    if (n.is_scalar()) {
+      YamlScalarType k = n.type();
+      if (k == YamlScalarType::kString || k == YamlScalarType::kInt ||
+          k == YamlScalarType::kFloat) {
+        return n.text();
       }
     }
     Fail(path, "expected a quantity (a string or a number)");
     return std::nullopt;
   }
 
-  bool ExpectList(const YAML::Node& n, const std::string& path) {
-    if (n.IsSequence()) return true;
+  bool ExpectList(const YamlNode& n, const std::string& path) {
+    if (n.is_sequence()) return true;
     Fail(path, "expected a list");
     return false;
   }
 
-  std::optional<std::vector<std::string>> StringList(const YAML::Node& n, const std::string& path) {
+  std::optional<std::vector<std::string>> StringList(const YamlNode& n, const std::string& path) {
     if (!ExpectList(n, path)) return std::nullopt;
     std::vector<std::string> out;
     bool ok = true;
     for (size_t i = 0; i < n.size(); ++i) {
-      auto s = String(n[i], path + "[" + std::to_string(i) + "]");
+      auto s = String(n.item(i), path + "[" + std::to_string(i) + "]");
       if (s) {
         out.push_back(std::move(*s));
       } else {
@@ -296,26 +254,26 @@ class Reader {
     return out;
   }
 
-  std::vector<std::pair<std::string, std::string>> StringMap(const YAML::Node& n,
+  std::vector<std::pair<std::string, std::string>> StringMap(const YamlNode& n,
                                                              const std::string& path);
 
   // ---- composite pieces ----
-  ResourceList ReadResourceList(const YAML::Node& n, const std::string& path);
-  ResourceRequirements ReadResources(const YAML::Node& n, const std::string& path);
-  std::optional<Volume> ReadVolume(const YAML::Node& n, const std::string& path);
-  Container ReadContainer(const YAML::Node& n, const std::string& path, bool is_init);
-  std::optional<Probe> ReadProbe(const YAML::Node& n, const std::string& path,
+  ResourceList ReadResourceList(const YamlNode& n, const std::string& path);
+  ResourceRequirements ReadResources(const YamlNode& n, const std::string& path);
+  std::optional<Volume> ReadVolume(const YamlNode& n, const std::string& path);
+  Container ReadContainer(const YamlNode& n, const std::string& path, bool is_init);
+  std::optional<Probe> ReadProbe(const YamlNode& n, const std::string& path,
                                  const std::vector<ContainerPort>& ports);
-  std::optional<LifecycleHandler> ReadLifecycleHandler(const YAML::Node& n, const std::string& path,
+  std::optional<LifecycleHandler> ReadLifecycleHandler(const YamlNode& n, const std::string& path,
                                                        const std::vector<ContainerPort>& ports);
-  std::optional<ExecAction> ReadExec(const YAML::Node& n, const std::string& path);
-  std::optional<HttpGetAction> ReadHttpGet(const YAML::Node& n, const std::string& path,
+  std::optional<ExecAction> ReadExec(const YamlNode& n, const std::string& path);
+  std::optional<HttpGetAction> ReadHttpGet(const YamlNode& n, const std::string& path,
                                            const std::vector<ContainerPort>& ports);
-  std::optional<TcpSocketAction> ReadTcpSocket(const YAML::Node& n, const std::string& path,
+  std::optional<TcpSocketAction> ReadTcpSocket(const YamlNode& n, const std::string& path,
                                                const std::vector<ContainerPort>& ports);
-  std::optional<GrpcAction> ReadGrpc(const YAML::Node& n, const std::string& path);
+  std::optional<GrpcAction> ReadGrpc(const YamlNode& n, const std::string& path);
   // An IntOrString port: a number, or the name of one of the container's ports.
-  std::optional<std::pair<int, std::string>> ReadPort(const YAML::Node& n, const std::string& path,
+  std::optional<std::pair<int, std::string>> ReadPort(const YamlNode& n, const std::string& path,
                                                       const std::vector<ContainerPort>& ports);
 
  private:
@@ -323,20 +281,20 @@ class Reader {
   std::vector<Error> errors_;
 };
 
-Fields::Fields(Reader& r, const YAML::Node& node, std::string path,
+Fields::Fields(Reader& r, const YamlNode& node, std::string path,
                std::initializer_list<std::string_view> known, std::string_view unsupported_group)
     : path_(std::move(path)) {
-  if (!node.IsMap()) {
+  if (!node.is_mapping()) {
     r.Fail(path_.empty() ? "manifest" : path_, "expected an object");
     return;
   }
   ok_ = true;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) {
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!node.key(i).is_scalar()) {
       r.Fail(path_.empty() ? "manifest" : path_, "field names must be strings");
       continue;
     }
-    const std::string& key = it->first.Scalar();
+    const std::string& key = node.key(i).text();
     std::string key_path = Path(key);
     bool duplicate = false;
     for (const auto& e : entries_) duplicate = duplicate || e.first == key;
@@ -356,31 +314,30 @@ Fields::Fields(Reader& r, const YAML::Node& node, std::string path,
       r.Fail(key_path, unsupported ? "not supported by podshim" : "unknown field");
       continue;
     }
-    entries_.emplace_back(key, it->second);
+    entries_.emplace_back(key, &node.value(i));
   }
 }
 
-std::vector<std::pair<std::string, std::string>> Reader::StringMap(const YAML::Node& n,
+std::vector<std::pair<std::string, std::string>> Reader::StringMap(const YamlNode& n,
                                                                    const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (!n.IsMap()) {
+  if (!n.is_mapping()) {
     Fail(path, "expected an object");
     return out;
   }
-  for (auto it = n.begin(); it != n.end(); ++it) {
-    if (!it->first.IsScalar()) {
+  std::unordered_set<std::string_view> seen;  // a set, so 100,000 labels stay linear
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n.key(i).is_scalar()) {
       Fail(path, "keys must be strings");
       continue;
     }
-    std::string key = it->first.Scalar();
+    std::string key = n.key(i).text();
     std::string key_path = path + "." + key;
-    bool duplicate = false;
-    for (const auto& e : out) duplicate = duplicate || e.first == key;
-    if (duplicate) {
+    if (!seen.insert(n.key(i).text()).second) {
       Fail(key_path, "duplicate field");
       continue;
     }
-    if (auto v = String(it->second, key_path)) out.emplace_back(std::move(key), std::move(*v));
+    if (auto v = String(n.value(i), key_path)) out.emplace_back(std::move(key), std::move(*v));
   }
   return out;
 }
@@ -392,20 +349,21 @@ bool IsKnownResourceName(std::string_view name) {
          (name.find('/') != std::string_view::npos && name.front() != '/' && name.back() != '/');
 }
 
-ResourceList Reader::ReadResourceList(const YAML::Node& n, const std::string& path) {
+ResourceList Reader::ReadResourceList(const YamlNode& n, const std::string& path) {
   ResourceList out;
-  if (!n.IsMap()) {
+  if (!n.is_mapping()) {
     Fail(path, "expected an object");
     return out;
   }
-  for (auto it = n.begin(); it != n.end(); ++it) {
-    if (!it->first.IsScalar()) {
+  std::unordered_set<std::string_view> seen;
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n.key(i).is_scalar()) {
       Fail(path, "resource names must be strings");
       continue;
     }
-    std::string name = it->first.Scalar();
+    std::string name = n.key(i).text();
     std::string key_path = path + "." + name;
-    if (FindQuantity(out, name)) {
+    if (!seen.insert(n.key(i).text()).second) {
       Fail(key_path, "duplicate field");
       continue;
     }
@@ -413,18 +371,18 @@ ResourceList Reader::ReadResourceList(const YAML::Node& n, const std::string& pa
       Fail(key_path, "unknown field");
       continue;
     }
-    if (IsAbsent(it->second)) {
+    if (IsAbsent(n.value(i))) {
       Fail(key_path, "expected a quantity (a string or a number)");
       continue;
     }
-    if (auto v = QuantityText(it->second, key_path)) {
+    if (auto v = QuantityText(n.value(i), key_path)) {
       out.push_back(QuantityField{std::move(name), std::move(*v), key_path});
     }
   }
   return out;
 }
 
-ResourceRequirements Reader::ReadResources(const YAML::Node& n, const std::string& path) {
+ResourceRequirements Reader::ReadResources(const YamlNode& n, const std::string& path) {
   ResourceRequirements out;
   Fields f(*this, n, path, {"requests", "limits"}, "resources");
   if (!f.ok()) return out;
@@ -433,7 +391,7 @@ ResourceRequirements Reader::ReadResources(const YAML::Node& n, const std::strin
   return out;
 }
 
-std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string& path) {
+std::optional<Volume> Reader::ReadVolume(const YamlNode& n, const std::string& path) {
   Fields f(*this, n, path, {"name", "emptyDir", "hostPath"}, "volume");
   if (!f.ok()) return std::nullopt;
   Volume vol;
@@ -458,7 +416,7 @@ std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string&
             ed.medium = *s;
           } else {
             Fail(e.Path("medium"),
-                 "unsupported value " + Quote(*s) + ": supported values: \"\", \"Memory\"");
+                 "unsupported value " + Quoted(*s) + ": supported values: \"\", \"Memory\"");
           }
         }
       }
@@ -502,7 +460,7 @@ std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string&
           if (ok) {
             hp.type = *s;
           } else {
-            Fail(h.Path("type"), "unsupported value " + Quote(*s) +
+            Fail(h.Path("type"), "unsupported value " + Quoted(*s) +
                                      ": supported values: \"\", \"DirectoryOrCreate\", "
                                      "\"Directory\", \"FileOrCreate\", \"File\", \"Socket\", "
                                      "\"CharDevice\", \"BlockDevice\"");
@@ -515,10 +473,10 @@ std::optional<Volume> Reader::ReadVolume(const YAML::Node& n, const std::string&
   return vol;
 }
 
-std::optional<ExecAction> Reader::ReadExec(const YAML::Node& n, const std::string& path) {
+std::optional<ExecAction> Reader::ReadExec(const YamlNode& n, const std::string& path) {
   Fields f(*this, n, path, {"command"});
   if (!f.ok()) return std::nullopt;
-  const YAML::Node* c = f.Get("command");
+  const YamlNode* c = f.Get("command");
   if (!c) {
     Fail(f.Path("command"), "required");
     return std::nullopt;
@@ -533,27 +491,27 @@ std::optional<ExecAction> Reader::ReadExec(const YAML::Node& n, const std::strin
 }
 
 std::optional<std::pair<int, std::string>> Reader::ReadPort(
-    const YAML::Node& n, const std::string& path, const std::vector<ContainerPort>& ports) {
-  if (n.IsScalar() && ScalarKind(n) == PlainKind::kInt) {
+    const YamlNode& n, const std::string& path, const std::vector<ContainerPort>& ports) {
+  if (n.is_scalar() && n.type() == YamlScalarType::kInt) {
     auto v = Int(n, path, 1, 65535);
     if (!v) return std::nullopt;
     return std::pair<int, std::string>(static_cast<int>(*v), "");
   }
-  if (n.IsScalar() && ScalarKind(n) == PlainKind::kString) {
-    const std::string& name = n.Scalar();
+  if (n.is_scalar() && n.type() == YamlScalarType::kString) {
+    const std::string& name = n.text();
     for (const ContainerPort& p : ports) {
       if (!p.name.empty() && p.name == name) {
         return std::pair<int, std::string>(p.container_port, name);
       }
     }
-    Fail(path, "no container port named " + Quote(name));
+    Fail(path, "no container port named " + Quoted(name));
     return std::nullopt;
   }
   Fail(path, "expected a port number or a container port name");
   return std::nullopt;
 }
 
-std::optional<HttpGetAction> Reader::ReadHttpGet(const YAML::Node& n, const std::string& path,
+std::optional<HttpGetAction> Reader::ReadHttpGet(const YamlNode& n, const std::string& path,
                                                  const std::vector<ContainerPort>& ports) {
   Fields f(*this, n, path, {"port", "path", "host", "scheme", "httpHeaders"});
   if (!f.ok()) return std::nullopt;
@@ -593,7 +551,7 @@ std::optional<HttpGetAction> Reader::ReadHttpGet(const YAML::Node& n, const std:
         a.scheme = HttpScheme::kHttps;
       } else {
         Fail(f.Path("scheme"),
-             "unsupported value " + Quote(*s) + ": supported values: \"HTTP\", \"HTTPS\"");
+             "unsupported value " + Quoted(*s) + ": supported values: \"HTTP\", \"HTTPS\"");
         ok = false;
       }
     } else {
@@ -605,7 +563,7 @@ std::optional<HttpGetAction> Reader::ReadHttpGet(const YAML::Node& n, const std:
     if (ExpectList(*v, hp)) {
       for (size_t i = 0; i < v->size(); ++i) {
         std::string ip = hp + "[" + std::to_string(i) + "]";
-        Fields h(*this, (*v)[i], ip, {"name", "value"});
+        Fields h(*this, v->item(i), ip, {"name", "value"});
         if (!h.ok()) {
           ok = false;
           continue;
@@ -636,7 +594,7 @@ std::optional<HttpGetAction> Reader::ReadHttpGet(const YAML::Node& n, const std:
   return a;
 }
 
-std::optional<TcpSocketAction> Reader::ReadTcpSocket(const YAML::Node& n, const std::string& path,
+std::optional<TcpSocketAction> Reader::ReadTcpSocket(const YamlNode& n, const std::string& path,
                                                      const std::vector<ContainerPort>& ports) {
   Fields f(*this, n, path, {"port", "host"});
   if (!f.ok()) return std::nullopt;
@@ -660,7 +618,7 @@ std::optional<TcpSocketAction> Reader::ReadTcpSocket(const YAML::Node& n, const 
   return a;
 }
 
-std::optional<GrpcAction> Reader::ReadGrpc(const YAML::Node& n, const std::string& path) {
+std::optional<GrpcAction> Reader::ReadGrpc(const YamlNode& n, const std::string& path) {
   Fields f(*this, n, path, {"port", "service"});
   if (!f.ok()) return std::nullopt;
   GrpcAction a;
@@ -683,7 +641,7 @@ std::optional<GrpcAction> Reader::ReadGrpc(const YAML::Node& n, const std::strin
   return a;
 }
 
-std::optional<Probe> Reader::ReadProbe(const YAML::Node& n, const std::string& path,
+std::optional<Probe> Reader::ReadProbe(const YamlNode& n, const std::string& path,
                                        const std::vector<ContainerPort>& ports) {
   Fields f(
       *this, n, path,
@@ -745,7 +703,7 @@ std::optional<Probe> Reader::ReadProbe(const YAML::Node& n, const std::string& p
 }
 
 std::optional<LifecycleHandler> Reader::ReadLifecycleHandler(
-    const YAML::Node& n, const std::string& path, const std::vector<ContainerPort>& ports) {
+    const YamlNode& n, const std::string& path, const std::vector<ContainerPort>& ports) {
   Fields f(*this, n, path, {"exec", "httpGet", "sleep"}, "handler");
   if (!f.ok()) return std::nullopt;
   int handlers = f.Has("exec") + f.Has("httpGet") + f.Has("sleep");
@@ -764,10 +722,10 @@ std::optional<LifecycleHandler> Reader::ReadLifecycleHandler(
     if (!a) return std::nullopt;
     return LifecycleHandler(std::move(*a));
   }
-  const YAML::Node* v = f.Get("sleep");
+  const YamlNode* v = f.Get("sleep");
   Fields s(*this, *v, f.Path("sleep"), {"seconds"});
   if (!s.ok()) return std::nullopt;
-  const YAML::Node* secs = s.Get("seconds");
+  const YamlNode* secs = s.Get("seconds");
   if (!secs) {
     Fail(s.Path("seconds"), "required");
     return std::nullopt;
@@ -777,7 +735,7 @@ std::optional<LifecycleHandler> Reader::ReadLifecycleHandler(
   return LifecycleHandler(SleepAction{*d});
 }
 
-Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bool is_init) {
+Container Reader::ReadContainer(const YamlNode& n, const std::string& path, bool is_init) {
   Container c;
   c.is_init = is_init;
   Fields f(
@@ -805,7 +763,7 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
         c.restart_policy = ContainerRestartPolicy::kAlways;
       } else {
         Fail(f.Path("restartPolicy"),
-             "unsupported value " + Quote(*s) + ": supported values: \"Always\"");
+             "unsupported value " + Quoted(*s) + ": supported values: \"Always\"");
       }
     }
   }
@@ -820,7 +778,7 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
     if (ExpectList(*v, ep)) {
       for (size_t i = 0; i < v->size(); ++i) {
         std::string ip = ep + "[" + std::to_string(i) + "]";
-        Fields e(*this, (*v)[i], ip, {"name", "value"}, "env");
+        Fields e(*this, v->item(i), ip, {"name", "value"}, "env");
         if (!e.ok()) continue;
         EnvVar var;
         if (auto* nm = e.Get("name")) {
@@ -831,7 +789,7 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
               Fail(e.Path("name"), "must not contain \"=\"");
             } else if (std::string problem = EnvVarNameProblem(*s); !problem.empty()) {
               Fail(e.Path("name"),
-                   Quote(*s) + " is not a valid environment variable name: " + problem);
+                   Quoted(*s) + " is not a valid environment variable name: " + problem);
             } else {
               var.name = *s;
             }
@@ -866,7 +824,7 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
     if (ExpectList(*v, pp)) {
       for (size_t i = 0; i < v->size(); ++i) {
         std::string ip = pp + "[" + std::to_string(i) + "]";
-        Fields p(*this, (*v)[i], ip, {"name", "containerPort", "protocol"}, "port");
+        Fields p(*this, v->item(i), ip, {"name", "containerPort", "protocol"}, "port");
         if (!p.ok()) continue;
         ContainerPort port;
         if (auto* nm = p.Get("name")) {
@@ -884,7 +842,7 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
             if (*s == "TCP" || *s == "UDP" || *s == "SCTP") {
               port.protocol = *s;
             } else {
-              Fail(p.Path("protocol"), "unsupported value " + Quote(*s) +
+              Fail(p.Path("protocol"), "unsupported value " + Quoted(*s) +
                                            ": supported values: \"TCP\", \"UDP\", \"SCTP\"");
             }
           }
@@ -898,7 +856,7 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
     if (ExpectList(*v, mp)) {
       for (size_t i = 0; i < v->size(); ++i) {
         std::string ip = mp + "[" + std::to_string(i) + "]";
-        Fields m(*this, (*v)[i], ip, {"name", "mountPath", "readOnly"}, "volumeMount");
+        Fields m(*this, v->item(i), ip, {"name", "mountPath", "readOnly"}, "volumeMount");
         VolumeMount mount;
         if (m.ok()) {
           if (auto* nm = m.Get("name")) {
@@ -952,20 +910,20 @@ Container Reader::ReadContainer(const YAML::Node& n, const std::string& path, bo
   return c;
 }
 
-Pod Reader::ReadPod(const YAML::Node& root) {
+Pod Reader::ReadPod(const YamlNode& root) {
   Pod pod;
   Fields top(*this, root, "", {"apiVersion", "kind", "metadata", "spec"});
   if (!top.ok()) return pod;
   if (auto* v = top.Get("apiVersion")) {
     if (auto s = String(*v, "apiVersion"); s && *s != "v1") {
-      Fail("apiVersion", "unsupported value " + Quote(*s) + ": supported values: \"v1\"");
+      Fail("apiVersion", "unsupported value " + Quoted(*s) + ": supported values: \"v1\"");
     }
   } else {
     Fail("apiVersion", "required");
   }
   if (auto* v = top.Get("kind")) {
     if (auto s = String(*v, "kind"); s && *s != "Pod") {
-      Fail("kind", "unsupported value " + Quote(*s) + ": supported values: \"Pod\"");
+      Fail("kind", "unsupported value " + Quoted(*s) + ": supported values: \"Pod\"");
     }
   } else {
     Fail("kind", "required");
@@ -989,7 +947,7 @@ Pod Reader::ReadPod(const YAML::Node& root) {
   } else {
     Fail("metadata.name", "required");
   }
-  const YAML::Node* spec_node = top.Get("spec");
+  const YamlNode* spec_node = top.Get("spec");
   if (!spec_node) {
     Fail("spec", "required");
     return pod;
@@ -1009,7 +967,7 @@ Pod Reader::ReadPod(const YAML::Node& root) {
       } else if (*p == "Never") {
         spec.restart_policy = PodRestartPolicy::kNever;
       } else {
-        Fail(s.Path("restartPolicy"), "unsupported value " + Quote(*p) +
+        Fail(s.Path("restartPolicy"), "unsupported value " + Quoted(*p) +
                                           ": supported values: \"Always\", \"OnFailure\", "
                                           "\"Never\"");
       }
@@ -1031,7 +989,7 @@ Pod Reader::ReadPod(const YAML::Node& root) {
     std::string vp = s.Path("volumes");
     if (ExpectList(*v, vp)) {
       for (size_t i = 0; i < v->size(); ++i) {
-        auto vol = ReadVolume((*v)[i], vp + "[" + std::to_string(i) + "]");
+        auto vol = ReadVolume(v->item(i), vp + "[" + std::to_string(i) + "]");
         // Kept even when broken so list indexes stay those of the manifest.
         spec.volumes.push_back(vol ? std::move(*vol) : Volume{});
       }
@@ -1042,7 +1000,7 @@ Pod Reader::ReadPod(const YAML::Node& root) {
     if (ExpectList(*v, cp)) {
       for (size_t i = 0; i < v->size(); ++i) {
         spec.init_containers.push_back(
-            ReadContainer((*v)[i], cp + "[" + std::to_string(i) + "]", /*is_init=*/true));
+            ReadContainer(v->item(i), cp + "[" + std::to_string(i) + "]", /*is_init=*/true));
       }
     }
   }
@@ -1052,7 +1010,7 @@ Pod Reader::ReadPod(const YAML::Node& root) {
       if (v->size() == 0) Fail(cp, "must have at least one container");
       for (size_t i = 0; i < v->size(); ++i) {
         spec.containers.push_back(
-            ReadContainer((*v)[i], cp + "[" + std::to_string(i) + "]", /*is_init=*/false));
+            ReadContainer(v->item(i), cp + "[" + std::to_string(i) + "]", /*is_init=*/false));
       }
     }
   } else {
@@ -1060,16 +1018,6 @@ Pod Reader::ReadPod(const YAML::Node& root) {
   }
   if (auto* v = s.Get("resources")) spec.resources = ReadResources(*v, s.Path("resources"));
   return pod;
-}
-
-// yaml-cpp's "yaml-cpp: error at line 3, column 5: end of map not found" -> our format.
-std::string SyntaxError(const YAML::Exception& e) {
-  std::string msg = "invalid YAML or JSON";
-  if (!e.mark.is_null()) {
-    msg += " at line " + std::to_string(e.mark.line + 1) + ", column " +
-           std::to_string(e.mark.column + 1);
-  }
-  return msg + ": " + e.msg;
 }
 
 }  // namespace
@@ -1123,15 +1071,19 @@ std::string_view PodRestartPolicyName(PodRestartPolicy policy) {
 
 ManifestCheck CheckManifest(std::string_view text, const std::filesystem::path& manifest_path) {
   ManifestCheck out;
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    out.errors.push_back(Error::Invalid(SyntaxError(e)));
+  if (text.size() > kMaxManifestBytes) {
+    out.errors.push_back(Error::Invalid("manifest: larger than the " +
+                                        FormatByteLimit(kMaxManifestBytes) + " limit"));
     return out;
   }
+  Result<std::vector<std::shared_ptr<const YamlNode>>> stream = ParseYamlStream(text, YamlLimits{});
+  if (!stream) {
+    out.errors.push_back(std::move(stream).error());
+    return out;
+  }
+  std::vector<std::shared_ptr<const YamlNode>>& docs = *stream;
   // A trailing "---" yields an empty document; only real documents count.
-  std::erase_if(docs, [](const YAML::Node& d) { return IsAbsent(d); });
+  std::erase_if(docs, [](const auto& d) { return IsAbsent(*d); });
   if (docs.empty()) {
     out.errors.push_back(Error::Invalid("manifest: empty document"));
     return out;
@@ -1142,12 +1094,7 @@ ManifestCheck CheckManifest(std::string_view text, const std::filesystem::path& 
     return out;
   }
   Reader reader(manifest_path.parent_path());
-  Pod pod;
-  try {
-    pod = reader.ReadPod(docs.front());
-  } catch (const YAML::Exception& e) {  // not expected: every access above is checked
-    reader.Fail("manifest", e.what());
-  }
+  Pod pod = reader.ReadPod(*docs.front());
   pod.manifest_path = manifest_path;
   out.errors = reader.TakeErrors();
   for (Error& e : ValidatePod(pod)) out.errors.push_back(std::move(e));
@@ -1159,24 +1106,61 @@ ManifestCheck CheckManifest(std::string_view text, const std::filesystem::path& 
   return out;
 }
 
+namespace {
+
+std::string_view FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+// At most kMaxManifestBytes + 1 bytes of a regular file (one more than the limit, so that
+// CheckManifest sees it is too large). A FIFO or a device is refused without reading (kubelet's
+// file source also takes regular files only): a FIFO could block forever, /dev/zero never ends.
+// The open does not block on a FIFO (O_NONBLOCK).
+Result<std::string> ReadManifestText(const std::filesystem::path& path,
+                                     const std::string& shown_path) {
+  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (raw < 0) return Error::Errno(errno, "read manifest " + Quoted(shown_path));
+  UniqueFd fd(raw);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return Error::Errno(errno, "read manifest " + Quoted(shown_path));
+  if (!S_ISREG(st.st_mode)) {
+    return Error::Invalid("manifest: not a regular file (" + std::string(FileTypeName(st.st_mode)) +
+                          ")");
+  }
+  std::string text;
+  text.reserve(static_cast<size_t>(std::clamp<off_t>(st.st_size, 0, kMaxManifestBytes)) + 1);
+  char buf[64 * 1024];
+  while (text.size() <= kMaxManifestBytes) {
+    size_t want = std::min(sizeof buf, kMaxManifestBytes + 1 - text.size());
+    ssize_t n = ::read(fd.get(), buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::Errno(errno, "read manifest " + Quoted(shown_path));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+}  // namespace
+
 ManifestCheck CheckManifestFile(const std::filesystem::path& manifest_path) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(manifest_path, ec);
   if (ec) abs = manifest_path;
-  std::ifstream in(abs, std::ios::binary);
-  if (!in) {
+  Result<std::string> text = ReadManifestText(abs, manifest_path.string());
+  if (!text) {
     ManifestCheck out;
-    out.errors.push_back(Error::Errno(errno, "read manifest " + Quote(manifest_path.string())));
+    out.errors.push_back(std::move(text).error());
     return out;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    ManifestCheck out;
-    out.errors.push_back(Error::Errno(EIO, "read manifest " + Quote(manifest_path.string())));
-    return out;
-  }
-  ManifestCheck out = CheckManifest(text.str(), abs);
+  ManifestCheck out = CheckManifest(*text, abs);
   for (auto* pod : {&out.pod, &out.partial}) {
     if (*pod) (*pod)->manifest_path = manifest_path;
   }

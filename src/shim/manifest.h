@@ -24,6 +24,10 @@ namespace podshim::shim {
 // so a larger value is clamped to this one when it is read (docs/decisions.md).
 inline constexpr std::chrono::seconds kMaxManifestSeconds{3'155'760'000};
 
+// The largest manifest read: 3 MiB, the API server's request body limit (docs/decisions.md).
+// Scalars, nesting, nodes and aliases are bounded too (YamlLimits in shim/yaml_document.h).
+inline constexpr size_t kMaxManifestBytes = 3 * 1024 * 1024;
+
 // One entry of a ResourceList, kept as written: quantities are validated by the cgroups
 // module's quantity parser, which quotes `path` in its errors.
 struct QuantityField {
@@ -210,9 +214,10 @@ struct ManifestCheck {
 };
 
 // Parses YAML or JSON text. `manifest_path` names the file: bundles are resolved against its
-// directory. No file system access.
+// directory. No file system access. Text over kMaxManifestBytes is refused unread.
 ManifestCheck CheckManifest(std::string_view text, const std::filesystem::path& manifest_path);
-// Reads the file, then CheckManifest; a read failure is the single error.
+// Reads the file (a regular file only, at most kMaxManifestBytes + 1 bytes), then CheckManifest;
+// a read failure is the single error.
 ManifestCheck CheckManifestFile(const std::filesystem::path& manifest_path);
 
 // As CheckManifest, but one Error holding every problem, one per line.
