@@ -299,8 +299,9 @@ TEST_F(MountEscapeTest, RacingSymlinkSwapNeverEscapesTheRoot) {
   swapper.join();
   std::printf(
       "race: %d launches in %.1f s, %ld swaps, %d created outside, %d mounted outside, "
-      "%d failed\n",
-      launches, seconds, swaps.load(), created_outside, mounted_outside, failed);
+      "%d failed%s%s\n",
+      launches, seconds, swaps.load(), created_outside, mounted_outside, failed,
+      failed ? ", first: " : "", first_failure.c_str());
   EXPECT_GT(swaps.load(), 0);
   EXPECT_EQ(created_outside, 0) << "of " << launches << " launches";
   EXPECT_EQ(mounted_outside, 0) << "of " << launches << " launches";
