@@ -133,6 +133,11 @@ TEST_F(MountEscapeTest, SymlinkedDestinationsResolveInsideTheRoot) {
   spec.mounts.push_back({"/dirlink/tmpfs", "tmpfs", "tmpfs", {"size=1m"}});
   spec.mounts.push_back({"/dirlink/bind", "bind", (bundle_.dir() / "src-dir").string(), {"bind"}});
   spec.mounts.push_back({"/hostlink/abs", "tmpfs", "tmpfs", {"size=1m"}});
+  // Propagation options: set on the new mount (a re-resolution for a filesystem, the attached
+  // clone for a bind).
+  spec.mounts.push_back({"/dirlink/shared", "tmpfs", "tmpfs", {"size=1m", "rshared"}});
+  spec.mounts.push_back(
+      {"/dirlink/rbind", "bind", (bundle_.dir() / "src-dir").string(), {"rbind", "rslave", "ro"}});
   spec.mounts.push_back({"/etclink/" + etc_name, "tmpfs", "tmpfs", {"size=1m"}});
   spec.mounts.push_back(
       {"/etc/filelink", "bind", (bundle_.dir() / "src-file").string(), {"bind", "ro"}});
@@ -163,8 +168,9 @@ TEST_F(MountEscapeTest, SymlinkedDestinationsResolveInsideTheRoot) {
   // Inside the container every mount is where the links lead within the root.
   const std::string hs = h.string();
   for (const std::string& mp :
-       {std::string("/real/tmpfs"), std::string("/real/bind"), hs + "/abs", "/etc/" + etc_name,
-        hs + "/file", hs + "/a/nested", hs + "/dotdot", hs}) {
+       {std::string("/real/tmpfs"), std::string("/real/bind"), std::string("/real/shared"),
+        std::string("/real/rbind"), hs + "/abs", "/etc/" + etc_name, hs + "/file", hs + "/a/nested",
+        hs + "/dotdot", hs}) {
     EXPECT_NE(text->find("\n" + mp + "\n"), std::string::npos) << mp << " in\n" << *text;
   }
   EXPECT_NE(text->find("container-file\ncontainer-file\nbound\nnode\nro\n"), std::string::npos)
