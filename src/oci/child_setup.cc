@@ -18,6 +18,8 @@
 
 #include <cerrno>
 
+#include "common/quoted.h"
+#include "oci/rootfs_resolve.h"
 #include "oci/seccomp.h"
 
 // Everything between here and ChildStepName runs in the child after clone3: only syscalls and
@@ -75,26 +77,6 @@ struct Child {
       WriteStderr("\n");
     }
     ::_exit(127);
-  }
-
-  // mkdir -p for a path (its parent only when `parent_only`), in a stack buffer.
-  int MkdirAll(const char* path, bool parent_only) const {
-    char buf[PATH_MAX];
-    size_t n = Len(path);
-    if (n >= sizeof buf) return ENAMETOOLONG;
-    for (size_t i = 0; i <= n; ++i) buf[i] = path[i];
-    if (parent_only) {
-      while (n > 0 && buf[n - 1] != '/') --n;
-      buf[n] = '\0';
-    }
-    for (size_t i = 1; i <= n; ++i) {
-      if (buf[i] != '/' && buf[i] != '\0') continue;
-      char saved = buf[i];
-      buf[i] = '\0';
-      if (::mkdir(buf, 0755) < 0 && errno != EEXIST) return errno;
-      buf[i] = saved;
-    }
-    return 0;
   }
 
   void ResetSignals() const {
@@ -189,57 +171,136 @@ struct Child {
     return 0;
   }
 
-  int RunRootfsStep(const RootfsStep& s) const {
-    const char* target = s.target.c_str();
-    switch (s.op) {
-      case RootfsOp::kMount: {
-        if (int e = MkdirAll(target, false)) return e;
-        const char* data = s.data.empty() ? nullptr : s.data.c_str();
-        if (::mount(s.source.c_str(), target, s.fstype.c_str(), s.flags & ~MS_REMOUNT, data) < 0) {
-          return errno;
-        }
-        break;
+  // mount_setattr bits for MS_* flags a bind remount would set (the others are per
+  // superblock and a bind ignores them, as MS_BIND|MS_REMOUNT does).
+  static struct mount_attr BindAttr(unsigned long flags) {
+    struct mount_attr attr {};
+    if (flags & MS_RDONLY) attr.attr_set |= MOUNT_ATTR_RDONLY;
+    if (flags & MS_NOSUID) attr.attr_set |= MOUNT_ATTR_NOSUID;
+    if (flags & MS_NODEV) attr.attr_set |= MOUNT_ATTR_NODEV;
+    if (flags & MS_NOEXEC) attr.attr_set |= MOUNT_ATTR_NOEXEC;
+    if (flags & MS_NODIRATIME) attr.attr_set |= MOUNT_ATTR_NODIRATIME;
+    if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
+      attr.attr_clr |= MOUNT_ATTR__ATIME;
+      if (flags & MS_NOATIME) {
+        attr.attr_set |= MOUNT_ATTR_NOATIME;
+      } else if (flags & MS_STRICTATIME) {
+        attr.attr_set |= MOUNT_ATTR_STRICTATIME;
       }
-      case RootfsOp::kBind: {
-        struct stat st;
-        if (::stat(s.source.c_str(), &st) < 0) return errno;
-        if (S_ISDIR(st.st_mode)) {
-          if (int e = MkdirAll(target, false)) return e;
-        } else {
-          if (int e = MkdirAll(target, true)) return e;
-          int fd = ::open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-          if (fd < 0 && errno != EISDIR) return errno;
-          if (fd >= 0) ::close(fd);
-        }
-        unsigned long flags = MS_BIND | (s.recursive ? MS_REC : 0);
-        if (::mount(s.source.c_str(), target, nullptr, flags, nullptr) < 0) return errno;
-        if (s.remount_flags != 0) {
-          if (int e = RemountBind(target, s.remount_flags)) return e;
-        }
-        break;
-      }
-      case RootfsOp::kMknod: {
-        if (int e = MkdirAll(target, true)) return e;
-        bool created = ::mknod(target, s.mode, s.dev) == 0;
-        if (!created && errno != EEXIST) return errno;
-        if (::chown(target, s.uid, s.gid) < 0) return errno;
-        // mknod applied the caller's umask (ours until the plan's is set, just before exec), and
-        // chown may clear set-id bits: give a node we made exactly the spec's mode, as runc does.
-        if (created && ::chmod(target, s.mode & 07777) < 0) return errno;
-        return 0;
-      }
-      case RootfsOp::kSymlink:
-        if (int e = MkdirAll(target, true)) return e;
-        if (::symlink(s.source.c_str(), target) < 0 && errno != EEXIST) return errno;
-        return 0;
-      case RootfsOp::kUnlink:
-        if (::unlink(target) < 0 && errno != ENOENT) return errno;
-        return 0;
     }
-    if (s.propagation != 0 && ::mount(nullptr, target, nullptr, s.propagation, nullptr) < 0) {
+    return attr;
+  }
+
+  // Clones `source` (a host path; recursively for rbind), applies the step's flags to the
+  // detached clone, then attaches it onto target_fd: nothing is looked up by path in the rootfs
+  // after target_fd was resolved, so the flags and the propagation land on this very mount.
+  int BindOnto(const RootfsStep& s, int target_fd) const {
+    unsigned int tree_flags =
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (s.recursive ? AT_RECURSIVE : 0);
+    int tree = ::open_tree(AT_FDCWD, s.source.c_str(), tree_flags);
+    if (tree < 0) return errno;
+    int err = 0;
+    struct mount_attr attr = BindAttr(s.remount_flags);
+    if ((attr.attr_set | attr.attr_clr) != 0 &&
+        ::mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+      err = errno;
+    }
+    if (err == 0 && ::move_mount(tree, "", target_fd, "",
+                                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+      err = errno;
+    }
+    if (err == 0 && s.propagation != 0) {
+      struct mount_attr prop {};
+      prop.propagation = s.propagation & ~static_cast<unsigned long>(MS_REC);
+      unsigned int at = AT_EMPTY_PATH | ((s.propagation & MS_REC) ? AT_RECURSIVE : 0);
+      if (::mount_setattr(tree, "", at, &prop, sizeof prop) < 0) err = errno;
+    }
+    ::close(tree);
+    return err;
+  }
+
+  // A new filesystem on target_fd (through /proc/self/fd: the host's /proc, before pivot_root).
+  // A propagation change needs the new mount, which is reached by resolving the target again
+  // (inside the root as well).
+  int MountOnto(int root_fd, const RootfsStep& s, int target_fd) const {
+    const char* data = s.data.empty() ? nullptr : s.data.c_str();
+    ProcFdPath at(target_fd);
+    if (::mount(s.source.c_str(), at.c_str(), s.fstype.c_str(), s.flags & ~MS_REMOUNT, data) < 0) {
       return errno;
     }
-    return 0;
+    if (s.propagation == 0) return 0;
+    int fd = OpenInRoot(root_fd, s.target.c_str(), CreateKind::kNone);
+    if (fd < 0) return -fd;
+    ProcFdPath top(fd);
+    int err = ::mount(nullptr, top.c_str(), nullptr, s.propagation, nullptr) < 0 ? errno : 0;
+    ::close(fd);
+    return err;
+  }
+
+  // mknodat in the resolved parent; owner and (for a node it made) mode are set through an
+  // O_PATH fd of the name that never follows a symlink.
+  int MakeNode(int root_fd, const RootfsStep& s) const {
+    const char* name = nullptr;
+    int parent = OpenParentInRoot(root_fd, s.target.c_str(), true, &name);
+    if (parent < 0) return -parent;
+    const mode_t old_umask = ::umask(0);
+    const bool created = ::mknodat(parent, name, s.mode, s.dev) == 0;
+    int err = created || errno == EEXIST ? 0 : errno;
+    ::umask(old_umask);
+    int node = -1;
+    if (err == 0) {
+      node = ::openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (node < 0) err = errno;
+    }
+    struct stat st;
+    if (err == 0 && ::fstat(node, &st) < 0) err = errno;
+    // Not a node (an image's symlink, or a racing swap): leave it alone, as runc does.
+    const bool is_node =
+        err == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode));
+    if (is_node && ::fchownat(node, "", s.uid, s.gid, AT_EMPTY_PATH) < 0) err = errno;
+    // chown may clear set-id bits: give a node we made exactly the spec's mode, as runc does.
+    if (is_node && err == 0 && created && ::chmod(ProcFdPath(node).c_str(), s.mode & 07777) < 0) {
+      err = errno;
+    }
+    if (node >= 0) ::close(node);
+    ::close(parent);
+    return err;
+  }
+
+  int RunRootfsStep(int root_fd, const RootfsStep& s) const {
+    const char* target = s.target.c_str();
+    switch (s.op) {
+      case RootfsOp::kMount:
+      case RootfsOp::kBind: {
+        CreateKind kind = CreateKind::kDirectory;
+        if (s.op == RootfsOp::kBind) {
+          struct stat st;
+          if (::stat(s.source.c_str(), &st) < 0) return errno;
+          if (!S_ISDIR(st.st_mode)) kind = CreateKind::kFile;
+        }
+        int fd = OpenInRoot(root_fd, target, kind);
+        if (fd < 0) return -fd;
+        int err = s.op == RootfsOp::kBind ? BindOnto(s, fd) : MountOnto(root_fd, s, fd);
+        ::close(fd);
+        return err;
+      }
+      case RootfsOp::kMknod:
+        return MakeNode(root_fd, s);
+      case RootfsOp::kSymlink:
+      case RootfsOp::kUnlink: {
+        const char* name = nullptr;
+        const bool link = s.op == RootfsOp::kSymlink;
+        int parent = OpenParentInRoot(root_fd, target, link, &name);
+        if (parent == -ENOENT && !link) return 0;
+        if (parent < 0) return -parent;
+        int err = 0;
+        if (link && ::symlinkat(s.source.c_str(), parent, name) < 0 && errno != EEXIST) err = errno;
+        if (!link && ::unlinkat(parent, name, 0) < 0 && errno != ENOENT) err = errno;
+        ::close(parent);
+        return err;
+      }
+    }
+    return EINVAL;
   }
 
   // runc's pivot_root(".", ".") dance: no temporary directory for the old root is needed.
@@ -263,6 +324,65 @@ struct Child {
     return err;
   }
 
+  // A recursive read-only clone of the mount tree at `path`, attached over it (a missing path
+  // is skipped). mount_setattr only sets MOUNT_ATTR_RDONLY: flags the kernel locks in a user
+  // namespace are kept as they are.
+  int ReadonlyPath(int root_fd, const char* path) const {
+    int fd = OpenInRoot(root_fd, path, CreateKind::kNone);
+    if (fd == -ENOENT) return 0;
+    if (fd < 0) return -fd;
+    int tree =
+        ::open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    int err = tree < 0 ? errno : 0;
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (err == 0 &&
+        ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+      err = errno;
+    }
+    if (err == 0 &&
+        ::move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+      err = errno;
+    }
+    if (tree >= 0) ::close(tree);
+    ::close(fd);
+    return err;
+  }
+
+  // A directory gets an empty read-only tmpfs over it, anything else the container's /dev/null
+  // (a missing path is skipped). Both are attached onto the resolved fd with move_mount.
+  int MaskPath(int root_fd, const char* path) const {
+    int fd = OpenInRoot(root_fd, path, CreateKind::kNone);
+    if (fd == -ENOENT) return 0;
+    if (fd < 0) return -fd;
+    struct stat st;
+    int err = ::fstat(fd, &st) < 0 ? errno : 0;
+    int mnt = -1;
+    if (err == 0 && S_ISDIR(st.st_mode)) {
+      int fs = ::fsopen("tmpfs", FSOPEN_CLOEXEC);
+      if (fs < 0 || ::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0 ||
+          (mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0) {
+        err = errno;
+      }
+      if (fs >= 0) ::close(fs);
+    } else if (err == 0) {
+      int null = OpenInRoot(root_fd, "/dev/null", CreateKind::kNone);
+      if (null < 0) err = -null;
+      if (err == 0 &&
+          (mnt = ::open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) < 0) {
+        err = errno;
+      }
+      if (null >= 0) ::close(null);
+    }
+    if (err == 0 &&
+        ::move_mount(mnt, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+      err = errno;
+    }
+    if (mnt >= 0) ::close(mnt);
+    ::close(fd);
+    return err;
+  }
+
   void SetUpRootfs() const {
     unsigned long root_prop = plan.rootfs_propagation;
     // pivot_root refuses a shared new root: go shared only after it.
@@ -273,37 +393,34 @@ struct Child {
     if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
       Fail(ChildStep::kRootfsBind, -1, errno);
     }
+    // Opened after the self-bind: lookups from it see the mounts the steps stack on it.
+    int root_fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) Fail(ChildStep::kRootfsBind, -1, errno);
     for (size_t i = 0; i < plan.rootfs_steps.size(); ++i) {
-      if (int e = RunRootfsStep(plan.rootfs_steps[i])) {
+      if (int e = RunRootfsStep(root_fd, plan.rootfs_steps[i])) {
         Fail(ChildStep::kRootfsStep, static_cast<int32_t>(i), e);
       }
     }
+    ::close(root_fd);
     if (int e = PivotRoot()) Fail(ChildStep::kPivotRoot, -1, e);
     if ((plan.rootfs_propagation & MS_SHARED) &&
         ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0) {
       Fail(ChildStep::kRootPropagation, -1, errno);
     }
+    // After pivot_root the root is the container's: the same resolution, from "/".
+    root_fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) Fail(ChildStep::kPivotRoot, -1, errno);
     for (size_t i = 0; i < plan.readonly_paths.size(); ++i) {
-      const char* p = plan.readonly_paths[i].c_str();
-      if (::mount(p, p, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-        if (errno == ENOENT) continue;
-        Fail(ChildStep::kReadonlyPath, static_cast<int32_t>(i), errno);
-      }
-      if (int e = RemountBind(p, MS_RDONLY | MS_REC)) {
+      if (int e = ReadonlyPath(root_fd, plan.readonly_paths[i].c_str())) {
         Fail(ChildStep::kReadonlyPath, static_cast<int32_t>(i), e);
       }
     }
     for (size_t i = 0; i < plan.masked_paths.size(); ++i) {
-      const char* p = plan.masked_paths[i].c_str();
-      struct stat st;
-      if (::stat(p, &st) < 0) {
-        if (errno == ENOENT) continue;
-        Fail(ChildStep::kMaskPath, static_cast<int32_t>(i), errno);
+      if (int e = MaskPath(root_fd, plan.masked_paths[i].c_str())) {
+        Fail(ChildStep::kMaskPath, static_cast<int32_t>(i), e);
       }
-      int r = S_ISDIR(st.st_mode) ? ::mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr)
-                                  : ::mount("/dev/null", p, nullptr, MS_BIND, nullptr);
-      if (r < 0 && errno != ENOENT) Fail(ChildStep::kMaskPath, static_cast<int32_t>(i), errno);
     }
+    ::close(root_fd);
     if (plan.readonly_rootfs) {
       if (int e = RemountBind("/", MS_RDONLY)) Fail(ChildStep::kReadonlyRootfs, -1, e);
     }
@@ -402,16 +519,10 @@ struct Child {
   }
 
   void WaitAtFifo() const {
-    char path[64] = "/proc/self/fd/";
-    size_t n = Len(path);
-    char digits[16];
-    size_t d = 0;
-    for (int v = fds.fifo; v > 0 || d == 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
-    while (d > 0) path[n++] = digits[--d];
-    path[n] = '\0';
+    const ProcFdPath path(fds.fifo);
     int fd;
     do {
-      fd = ::open(path, O_WRONLY | O_CLOEXEC);
+      fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) Fail(ChildStep::kStartGate, -1, errno);
     (void)!::write(fd, "0", 1);
@@ -529,7 +640,7 @@ std::string ChildStepName(const LaunchPlan& plan, ChildStep step, int32_t index)
     case ChildStep::kExecLookup:
     case ChildStep::kExec: {
       std::string arg0 = plan.argv.size() > 0 ? plan.argv.items()[0] : "";
-      return "exec \"" + arg0 + "\"";
+      return "exec " + Quoted(arg0);
     }
     case ChildStep::kStartGate:
       return "open exec fifo through /proc/self/fd (is /proc mounted?)";

@@ -188,8 +188,17 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
     return ContainerError(plan, ECHILD, "the process died during set-up" + DescribeDeath(pidfd));
   }
   if ((*report)->kind == ChildReportKind::kFailed) {
-    return ContainerError(plan, (*report)->err,
-                          ChildStepName(plan, (*report)->step, (*report)->index));
+    const ChildStep step = (*report)->step;
+    std::string what = ChildStepName(plan, step, (*report)->index);
+    const bool mounting = step == ChildStep::kRootfsStep || step == ChildStep::kMaskPath ||
+                          step == ChildStep::kReadonlyPath;
+    if (mounting && (*report)->err == ENOSYS) {
+      // No silent fallback to mounting on path strings (the CVE-2021-30465 race).
+      what +=
+          " (mount targets are resolved with openat2 and mounted with open_tree, move_mount"
+          " and mount_setattr, which need Linux 5.12 or later)";
+    }
+    return ContainerError(plan, (*report)->err, what);
   }
   return std::move(child).Release();
 }

@@ -116,7 +116,7 @@ Status AddMountSteps(const Spec& spec, const RootfsInputs& in, std::vector<Rootf
                             " is not an absolute path");
     }
     RootfsStep step;
-    step.target = PODSHIM_TRY(SecureJoin(in.rootfs, m.destination, field + ".destination"));
+    step.target = PODSHIM_TRY(CleanContainerPath(m.destination, field + ".destination"));
     MountOptions opts = ParseMountOptions(m.options);
     step.propagation = opts.propagation;
     step.data = opts.data;
@@ -159,7 +159,7 @@ Status AddDeviceSteps(const Spec& spec, const RootfsInputs& in, std::vector<Root
   auto add_device = [&](std::string_view path, mode_t mode, dev_t dev, uid_t uid, gid_t gid,
                         const std::string& field) -> Status {
     RootfsStep step;
-    step.target = PODSHIM_TRY(SecureJoin(in.rootfs, path, field)).string();
+    step.target = PODSHIM_TRY(CleanContainerPath(path, field));
     if (in.new_user_ns && (S_ISCHR(mode) || S_ISBLK(mode))) {
       // mknod of devices is refused inside a user namespace: bind the host's node instead.
       step.op = RootfsOp::kBind;
@@ -198,7 +198,7 @@ Status AddDeviceSteps(const Spec& spec, const RootfsInputs& in, std::vector<Root
   auto add_link = [&](RootfsOp op, std::string_view path, std::string_view content) -> Status {
     RootfsStep step;
     step.op = op;
-    step.target = PODSHIM_TRY(SecureJoin(in.rootfs, path, path)).string();
+    step.target = PODSHIM_TRY(CleanContainerPath(path, path));
     step.source = std::string(content);
     step.description = (op == RootfsOp::kSymlink ? "symlink " : "unlink ") + std::string(path);
     steps.push_back(std::move(step));
@@ -253,51 +253,11 @@ Result<unsigned long> ParseRootfsPropagation(std::string_view value, std::string
   return Error::Invalid(std::string(field) + ": unknown propagation " + Quoted(value));
 }
 
-Result<std::filesystem::path> SecureJoin(const std::filesystem::path& root, std::string_view unsafe,
-                                         std::string_view field) {
-  std::vector<std::string> pending = PODSHIM_TRY(SplitContainerPath(unsafe, field));
-  // `pending` is consumed from the back, so reverse it; `resolved` is the path under root.
-  std::vector<std::string> todo(pending.rbegin(), pending.rend());
-  std::vector<std::string> resolved;
-  int links_left = 255;
-  while (!todo.empty()) {
-    std::string part = std::move(todo.back());
-    todo.pop_back();
-    if (part == "..") {
-      if (!resolved.empty()) resolved.pop_back();
-      continue;
-    }
-    std::filesystem::path host = root;
-    for (const std::string& r : resolved) host /= r;
-    host /= part;
-    struct stat st;
-    if (::lstat(host.c_str(), &st) < 0 || !S_ISLNK(st.st_mode)) {
-      resolved.push_back(std::move(part));
-      continue;
-    }
-    if (--links_left < 0) {
-      return Error::Errno(ELOOP, std::string(field) + ": resolve " + Quoted(unsafe));
-    }
-    std::string link(static_cast<size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlink(host.c_str(), link.data(), link.size());
-    if (n < 0) return Error::Errno(errno, std::string(field) + ": readlink " + host.string());
-    link.resize(static_cast<size_t>(n));
-    if (!link.empty() && link[0] == '/') resolved.clear();
-    // Push the link's components (may contain "..", resolved against `resolved`, clamped).
-    std::vector<std::string> link_parts;
-    size_t pos = 0;
-    while (pos <= link.size()) {
-      size_t next = link.find('/', pos);
-      if (next == std::string::npos) next = link.size();
-      std::string comp = link.substr(pos, next - pos);
-      pos = next + 1;
-      if (!comp.empty() && comp != ".") link_parts.push_back(std::move(comp));
-    }
-    for (auto it = link_parts.rbegin(); it != link_parts.rend(); ++it) todo.push_back(*it);
-  }
-  std::filesystem::path out = root;
-  for (const std::string& r : resolved) out /= r;
-  return out;
+Result<std::string> CleanContainerPath(std::string_view unsafe, std::string_view field) {
+  std::vector<std::string> parts = PODSHIM_TRY(SplitContainerPath(unsafe, field));
+  std::string out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? std::string("/") : out;
 }
 
 Result<std::vector<RootfsStep>> PlanRootfsSteps(const Spec& spec, const RootfsInputs& in) {

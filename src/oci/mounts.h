@@ -1,6 +1,7 @@
-// Turns the spec's root, mounts and default devices into precomputed RootfsSteps (host paths
-// already resolved under the rootfs, mount(2) flags and data split out), which the child runs
-// in order before pivot_root. Everything here is pure except SecureJoin, which reads symlinks.
+// Turns the spec's root, mounts and default devices into precomputed RootfsSteps (container
+// paths lexically cleaned, mount(2) flags and data split out), which the child runs in order
+// before pivot_root. Pure: symlinks in a target are resolved by the child at mount time, inside
+// the rootfs (rootfs_resolve.h), never here.
 #pragma once
 
 #include <sys/types.h>
@@ -17,20 +18,23 @@ namespace podshim::oci {
 
 // One action of the rootfs set-up, run by the child in its new mount namespace.
 enum class RootfsOp : uint8_t {
-  kMount,    // mkdir -p target; mount(source, target, fstype, flags, data)
-  kBind,     // mkdir -p target (or create a file when source is not a directory);
-             // mount(source, target, MS_BIND | (recursive ? MS_REC : 0)); then, when
-             // remount_flags != 0, mount(target, MS_BIND|MS_REMOUNT|remount_flags)
-  kMknod,    // mknod(target, mode, dev) (EEXIST is fine); chown(target, uid, gid); a node
-             // it created then gets exactly `mode` (chmod: no umask, no cleared set-id bits)
-  kSymlink,  // symlink(source, target) (EEXIST is fine)
-  kUnlink,   // unlink(target) (ENOENT is fine), e.g. /dev/ptmx before its symlink
+  // Each op opens its target (or the target's parent) in the rootfs with OpenInRoot and acts
+  // on that fd, creating what is missing through the fds of the resolved parents.
+  kMount,    // target as a directory; mount(source, fd, fstype, flags, data)
+  kBind,     // target as a directory (a file when source is not a directory); a clone of
+             // source (open_tree, recursive for rbind) gets remount_flags (mount_setattr),
+             // then is moved onto the fd (move_mount)
+  kMknod,    // mknodat(parent, name, mode, dev) (EEXIST is fine); fchownat(uid, gid) on the
+             // node (never through a symlink); a node it created gets exactly `mode`
+  kSymlink,  // symlinkat(source, parent, name) (EEXIST is fine)
+  kUnlink,   // unlinkat(parent, name) (ENOENT is fine), e.g. /dev/ptmx before its symlink
 };
 
 struct RootfsStep {
   RootfsOp op = RootfsOp::kMount;
   std::string source;  // mount source, bind source (host path) or symlink content
-  std::string target;  // absolute host path under the rootfs
+  std::string target;  // absolute container path, lexically clean ("/dev/pts"); resolved in
+                       // the rootfs by the child when the step runs
   std::string fstype;
   std::string data;         // filesystem options not understood as flags ("mode=755,size=65536k")
   unsigned long flags = 0;  // mount(2) flags for kMount
@@ -57,14 +61,12 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options);
 // "rslave" -> MS_SLAVE|MS_REC, "" -> MS_SLAVE|MS_REC (runc's default), ...; errors name `field`.
 Result<unsigned long> ParseRootfsPropagation(std::string_view value, std::string_view field);
 
-// The container path `unsafe` (absolute, as in config.json) joined under `root` the way the
-// container will see it: symlinks met on the way are read and resolved inside root (an absolute
-// link restarts at root, ".." stops at root), like chroot. A path whose own ".." components
-// climb above "/" is refused (kInvalidSpec naming `field`). Components that do not exist yet are
-// kept as written. Note: resolution happens in the parent before clone; a mount made earlier in
-// the sequence that hides a symlink in the image is not seen (runc resolves in the child).
-Result<std::filesystem::path> SecureJoin(const std::filesystem::path& root, std::string_view unsafe,
-                                         std::string_view field);
+// The container path `unsafe` (absolute, as in config.json) cleaned lexically: "." and empty
+// components dropped, ".." applied ("/a/../b" is "/b"). A path whose ".." components climb above
+// "/" is refused (kInvalidSpec naming `field`). Symlinks are not read: the child resolves them
+// inside the rootfs when it mounts (CVE-2021-30465: resolving first and mounting on the path
+// later lets a swapped component send the mount outside the rootfs).
+Result<std::string> CleanContainerPath(std::string_view unsafe, std::string_view field);
 
 struct RootfsInputs {
   std::filesystem::path rootfs;  // absolute host path

@@ -78,7 +78,7 @@ TEST(BuildLaunchPlanTest, DefaultSpec) {
   EXPECT_STREQ(plan->envp.data()[1], "TERM=xterm");
   EXPECT_EQ(plan->exec_candidates.front(), "/usr/local/sbin/sh");
   EXPECT_EQ(plan->cwd, "/");
-  EXPECT_EQ(plan->rootfs_steps.front().target, "/nonexistent/bundle/rootfs/proc");
+  EXPECT_EQ(plan->rootfs_steps.front().target, "/proc");  // resolved by the child
   EXPECT_EQ(plan->masked_paths.front(), "/proc/acpi");
   EXPECT_EQ(plan->readonly_paths.back(), "/proc/sysrq-trigger");
   ASSERT_EQ(plan->rlimits.size(), 1u);
