@@ -350,7 +350,7 @@ TEST_F(ControlServerTest, TooManyClientsAreRefusedWhenNoneIsIdle) {
 
 TEST_F(ControlServerTest, IdleClientsAreClosedAfterTheIdleTimeout) {
   ControlServerOptions options;
-  options.idle_timeout = std::chrono::milliseconds(200);
+  options.idle_timeout = std::chrono::milliseconds(500);
   Restart(options);
   OnLoop([this] { handler_->AddEvent("PodStarted"); });
   Client follower = Pair();
