@@ -153,8 +153,8 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   ControlHandler& handler() { return server_->handler_; }
   const ControlServerOptions& options() const { return server_->options_; }
 
-  // When this connection is closed unless something happens first (docs/control-api.md "Many
-  // clients"): none while an exec runs or an events stream follows the pod; the request timeout
+  // When this connection is closed unless something happens first (docs/control-api.md
+  // "Timeouts"): none while an exec runs or an events stream follows the pod; the request timeout
   // while a request line is arriving; otherwise the idle timeout after the last response was
   // queued or written (or the connection was made).
   std::optional<Clock::TimePoint> Deadline() const {

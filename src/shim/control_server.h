@@ -23,7 +23,8 @@
 
 namespace podshim::shim::control {
 
-// The connection limits (docs/control-api.md "Many clients", docs/decisions.md).
+// The connection limits (docs/control-api.md "Many clients" to "A full server makes room";
+// docs/decisions.md says why).
 inline constexpr std::size_t kMaxControlClients = 128;
 // A connection with nothing under way (no request arriving, no exec running, no events stream)
 // is closed this long after it connected, or after its last response was queued or written.
