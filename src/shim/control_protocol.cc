@@ -24,11 +24,54 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 7> kErrorNames = {{
 
 ControlError Bad(std::string message) { return {ErrorCode::kBadRequest, std::move(message)}; }
 
-// Parses text that must be a JSON object; nullopt when it is not.
-std::optional<json> ParseObject(std::string_view text) {
+// True when arrays and objects in `text` nest deeper than `limit`. Counts brackets outside
+// strings in one pass: no recursion, no allocation. Up to the first syntax error this is the depth
+// nlohmann's parser would reach, so a text that passes cannot make any later walk of the parsed
+// value (dump, destruction) go deeper than `limit`.
+bool NestsDeeperThan(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// What a text over the nesting limit is told: "nests deeper than 64 levels".
+std::string TooDeep() {
+  return "nests deeper than " + std::to_string(kMaxRequestDepth) + " levels";
+}
+
+// Parses text that must be a JSON object nesting at most kMaxRequestDepth levels; the error
+// says which of the two it is not ("not a JSON object", "nests deeper than 64 levels").
+std::expected<json, std::string> ParseObject(std::string_view text) {
+  if (NestsDeeperThan(text, kMaxRequestDepth)) return std::unexpected(TooDeep());
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  if (j.is_discarded() || !j.is_object()) return std::unexpected("not a JSON object");
   return j;
+}
+
+// Compact JSON text of a value; never throws (bad UTF-8 cannot come out of the parser, and
+// would be replaced if it did).
+std::string Compact(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // The fields a command accepts besides "command" and "id"; anything else is an error, so a typo
@@ -219,13 +262,14 @@ UsageCounters CountersFromJson(const json& j) {
 // into a kInternal error (the shim sent something this client does not understand).
 template <class T, class F>
 Reply<T> ExtractResult(std::string_view text, std::string_view what, F&& extract) {
-  std::optional<json> j = ParseObject(text);
-  if (!j)
+  auto j = ParseObject(text);
+  if (!j) {
     return std::unexpected(
-        ControlError{ErrorCode::kInternal, std::string(what) + ": result is not an object"});
+        ControlError{ErrorCode::kInternal, std::string(what) + ": result: " + j.error()});
+  }
   try {
     return extract(*j);
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's type errors; bad_alloc
     return std::unexpected(ControlError{ErrorCode::kInternal, std::string(what) + ": " + e.what()});
   }
 }
@@ -261,26 +305,35 @@ std::string_view CommandName(const Request& request) {
 
 ParsedRequest ParseRequest(std::string_view line) {
   ParsedRequest out;
+  // The two bounds come first, on the raw text: the parsed value then holds at most a small
+  // multiple of the line's size, and nothing walks it deeper than kMaxRequestDepth.
   if (line.size() > kMaxRequestBytes) {
     out.request = std::unexpected(ControlError{
         ErrorCode::kTooLarge, "request is " + std::to_string(line.size()) +
                                   " bytes; the limit is " + std::to_string(kMaxRequestBytes)});
     return out;
   }
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    out.request = std::unexpected(Bad("request is not valid JSON"));
+  if (NestsDeeperThan(line, kMaxRequestDepth)) {
+    out.request = std::unexpected(Bad("request " + TooDeep()));
     return out;
   }
-  if (!j.is_object()) {
-    out.request = std::unexpected(Bad("request must be a JSON object"));
-    return out;
-  }
-  if (auto it = j.find("id"); it != j.end()) out.id = it->dump();
   try {
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      out.request = std::unexpected(Bad("request is not valid JSON"));
+      return out;
+    }
+    if (!j.is_object()) {
+      out.request = std::unexpected(Bad("request must be a JSON object"));
+      return out;
+    }
+    if (auto it = j.find("id"); it != j.end()) out.id = Compact(*it);
     out.request = ExtractRequest(j);
   } catch (const json::exception& e) {
     out.request = std::unexpected(Bad(std::string("malformed request: ") + e.what()));
+  } catch (const std::exception& e) {  // bad_alloc: answer, do not take the shim down
+    out.id.reset();
+    out.request = std::unexpected(ControlError{ErrorCode::kInternal, e.what()});
   }
   return out;
 }
@@ -318,6 +371,9 @@ std::string FormatError(const std::optional<std::string>& id, const ControlError
 std::string FormatStatusResponse(const std::optional<std::string>& id,
                                  std::string_view status_json) {
   // ordered_json keeps the key order of status.json (phase first, as Kubernetes prints it).
+  if (NestsDeeperThan(status_json, kMaxRequestDepth)) {
+    return FormatError(id, {ErrorCode::kInternal, "the pod status " + TooDeep()});
+  }
   auto j = nlohmann::ordered_json::parse(status_json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return FormatError(id, {ErrorCode::kInternal, "the pod status is not a JSON object"});
@@ -378,16 +434,16 @@ Reply<Response> ParseResponse(std::string_view line) {
   auto bad = [](std::string m) {
     return std::unexpected(ControlError{ErrorCode::kInternal, "malformed response: " + m});
   };
-  std::optional<json> j = ParseObject(line);
-  if (!j) return bad("not a JSON object");
+  auto j = ParseObject(line);
+  if (!j) return bad(j.error());
   Response out;
-  if (auto it = j->find("id"); it != j->end()) out.id = it->dump();
+  if (auto it = j->find("id"); it != j->end()) out.id = Compact(*it);
   auto ok = j->find("ok");
   if (ok == j->end() || !ok->is_boolean()) return bad("\"ok\" must be a boolean");
   if (ok->get<bool>()) {
     auto result = j->find("result");
     if (result == j->end()) return bad("\"result\" is missing");
-    out.result = result->dump(-1, ' ', false, json::error_handler_t::replace);
+    out.result = Compact(*result);
     return out;
   }
   auto error = j->find("error");
@@ -450,7 +506,7 @@ Reply<EventsStreamItem> ParseEventsStreamItem(std::string_view text) {
           item.pod_finished = j.at("podFinished").get<bool>();
           return item;
         }
-        item.event = EventRecord{j.at("seq").get<uint64_t>(), j.at("event").dump()};
+        item.event = EventRecord{j.at("seq").get<uint64_t>(), Compact(j.at("event"))};
         return item;
       });
 }

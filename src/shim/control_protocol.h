@@ -17,6 +17,10 @@ namespace podshim::shim::control {
 
 // A request line longer than this (without its newline) is refused with kTooLarge.
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;
+// A request (or a response, on the client side) nesting arrays and objects deeper than this is
+// refused before it is parsed: the request object itself is level 1, so an `id` or a field may
+// nest kMaxRequestDepth - 1 levels. Every JSON walk (parse, dump of the echoed id) stays shallow.
+inline constexpr std::size_t kMaxRequestDepth = 64;
 
 enum class ErrorCode {
   kBadRequest,        // "bad_request": not JSON, not an object, a field missing or mistyped

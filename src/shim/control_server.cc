@@ -9,14 +9,19 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <string>
+#include <tuple>
 #include <utility>
 
+#include "common/duration.h"
 #include "common/unique_fd.h"
+#include "shim/deadline_timer.h"
 
 namespace podshim::shim::control {
 namespace {
@@ -68,12 +73,44 @@ Status RemoveStaleSocket(const std::filesystem::path& path, const sockaddr_un& a
 class ControlServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ControlServer* server, uint64_t id, Socket socket)
-      : server_(server), id_(id), socket_(std::move(socket)) {}
+      : server_(server),
+        id_(id),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        last_activity_(server->clock_.Now()) {}
 
   void Start(bool over_capacity) {
+    std::shared_ptr<Session> self = shared_from_this();
+    StartChecked(over_capacity);
+    Rearm();
+  }
+
+  // May the server close this connection to make room for a new one? Not while an exec runs for
+  // it or it reads an events stream: those are requests being served.
+  bool Evictable() const { return !closed_ && !busy_ && !streaming_; }
+
+  // Which evictable connection goes first (the smallest): one already closing, then one with
+  // nothing under way, then one sending a request, then one not reading its responses; among
+  // equals the one idle the longest.
+  std::tuple<int, Clock::TimePoint, uint64_t> EvictionOrder() const {
+    int rank = close_after_flush_ ? 0 : !out_.empty() ? 3 : request_started_ ? 2 : 1;
+    return {rank, last_activity_, id_};
+  }
+
+  void Evict() {
+    spdlog::info("control: {} clients at once; closing the oldest idle connection to make room",
+                 server_->sessions_.size());
+    Close();
+  }
+
+ private:
+  void StartChecked(bool over_capacity) {
     if (over_capacity) {
       SendAndClose(FormatError(
-          std::nullopt, {ErrorCode::kUnavailable, "too many control clients at once; try again"}));
+          std::nullopt, {ErrorCode::kUnavailable,
+                         "too many control clients at once (the limit is " +
+                             std::to_string(options().max_clients) +
+                             ", and each is running an exec or an events stream); try again"}));
       return;
     }
     ucred cred{};
@@ -97,6 +134,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     ReadMore();
   }
 
+ public:
   // The server is going away: no callback may touch it any more.
   void Shutdown() {
     server_ = nullptr;
@@ -105,12 +143,69 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 
   // New events were recorded.
   void Wake() {
-    if (streaming_) PumpEvents();
+    if (!streaming_) return;
+    std::shared_ptr<Session> self = shared_from_this();
+    PumpEvents();
+    Rearm();
   }
 
  private:
   ControlHandler& handler() { return server_->handler_; }
   const ControlServerOptions& options() const { return server_->options_; }
+
+  // When this connection is closed unless something happens first (docs/control-api.md
+  // "Timeouts"): none while an exec runs or an events stream follows the pod; the request timeout
+  // while a request line is arriving; otherwise the idle timeout after the last response was
+  // queued or written (or the connection was made).
+  std::optional<Clock::TimePoint> Deadline() const {
+    if (closed_ || server_ == nullptr || busy_ || (streaming_ && stream_.follow)) {
+      return std::nullopt;
+    }
+    if (request_started_ && !close_after_flush_) {
+      return *request_started_ + options().request_timeout;
+    }
+    return last_activity_ + options().idle_timeout;
+  }
+
+  // Notes when the request line being received began (bytes after the last complete line and no
+  // newline yet), then arms the timer at Deadline(). Called at the end of every callback.
+  void Rearm() {
+    if (closed_ || server_ == nullptr) return;
+    bool partial = pending_.size() > consumed_ && !busy_ && !streaming_ &&
+                   pending_.find('\n', consumed_) == std::string::npos;
+    if (!partial) {
+      request_started_.reset();
+    } else if (!request_started_) {
+      request_started_ = server_->clock_.Now();
+    }
+    std::optional<Clock::TimePoint> deadline = Deadline();
+    if (deadline == armed_) return;
+    armed_ = deadline;
+    // The timer must not keep the session alive: `alive` shares the session's ownership.
+    std::weak_ptr<int> alive(std::shared_ptr<int>(shared_from_this(), &alive_tag_));
+    ArmDeadline(timer_, deadline, alive, [this] { OnDeadline(); });
+  }
+
+  void OnDeadline() {
+    std::shared_ptr<Session> self = shared_from_this();
+    armed_.reset();
+    if (closed_ || server_ == nullptr) return;
+    std::optional<Clock::TimePoint> deadline = Deadline();
+    if (!deadline) return;
+    if (*deadline > server_->clock_.Now()) return Rearm();  // re-armed meanwhile
+    if (request_started_ && !close_after_flush_) {
+      std::string limit = FormatDuration(options().request_timeout);
+      spdlog::info("control: closing a client whose request was not complete within {}", limit);
+      request_started_.reset();
+      SendAndClose(FormatError(std::nullopt, {ErrorCode::kBadRequest,
+                                              "request line not complete within " + limit +
+                                                  " of its first byte; closing the connection"}));
+      return Rearm();
+    }
+    spdlog::debug("control: closing a connection idle for {}",
+                  FormatDuration(options().idle_timeout));
+    Close();
+  }
 
   void ReadMore() {
     if (reading_ || closed_ || read_eof_ || close_after_flush_) return;
@@ -123,6 +218,11 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(const boost::system::error_code& ec, std::size_t n) {
     reading_ = false;
+    Handled(ec, n);
+    Rearm();
+  }
+
+  void Handled(const boost::system::error_code& ec, std::size_t n) {
     if (closed_) return;
     if (ec == asio::error::eof) {
       read_eof_ = true;
@@ -208,6 +308,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
         self->Send(r ? FormatExecResponse(id, *r) : FormatError(id, r.error()));
         self->ProcessLines();
         self->ReadMore();
+        self->Rearm();
       });
       return;
     }
@@ -253,6 +354,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     }
     queued_bytes_ += line.size();
     out_.push_back(std::move(line));
+    last_activity_ = server_->clock_.Now();
     WriteNext();
   }
 
@@ -280,15 +382,18 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     if (ec) return Close();
     queued_bytes_ -= out_.front().size();
     out_.pop_front();
+    if (server_ != nullptr) last_activity_ = server_->clock_.Now();  // the client reads
     if (out_.empty() && close_after_flush_) return Close();
     WriteNext();
     if (streaming_) PumpEvents();
     ProcessLines();
     ReadMore();
+    Rearm();
   }
 
   void CloseSocket() {
     closed_ = true;
+    timer_.cancel();
     boost::system::error_code ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -320,11 +425,19 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   EventsRequest stream_;
   std::optional<std::string> stream_id_;
   uint64_t cursor_ = 1;
+  boost::asio::steady_timer timer_;
+  Clock::TimePoint last_activity_;                   // connected, or a response queued/written
+  std::optional<Clock::TimePoint> request_started_;  // a request line is arriving since then
+  std::optional<Clock::TimePoint> armed_;            // what timer_ is set to
+  int alive_tag_ = 0;                                // the pointee of Rearm()'s `alive`
 };
 
 ControlServer::ControlServer(asio::io_context& io, ControlHandler& handler,
                              ControlServerOptions options)
-    : io_(io), handler_(handler), options_(std::move(options)) {}
+    : io_(io),
+      handler_(handler),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : steady_clock_) {}
 
 ControlServer::~ControlServer() { Close(); }
 
@@ -385,7 +498,7 @@ void ControlServer::Accept() {
 }
 
 void ControlServer::Serve(Socket socket) {
-  bool over = sessions_.size() >= options_.max_clients;
+  bool over = sessions_.size() >= options_.max_clients && !MakeRoom();
   uint64_t id = next_session_id_++;
   auto session = std::make_shared<Session>(this, id, std::move(socket));
   sessions_.emplace(id, session);
@@ -400,6 +513,32 @@ void ControlServer::NotifyEvents() {
 }
 
 void ControlServer::Remove(uint64_t id) { sessions_.erase(id); }
+
+bool ControlServer::MakeRoom() {
+  std::shared_ptr<Session> victim;  // owned here: closing it erases it from sessions_
+  for (auto& [id, s] : sessions_) {
+    if (s->Evictable() && (!victim || s->EvictionOrder() < victim->EvictionOrder())) victim = s;
+  }
+  if (!victim) return false;
+  victim->Evict();
+  return true;
+}
+
+ControlServerOptions ShimControlServerOptions(const Clock* clock) {
+  ControlServerOptions options;
+  options.clock = clock;
+  auto shorten = [](const char* name, Clock::Duration& value) {
+    const char* text = std::getenv(name);
+    if (text == nullptr) return;
+    Result<std::chrono::nanoseconds> d = ParseDuration(text);
+    if (d && *d > std::chrono::nanoseconds::zero() && *d <= value) {
+      value = std::chrono::duration_cast<Clock::Duration>(*d);
+    }
+  };
+  shorten("PODSHIM_CONTROL_IDLE_TIMEOUT_FOR_TEST", options.idle_timeout);
+  shorten("PODSHIM_CONTROL_REQUEST_TIMEOUT_FOR_TEST", options.request_timeout);
+  return options;
+}
 
 void ControlServer::Close() {
   if (acceptor_) {

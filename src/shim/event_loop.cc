@@ -118,7 +118,8 @@ struct EventLoop::Impl {
     sig_desc.assign(dup);
     if (!config.control_socket.empty()) {
       control_handler = MakeControl();
-      server = std::make_unique<control::ControlServer>(io, *control_handler);
+      server = std::make_unique<control::ControlServer>(
+          io, *control_handler, control::ShimControlServerOptions(config.clock));
       PODSHIM_TRY_WRAP(server->Listen(config.control_socket), "control socket");
     }
     if (config.on_listening) config.on_listening();

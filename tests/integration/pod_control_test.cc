@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -659,7 +660,7 @@ TEST_F(PodControlTest, ManyClientsGarbageAndOversizedLinesLeaveThePodAlone) {
     EXPECT_TRUE(c.Closed());
   }
 
-  // Up to 128 clients at once; one more is refused and closed.
+  // Up to 128 clients at once; one more is served, and the oldest idle one closed for it.
   {
     std::vector<std::unique_ptr<LineClient>> held;
     for (int i = 0; i < 128; ++i) {
@@ -668,9 +669,10 @@ TEST_F(PodControlTest, ManyClientsGarbageAndOversizedLinesLeaveThePodAlone) {
       ASSERT_TRUE(r.value("ok", false)) << "client " << i << ": " << r.dump();
     }
     LineClient extra(Socket());
-    json r = extra.ReadJson();
-    EXPECT_EQ(ErrorCode(r), "unavailable") << r.dump();
-    EXPECT_TRUE(extra.Closed());
+    json r = extra.Call({{"command", "status"}});
+    EXPECT_TRUE(r.value("ok", false)) << r.dump();
+    EXPECT_TRUE(held.front()->Closed());
+    EXPECT_TRUE(held.back()->Call({{"command", "status"}}).value("ok", false));
   }
 
   // The pod did not notice.
@@ -732,9 +734,36 @@ TEST_F(PodControlTest, StatsHasEveryContainerAndThePodCounters) {
   ExpectNothingLeft();
 }
 
+// Built with -fsanitize=address (the sanitize tier builds the shim and this test alike)?
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 TEST_F(PodControlTest, AClientThatDoesNotReadStallsNeitherThePodNorOtherClients) {
   WriteTwoContainerPod("pc-slow");
+  // Under ASan, freed blocks sit in a quarantine of up to 256 MiB (to catch use after free), so
+  // the shim's RssAnon would grow with every request it ever answered, held or not. This shim
+  // gets no quarantine: the growth measured below is then what it holds. (Ignored by a build
+  // without ASan.)
+  const char* asan_before = std::getenv("ASAN_OPTIONS");
+  const std::string asan_saved = asan_before != nullptr ? asan_before : "";
+  const std::string asan_options = (asan_saved.empty() ? "" : asan_saved + ":") +
+                                   "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+  ::setenv("ASAN_OPTIONS", asan_options.c_str(), 1);
   pid_t pid = StartPod();
+  if (asan_before != nullptr) {
+    ::setenv("ASAN_OPTIONS", asan_saved.c_str(), 1);
+  } else {
+    ::unsetenv("ASAN_OPTIONS");
+  }
   ASSERT_GT(pid, 0);
   auto anon_kb = [&] {
     std::istringstream in(ReadText(fs::path("/proc") / std::to_string(pid) / "status"));
@@ -766,8 +795,11 @@ TEST_F(PodControlTest, AClientThatDoesNotReadStallsNeitherThePodNorOtherClients)
   r = other.Call({{"command", "exec"}, {"container", "app"}, {"argv", {"echo", "ok"}}});
   EXPECT_EQ(r["result"]["stdout"], "ok\n") << r.dump();
   // What the shim holds for the slow client is bounded (1 MiB of requests, a few MiB of
-  // answers), not everything it was sent.
-  EXPECT_LT(anon_kb() - anon_before, 16 * 1024) << "RssAnon before: " << anon_before << " kB";
+  // answers), not everything it was sent: a growth against the baseline, not an absolute size.
+  // ASan adds redzones around every block and shadow memory (an eighth of what is touched);
+  // twice the bound allows for that.
+  const long bound_kb = (kAddressSanitizer ? 2 : 1) * 16 * 1024;
+  EXPECT_LT(anon_kb() - anon_before, bound_kb) << "RssAnon before: " << anon_before << " kB";
 
   // The slow client still gets its answers, in order, once it reads.
   for (int i = 0; i < 100; ++i) {

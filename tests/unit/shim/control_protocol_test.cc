@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -134,6 +135,118 @@ TEST(ControlProtocolTest, TooLarge) {
   ControlError e = MustFail(line);
   EXPECT_EQ(e.code, ErrorCode::kTooLarge);
   EXPECT_NE(e.message.find("1048576"), std::string::npos) << e.message;
+}
+
+// Nesting `depth` arrays deep: "[[[...]]]".
+std::string Nested(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+TEST(ControlProtocolTest, DeeplyNestedIdIsRefusedWithoutACrash) {
+  // 100,000 levels overflowed the stack when the id was echoed (nlohmann's recursive dump);
+  // 500,000 is about what fits in one request line.
+  for (std::size_t depth : {std::size_t{100'000}, std::size_t{500'000}}) {
+    std::string line = R"({"id":)" + Nested(depth) + R"(,"command":"status"})";
+    ASSERT_LE(line.size(), kMaxRequestBytes);
+    ParsedRequest p = ParseRequest(line);
+    ASSERT_FALSE(p.request.has_value()) << depth;
+    EXPECT_EQ(p.request.error().code, ErrorCode::kBadRequest);
+    EXPECT_EQ(p.request.error().message,
+              "request nests deeper than " + std::to_string(kMaxRequestDepth) + " levels");
+    EXPECT_FALSE(p.id.has_value());  // never echoed
+    // The error line that answers it is small and valid JSON.
+    std::string reply = FormatError(p.id, p.request.error());
+    EXPECT_LT(reply.size(), 200u) << reply;
+    EXPECT_FALSE(json::parse(reply, nullptr, false).is_discarded()) << reply;
+  }
+}
+
+TEST(ControlProtocolTest, DeeplyNestedValuesAnywhereAreRefused) {
+  const std::string deep_object = [] {
+    std::string s;
+    for (int i = 0; i < 100'000; ++i) s += R"({"a":)";
+    s += "1";
+    s += std::string(100'000, '}');
+    return s;
+  }();
+  for (const std::string& line : {
+           R"({"command":"status","x":)" + Nested(100'000) + "}",
+           R"({"command":"exec","container":"a","argv":)" + Nested(100'000) + "}",
+           R"({"command":"status","x":)" + deep_object + "}", Nested(100'000),
+           std::string(100'000, '['),  // unterminated: refused for depth before "not JSON"
+       }) {
+    ControlError e = MustFail(line);
+    EXPECT_EQ(e.code, ErrorCode::kBadRequest) << line.substr(0, 40);
+    EXPECT_NE(e.message.find(std::to_string(kMaxRequestDepth)), std::string::npos) << e.message;
+  }
+}
+
+TEST(ControlProtocolTest, NestingUpToTheLimitIsAcceptedAndEchoed) {
+  // The request object is level 1, so an id may nest kMaxRequestDepth - 1 levels.
+  std::string id = Nested(kMaxRequestDepth - 1);
+  ParsedRequest ok = ParseRequest(R"({"id":)" + id + R"(,"command":"status"})");
+  EXPECT_TRUE(ok.request.has_value());
+  EXPECT_EQ(ok.id, id);
+  EXPECT_EQ(FormatError(ok.id, {ErrorCode::kInternal, "m"}),
+            R"({"id":)" + id + R"(,"ok":false,"error":{"code":"internal","message":"m"}})");
+  ParsedRequest deep =
+      ParseRequest(R"({"id":)" + Nested(kMaxRequestDepth) + R"(,"command":"status"})");
+  ASSERT_FALSE(deep.request.has_value());
+  EXPECT_EQ(deep.request.error().code, ErrorCode::kBadRequest);
+  // Brackets inside strings are text, not nesting (escaped quotes included).
+  std::string in_string = R"({"id":"\")" + std::string(100'000, '[') + R"(","command":"status"})";
+  ParsedRequest s = ParseRequest(in_string);
+  EXPECT_TRUE(s.request.has_value()) << s.request.error().message;
+  ASSERT_TRUE(s.id.has_value());
+  EXPECT_EQ(s.id->size(), 100'000u + 4);
+}
+
+TEST(ControlProtocolTest, DeepResponsesAreRefusedWithoutACrash) {
+  for (const std::string& line : {
+           R"({"id":)" + Nested(100'000) + R"(,"ok":true,"result":{}})",
+           R"({"ok":true,"result":)" + Nested(100'000) + "}",
+           R"({"ok":false,"error":)" + Nested(100'000) + "}",
+       }) {
+    Reply<Response> r = ParseResponse(line);
+    ASSERT_FALSE(r.has_value()) << line.substr(0, 40);
+    EXPECT_EQ(r.error().code, ErrorCode::kInternal);
+    EXPECT_NE(r.error().message.find(std::to_string(kMaxRequestDepth)), std::string::npos)
+        << r.error().message;
+  }
+  EXPECT_FALSE(ParseStatsResult(Nested(100'000)).has_value());
+  EXPECT_FALSE(ParseEventsStreamItem(R"({"seq":1,"event":)" + Nested(100'000) + "}").has_value());
+  // A status.json that is not a sane object becomes an internal error line, not a crash.
+  std::string status = FormatStatusResponse(std::nullopt, R"({"a":)" + Nested(100'000) + "}");
+  EXPECT_NE(status.find("\"internal\""), std::string::npos) << status.substr(0, 200);
+}
+
+TEST(ControlProtocolTest, LineCapIsNamedInTheError) {
+  std::string line(kMaxRequestBytes + 1, '[');
+  ControlError e = MustFail(line);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_EQ(e.message, "request is 1048577 bytes; the limit is 1048576");
+  // At the cap exactly, the line is parsed (and refused for what it is).
+  std::string at_cap = R"({"command":"status","pad":")";
+  at_cap += std::string(kMaxRequestBytes - at_cap.size() - 2, 'x') + "\"}";
+  ASSERT_EQ(at_cap.size(), kMaxRequestBytes);
+  EXPECT_EQ(MustFail(at_cap).message, "status: unknown field \"pad\"");
+}
+
+TEST(ControlProtocolTest, NoInputMakesParseRequestThrow) {
+  // Odd bytes, bad UTF-8 inside strings and ids, huge numbers: always a ParsedRequest.
+  for (std::string_view line : {
+           std::string_view("{\"id\":\"\xff\xfe\",\"command\":\"status\"}"),
+           std::string_view("{\"id\":1e999999,\"command\":\"status\"}"),
+           std::string_view("{\"id\":-0.0,\"command\":\"status\"}"),
+           std::string_view("{\"command\":\"kill\",\"container\":\"a\",\"signal\":1e300}"),
+           std::string_view("{\"command\":\"kill\",\"container\":\"a\",\"signal\":-99999999999}"),
+           std::string_view("{\"\xc3\":1}"),
+           std::string_view("\"\\ud800\""),
+           std::string_view("{\"command\":\"status\"}\0{", 21),
+       }) {
+    ParsedRequest p = ParseRequest(line);
+    if (p.request) continue;
+    EXPECT_FALSE(p.request.error().message.empty());
+    EXPECT_FALSE(json::parse(FormatError(p.id, p.request.error()), nullptr, false).is_discarded());
+  }
 }
 
 TEST(ControlProtocolTest, ErrorCodeNamesRoundTrip) {

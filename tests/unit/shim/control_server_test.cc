@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -293,17 +295,119 @@ TEST_F(ControlServerTest, RefusesAPeerWithAnotherUid) {
   EXPECT_TRUE(WaitClients(0));
 }
 
-TEST_F(ControlServerTest, TooManyClientsAreRefused) {
+TEST_F(ControlServerTest, AFullServerClosesTheOldestIdleClientForANewOne) {
+  ControlServerOptions options;
+  options.max_clients = 3;
+  Restart(options);
+  Client a = Pair();
+  EXPECT_EQ(a.Ask(R"({"command":"status"})")["ok"], true);
+  Client b = Pair();
+  // b's answer is queued after a's was written: b's last activity is later, whatever the order
+  // in which the loop ran a's write completion and b's arrival.
+  EXPECT_EQ(b.Ask(R"({"command":"status"})")["ok"], true);
+  Client trickling = Pair();
+  ASSERT_TRUE(trickling.Send(R"({"command":"sta)"));
+  ASSERT_TRUE(WaitClients(3));
+  // The newcomer is served; `a`, idle the longest, made room.
+  Client d = Pair();
+  EXPECT_EQ(d.Ask(R"({"command":"status"})")["ok"], true);
+  EXPECT_TRUE(a.Closed());
+  EXPECT_EQ(b.Ask(R"({"command":"status"})")["ok"], true);
+  // Idle connections go before one in the middle of a request line.
+  Client e = Pair();
+  EXPECT_EQ(e.Ask(R"({"command":"status"})")["ok"], true);
+  EXPECT_TRUE(d.Closed());  // answered before b was
+  ASSERT_TRUE(trickling.SendLine(R"(tus"})"));
+  EXPECT_EQ(trickling.ReadJson()["ok"], true);
+  EXPECT_EQ(b.Ask(R"({"command":"status"})")["ok"], true);
+}
+
+TEST_F(ControlServerTest, TooManyClientsAreRefusedWhenNoneIsIdle) {
   ControlServerOptions options;
   options.max_clients = 2;
   Restart(options);
+  OnLoop([this] { handler_->AddEvent("PodStarted"); });
   Client a = Pair();
   Client b = Pair();
+  for (Client* c : {&a, &b}) {  // events streams are never closed to make room
+    ASSERT_TRUE(c->SendLine(R"({"command":"events","follow":true})"));
+    EXPECT_EQ(c->ReadJson()["result"]["seq"], 1);
+  }
   Client c = Pair();
-  EXPECT_EQ(c.ReadJson()["error"]["code"], "unavailable");
+  json r = c.ReadJson();
+  EXPECT_EQ(r["error"]["code"], "unavailable");
+  EXPECT_EQ(r["error"]["message"],
+            "too many control clients at once (the limit is 2, and each is running an exec or an "
+            "events stream); try again");
   EXPECT_TRUE(c.Closed());
-  EXPECT_EQ(a.Ask(R"({"command":"status"})")["ok"], true);
-  EXPECT_EQ(b.Ask(R"({"command":"status"})")["ok"], true);
+  OnLoop([this] {
+    handler_->AddEvent("ContainerStarted");
+    server_->NotifyEvents();
+  });
+  EXPECT_EQ(a.ReadJson()["result"]["seq"], 2);
+  EXPECT_EQ(b.ReadJson()["result"]["seq"], 2);
+}
+
+TEST_F(ControlServerTest, IdleClientsAreClosedAfterTheIdleTimeout) {
+  ControlServerOptions options;
+  options.idle_timeout = std::chrono::milliseconds(500);
+  Restart(options);
+  OnLoop([this] { handler_->AddEvent("PodStarted"); });
+  Client follower = Pair();
+  ASSERT_TRUE(follower.SendLine(R"({"command":"events","follow":true})"));
+  EXPECT_EQ(follower.ReadJson()["result"]["seq"], 1);
+  Client silent = Pair();
+  Client answered = Pair();
+  EXPECT_EQ(answered.Ask(R"({"command":"status"})")["ok"], true);
+  EXPECT_TRUE(silent.Closed());
+  EXPECT_TRUE(answered.Closed());
+  EXPECT_TRUE(WaitClients(1));
+  // The follower is not idle: it still gets what happens.
+  OnLoop([this] {
+    handler_->AddEvent("ContainerStarted");
+    server_->NotifyEvents();
+  });
+  EXPECT_EQ(follower.ReadJson()["result"]["seq"], 2);
+}
+
+TEST_F(ControlServerTest, ARequestNotCompleteInTimeIsRefusedAndClosed) {
+  ControlServerOptions options;
+  options.request_timeout = std::chrono::milliseconds(300);
+  Restart(options);
+  Client slow = Pair();
+  // A byte every 20 ms keeps coming, but the deadline runs from the request's first byte.
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    std::string line = R"({"command":"status","pad":")" + std::string(5000, 'x');
+    for (char ch : line) {
+      if (stop || !slow.Send(std::string(1, ch))) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  json r = slow.ReadJson();
+  stop = true;
+  trickle.join();
+  EXPECT_EQ(r["error"]["code"], "bad_request");
+  EXPECT_EQ(r["error"]["message"],
+            "request line not complete within 300ms of its first byte; closing the connection");
+  EXPECT_TRUE(slow.Closed());
+  // A request sent at once is not affected, nor is the pause between requests.
+  Client quick = Pair();
+  EXPECT_EQ(quick.Ask(R"({"command":"status"})")["ok"], true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(quick.Ask(R"({"command":"status"})")["ok"], true);
+}
+
+TEST_F(ControlServerTest, DeeplyNestedRequestsAreAnsweredAndTheServerLives) {
+  Client c = Pair();
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  json r = c.Ask(R"({"id":)" + deep + R"(,"command":"status"})");
+  EXPECT_EQ(r["error"]["code"], "bad_request");
+  EXPECT_EQ(r["error"]["message"], "request nests deeper than 64 levels");
+  EXPECT_FALSE(r.contains("id"));
+  r = c.Ask(R"({"command":"status","x":)" + deep + "}");
+  EXPECT_EQ(r["error"]["code"], "bad_request");
+  EXPECT_EQ(c.Ask(R"({"id":2,"command":"status"})")["id"], 2);
 }
 
 TEST_F(ControlServerTest, LineWithoutNewlineOverTheCapIsRefusedAndClosed) {
