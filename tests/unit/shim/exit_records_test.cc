@@ -65,5 +65,23 @@ TEST(ExitRecords, MissingRecordIsNulloptAndGarbageIsAnError) {
   EXPECT_NE(bad.error().ToString().find("containers/bad/exit"), std::string::npos);
 }
 
+// A full disk (the temporary file is /dev/full): the write fails and leaves no temporary file;
+// once there is room again the same record is written.
+TEST(ExitRecords, FailedWriteLeavesNoTemporaryFile) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ExitRecords records(dir.path());
+  ASSERT_TRUE(sys::MakeDirs(records.Dir("app")));
+  const auto tmp = records.Dir("app") / "exit.tmp";
+  std::filesystem::create_symlink("/dev/full", tmp);
+  Status st = records.Write("app", {137, false});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), std::errc::no_space_on_device) << st.error().ToString();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(tmp)));
+  EXPECT_FALSE(records.Read("app")->has_value());
+  ASSERT_TRUE(records.Write("app", {137, false}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{137, false}));
+}
+
 }  // namespace
 }  // namespace podshim::shim
