@@ -83,5 +83,23 @@ TEST(ExitRecords, FailedWriteLeavesNoTemporaryFile) {
   EXPECT_EQ(*records.Read("app"), (ExitRecord{137, false}));
 }
 
+// A record that cannot be written leaves the previous one as it was, its OOM marker included.
+TEST(ExitRecords, FailedWriteKeepsThePreviousRecordsMarker) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ExitRecords records(dir.path());
+  ASSERT_TRUE(records.Write("app", {137, true}));
+  const auto tmp = records.Dir("app") / "exit.tmp";
+  std::filesystem::create_directory(tmp);  // every write of `exit` fails while it is there
+  EXPECT_FALSE(records.Write("app", {1, false}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{137, true}));
+  std::filesystem::remove(tmp);
+  ASSERT_TRUE(records.Write("app", {2, false}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{2, false}));
+  std::filesystem::create_directory(tmp);
+  EXPECT_FALSE(records.Write("app", {137, true}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{2, false}));
+}
+
 }  // namespace
 }  // namespace podshim::shim
