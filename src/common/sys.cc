@@ -77,9 +77,17 @@ Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
   tmp += ".tmp";
   {
     UniqueFd fd = PODSHIM_TRY(Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    // A failed write (a full disk) leaves no temporary file behind.
     auto w = WriteAll(fd.get(), data);
-    if (!w) return std::move(w).error().Wrap(tmp.string());
-    if (::fsync(fd.get()) < 0) return Error::Errno(errno, "fsync " + tmp.string());
+    if (!w) {
+      ::unlink(tmp.c_str());
+      return std::move(w).error().Wrap(tmp.string());
+    }
+    if (::fsync(fd.get()) < 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return Error::Errno(err, "fsync " + tmp.string());
+    }
   }
   if (::rename(tmp.c_str(), path.c_str()) < 0) {
     int err = errno;

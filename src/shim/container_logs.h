@@ -54,20 +54,42 @@ std::string FormatCriLine(std::chrono::system_clock::time_point time, LogStream 
 std::filesystem::path ContainerLogPath(const std::filesystem::path& log_dir,
                                        std::string_view container, int restart_count);
 
-// The log file of one container instance, opened for appending (directories created).
+// Keeps what the kubelet keeps of a container's logs, the current instance's and the previous
+// one's: removes every `<n>.log` of `container` with n < current_restart_count - 1 (other
+// files are left alone). A missing directory is not an error.
+Status PruneContainerLogs(const std::filesystem::path& log_dir, std::string_view container,
+                          int current_restart_count);
+
+// The log file of one container instance, opened for appending (directories created). Output
+// that cannot be written (a full disk) is dropped, never half-written: a torn line is cut off
+// again, so the file stays a sequence of whole CRI lines.
 class CriLogFile {
  public:
   static Result<CriLogFile> Open(const std::filesystem::path& path);
-  // Appends the records as CRI lines stamped `time`, in one write.
+  // A file that could not be opened yet: every Append tries to open it first.
+  static CriLogFile Unopened(std::filesystem::path path) { return CriLogFile({}, std::move(path)); }
+
+  // Appends the records as CRI lines stamped `time`, in one write. On an error nothing of them
+  // stays in the file and their bytes count as dropped.
   Status Append(std::chrono::system_clock::time_point time, LogStream stream,
                 const std::vector<LogRecord>& records);
+  // Append, reporting to the shim's log once per run of failures (when output starts being
+  // dropped, and how much was dropped once it is written again), not once per line.
+  void AppendOrDrop(std::chrono::system_clock::time_point time, LogStream stream,
+                    const std::vector<LogRecord>& records);
   const std::filesystem::path& path() const { return path_; }
+  bool is_open() const { return fd_.valid(); }
+  uint64_t dropped_bytes() const { return dropped_bytes_; }
 
  private:
-  CriLogFile(UniqueFd fd, std::filesystem::path path)
-      : fd_(std::move(fd)), path_(std::move(path)) {}
+  CriLogFile(UniqueFd fd, std::filesystem::path path, uint64_t size = 0)
+      : fd_(std::move(fd)), path_(std::move(path)), size_(size) {}
   UniqueFd fd_;
   std::filesystem::path path_;
+  uint64_t size_ = 0;           // what the file holds: a failed append is cut back to it
+  uint64_t dropped_bytes_ = 0;  // in total
+  uint64_t dropped_since_reported_ = 0;
+  bool failing_ = false;  // the last append failed (reported once)
 };
 
 }  // namespace podshim::shim

@@ -24,6 +24,7 @@
 #include "shim/hook_runner.h"
 #include "shim/log_pump.h"
 #include "shim/pod_stats.h"
+#include "shim/state_writer.h"
 #include "signals/reaper.h"
 #include "signals/signal_fd.h"
 #include "signals/signal_names.h"
@@ -45,6 +46,9 @@ constexpr auto kFinalFlush = std::chrono::milliseconds(200);
 // An ended instance's leaf that is still busy is retried after 10 ms, doubling up to 1 s.
 constexpr auto kRetireFirstRetry = std::chrono::milliseconds(10);
 constexpr auto kRetireMaxRetry = std::chrono::milliseconds(1000);
+// Exit records, events and status.json that could not be written (a full disk) are retried this
+// often, and on every later write.
+constexpr auto kStateRetry = std::chrono::milliseconds(500);
 
 ControlError Unavailable(std::string message) {
   return {control::ErrorCode::kUnavailable, std::move(message)};
@@ -66,6 +70,8 @@ struct EventLoop::Impl {
         sig_desc(io),
         timer(io),
         retire_timer(io),
+        state_timer(io),
+        state(*config.exit_records, *config.events, config.status_path),
         sup(*config.supervisor),
         probe_runner(io),
         executor(io, *config.launcher, config.cgroups),
@@ -86,6 +92,9 @@ struct EventLoop::Impl {
   boost::asio::posix::stream_descriptor sig_desc;
   boost::asio::steady_timer timer;
   boost::asio::steady_timer retire_timer;
+  boost::asio::steady_timer state_timer;
+  bool state_timer_armed = false;
+  StateWriter state;
   Supervisor& sup;
   ProbeRunner probe_runner;
   ContainerExecutor executor;
@@ -106,7 +115,7 @@ struct EventLoop::Impl {
   std::optional<int> shim_signal;
   bool probes_told_termination = false;
   bool processing = false;
-  std::string last_status;  // what status.json holds
+  std::string last_status;  // what status.json holds, or will once it can be written
 
   std::unique_ptr<control::ControlHandler> MakeControl();
 
@@ -137,6 +146,12 @@ struct EventLoop::Impl {
     executor.KillAll();
     for (auto& p : pumps) p->Drain();
     pumps.clear();
+    state_timer.cancel();
+    if (!state.Flush()) {
+      // The shim ends and its memory with it: what is left goes to its log, never nowhere.
+      spdlog::error("the pod ended before the state dir had room; not written:");
+      for (const std::string& line : state.DescribePending()) spdlog::error("  {}", line);
+    }
     if (server) {
       if (server->client_count() > 0) {
         server->NotifyEvents();
@@ -214,8 +229,10 @@ struct EventLoop::Impl {
         if (after) exit.oom = OomKillGrew(inst.oom_before, *after);
         RetireLeaf(name, *inst.leaf);
       }
-      Status st = config.exit_records->Write(name, {exit.exit_code, exit.oom});
-      if (!st) spdlog::error("exit record of {}: {}", name, st.error().ToString());
+      // Durably recorded before it is reported; on a full disk it stays in memory until it can
+      // be written, and the pod goes on (the supervisor hears of it now; events and
+      // status.json wait behind it). docs/decisions.md, "Full state filesystem".
+      state.WriteExit(name, {exit.exit_code, exit.oom});
       hooks.Cancel(name);
       Status reported = sup.OnContainerExited(name, exit);
       if (!reported) spdlog::error("report exit of {}: {}", name, reported.error().ToString());
@@ -243,13 +260,11 @@ struct EventLoop::Impl {
     // nothing in it.
     std::string status = PodStatusJson(sup.Snapshot(), config.status_context);
     if (status != last_status) {
-      Status st = sys::WriteFileAtomic(config.status_path, status);
-      if (st) {
-        last_status = std::move(status);
-      } else {
-        spdlog::warn("status: {}", st.error().ToString());
-      }
+      last_status = status;
+      state.WriteStatus(std::move(status));
     }
+    // Ended instances' pumps that reached EOF: their pipes and log file are closed already.
+    std::erase_if(pumps, [](const auto& p) { return p->done(); });
     if (server) server->NotifyEvents();
     if (outcome) {
       timer.cancel();
@@ -257,6 +272,23 @@ struct EventLoop::Impl {
       return;
     }
     ArmTimer();
+    ArmStateRetry();
+  }
+
+  // While something could not be written, retries it every kStateRetry.
+  void ArmStateRetry() {
+    if (state_timer_armed || !state.pending()) return;
+    state_timer_armed = true;
+    state_timer.expires_after(kStateRetry);
+    state_timer.async_wait([this](const boost::system::error_code& ec) {
+      state_timer_armed = false;
+      if (ec) return;
+      if (!state.Flush()) {
+        ArmStateRetry();
+      } else if (server) {
+        server->NotifyEvents();  // the events kept in memory are in the file now
+      }
+    });
   }
 
   void ArmTimer() {
@@ -308,10 +340,7 @@ struct EventLoop::Impl {
         action);
   }
 
-  void Emit(const PodEvent& event) {
-    Status st = config.events->Write(event);
-    if (!st) spdlog::error("event {}: {}", event.type, st.error().ToString());
-  }
+  void Emit(const PodEvent& event) { state.WriteEvent(event); }
 
   PodEvent ContainerEvent(std::string type, const std::string& container,
                           std::vector<EventField> fields) const {
@@ -469,8 +498,7 @@ struct EventLoop::Impl {
       if (auto warning = config.cgroups->TakeWarning()) spdlog::warn("{}", *warning);
       cgroup_fd = PODSHIM_TRY(config.cgroups->OpenDirFd(*leaf));
     }
-    auto log = std::make_shared<CriLogFile>(PODSHIM_TRY(
-        CriLogFile::Open(ContainerLogPath(config.log_dir, a.container, a.restart_count))));
+    auto log = OpenLog(a.container, a.restart_count);
     sys::PipePair out = PODSHIM_TRY(sys::Pipe(O_CLOEXEC));
     sys::PipePair err = PODSHIM_TRY(sys::Pipe(O_CLOEXEC));
     UniqueFd devnull = PODSHIM_TRY(sys::Open("/dev/null", O_RDONLY));
@@ -503,6 +531,22 @@ struct EventLoop::Impl {
     PODSHIM_TRY(sup.OnContainerStarted(a.container, pid));
     if (auto p = probes.find(a.container); p != probes.end()) p->second->OnContainerStarted();
     return Ok();
+  }
+
+  // The new instance's log file. One that cannot be opened (a full disk) does not keep the
+  // container from starting: its output is dropped until the file can be opened. The logs of
+  // instances before the previous one are removed (the kubelet keeps the current and the
+  // previous one).
+  std::shared_ptr<CriLogFile> OpenLog(const std::string& container, int restart_count) {
+    const std::filesystem::path path = ContainerLogPath(config.log_dir, container, restart_count);
+    auto opened = CriLogFile::Open(path);
+    if (!opened) {
+      spdlog::error("log of {}: {}; its output is dropped until the file can be opened", container,
+                    opened.error().ToString());
+    }
+    Status pruned = PruneContainerLogs(config.log_dir, container, restart_count);
+    if (!pruned) spdlog::warn("old logs of {}: {}", container, pruned.error().ToString());
+    return std::make_shared<CriLogFile>(opened ? std::move(*opened) : CriLogFile::Unopened(path));
   }
 
   // --- Leaves of ended instances ------------------------------------------------------------

@@ -42,19 +42,77 @@ std::string EventToJsonLine(const PodEvent& event, std::string_view pod) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-Result<EventWriter> EventWriter::Open(const std::filesystem::path& path, std::string pod) {
+Result<EventWriter> EventWriter::Open(const std::filesystem::path& path, std::string pod,
+                                      size_t max_pending_bytes) {
   UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error::Errno(errno, "stat " + path.string());
-  return EventWriter(std::move(fd), path, std::move(pod), static_cast<uint64_t>(st.st_size));
+  return EventWriter(std::move(fd), path, std::move(pod), static_cast<uint64_t>(st.st_size),
+                     max_pending_bytes);
 }
 
 Status EventWriter::Write(const PodEvent& event) {
+  Queue(event);
+  return Flush();
+}
+
+void EventWriter::Queue(const PodEvent& event) {
   std::string line = EventToJsonLine(event, pod_);
-  line += '\n';
-  PODSHIM_TRY_WRAP(sys::WriteAll(fd_.get(), line), "append to " + path_.string());
+  pending_bytes_ += line.size();
+  pending_.push_back({event.time, std::move(line)});
+  // The newest events are kept: the last thing that happened to the pod matters most.
+  while (pending_bytes_ > max_pending_bytes_ && !pending_.empty()) {
+    pending_bytes_ -= pending_.front().line.size();
+    lost_time_ = pending_.front().time;
+    pending_.pop_front();
+    ++lost_;
+  }
+}
+
+Status EventWriter::Flush() {
+  if (lost_ > 0) {
+    // Where the dropped events were: a reader sees that some are missing, and how many.
+    PodEvent e;
+    e.type = "EventsLost";
+    e.time = lost_time_;
+    e.fields = {{"count", static_cast<int64_t>(lost_)}};
+    PODSHIM_TRY(Append(EventToJsonLine(e, pod_)));
+    lost_ = 0;
+  }
+  while (!pending_.empty()) {
+    PODSHIM_TRY(Append(pending_.front().line));
+    pending_bytes_ -= pending_.front().line.size();
+    pending_.pop_front();
+  }
+  return Ok();
+}
+
+std::vector<std::string> EventWriter::PendingLines() const {
+  std::vector<std::string> out;
+  out.reserve(pending_.size());
+  for (const Pending& p : pending_) out.push_back(p.line);
+  return out;
+}
+
+Status EventWriter::Append(std::string_view line) {
+  if (torn_) {
+    if (::ftruncate(fd_.get(), static_cast<off_t>(end_)) < 0) {
+      return Error::Errno(errno, "cut a partly written line off " + path_.string());
+    }
+    torn_ = false;
+  }
+  std::string data(line);
+  data += '\n';
+  Status st = sys::WriteAll(fd_.get(), data);
+  if (!st) {
+    // Part of the line may be in the file (the disk filled up in the middle): cut it off, so the
+    // file never holds half a line. Truncating frees space, so this works on a full disk; if it
+    // fails all the same, it is done before the next line.
+    torn_ = ::ftruncate(fd_.get(), static_cast<off_t>(end_)) < 0;
+    return std::move(st).error().Wrap("append to " + path_.string());
+  }
   offsets_.push_back(end_);
-  end_ += line.size();
+  end_ += data.size();
   return Ok();
 }
 

@@ -32,13 +32,23 @@ Status ExitRecords::Write(std::string_view container, const ExitRecord& record) 
   const std::filesystem::path dir = Dir(container);
   PODSHIM_TRY(sys::MakeDirs(dir));
   const std::filesystem::path oom = dir / "oom";
+  const bool had_oom = ::access(oom.c_str(), F_OK) == 0;
   if (record.oom) {
-    UniqueFd fd = PODSHIM_TRY(sys::Open(oom, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    UniqueFd fd = PODSHIM_TRY(sys::Open(oom, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (::fsync(fd.get()) < 0) return Error::Errno(errno, "fsync " + oom.string());
   } else if (::unlink(oom.c_str()) < 0 && errno != ENOENT) {
     return Error::Errno(errno, "unlink " + oom.string());
   }
-  PODSHIM_TRY(sys::WriteFileAtomic(dir / "exit", std::to_string(record.status) + "\n"));
+  Status written = sys::WriteFileAtomic(dir / "exit", std::to_string(record.status) + "\n");
+  if (!written) {
+    // The previous record stays (a full disk): so does its marker, as it was.
+    if (had_oom && !record.oom) {
+      auto restored = sys::Open(oom, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);  // best effort
+    } else if (!had_oom && record.oom) {
+      ::unlink(oom.c_str());
+    }
+    return written;
+  }
   PODSHIM_TRY(FsyncPath(dir, O_RDONLY | O_DIRECTORY));
   return Ok();
 }

@@ -1,7 +1,6 @@
 #include "shim/log_pump.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,8 +43,7 @@ bool LogPump::ReadSome() {
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
   if (n <= 0) return false;
   auto records = splitter_.Feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
-  Status st = file_->Append(clock_->WallNow(), stream_, records);
-  if (!st) spdlog::warn("container log: {}", st.error().ToString());
+  file_->AppendOrDrop(clock_->WallNow(), stream_, records);
   return true;
 }
 
@@ -58,7 +56,7 @@ void LogPump::Drain() {
     } while (n < 0 && errno == EINTR);
     if (n <= 0) break;
     auto records = splitter_.Feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
-    (void)file_->Append(clock_->WallNow(), stream_, records);
+    file_->AppendOrDrop(clock_->WallNow(), stream_, records);
   }
   Close();
 }
@@ -66,8 +64,10 @@ void LogPump::Drain() {
 void LogPump::Close() {
   if (done_) return;
   done_ = true;
-  Status st = file_->Append(clock_->WallNow(), stream_, splitter_.Finish());
-  if (!st) spdlog::warn("container log: {}", st.error().ToString());
+  file_->AppendOrDrop(clock_->WallNow(), stream_, splitter_.Finish());
+  // The log file is closed with the instance's last pump (one fd per ended container instance
+  // stayed open until the next start otherwise, and for ever in a pod of many containers).
+  file_.reset();
   boost::system::error_code ignored;
   pipe_.cancel(ignored);
   pipe_.close(ignored);

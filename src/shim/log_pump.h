@@ -17,7 +17,7 @@ namespace podshim::shim {
 class LogPump {
  public:
   // Takes the read end of the pipe; `file` is shared by the stdout and stderr pumps of one
-  // container instance.
+  // container instance (and closed with the last of them).
   LogPump(boost::asio::io_context& io, UniqueFd pipe, LogStream stream,
           std::shared_ptr<CriLogFile> file, const Clock& clock);
   LogPump(const LogPump&) = delete;
@@ -28,6 +28,8 @@ class LogPump {
   // Reads what is in the pipe now without waiting, writes it and closes (at shutdown, once
   // every writer is gone).
   void Drain();
+  // True once the pipe reached EOF (or failed) and was closed; the pump then no longer holds
+  // the pipe or its share of the log file.
   bool done() const { return done_; }
 
  private:

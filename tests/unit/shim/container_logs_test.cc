@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
+#include <string>
+
 #include "common/sys.h"
 #include "fixtures/fakes/temp_dir.h"
 
@@ -71,6 +75,64 @@ TEST(CriLogFile, AppendsToLogDirContainerRestartCountLog) {
   EXPECT_EQ(*text,
             "1970-01-01T00:00:00.000000000Z stdout F one\n"
             "1970-01-01T00:00:00.000000000Z stdout P two\n");
+}
+
+// What the kubelet keeps: the current instance's log and the previous one's. Files that are not
+// `<n>.log` are not ours and stay.
+TEST(PruneContainerLogs, KeepsTheCurrentAndThePreviousInstance) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const auto c = dir.path() / "app";
+  ASSERT_TRUE(sys::MakeDirs(c));
+  for (const char* name :
+       {"0.log", "1.log", "2.log", "3.log", "10.log", "x.log", "notes", ".log"}) {
+    ASSERT_TRUE(sys::WriteFile(c / name, "x\n"));
+  }
+  ASSERT_TRUE(PruneContainerLogs(dir.path(), "app", 11));
+  std::set<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(c)) {
+    left.insert(e.path().filename().string());
+  }
+  EXPECT_EQ(left, (std::set<std::string>{"10.log", "x.log", "notes", ".log"}));
+  // The first two instances: nothing to remove; a container never started: no directory.
+  ASSERT_TRUE(PruneContainerLogs(dir.path(), "app", 1));
+  ASSERT_TRUE(PruneContainerLogs(dir.path(), "app", 0));
+  EXPECT_TRUE(PruneContainerLogs(dir.path(), "never", 5));
+}
+
+// A full disk (the file is /dev/full): the append fails, its bytes count as dropped, and the
+// file keeps whole lines only.
+TEST(CriLogFile, FailedAppendIsDroppedAndCounted) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ASSERT_TRUE(sys::MakeDirs(dir.path() / "c"));
+  std::filesystem::create_symlink("/dev/full", dir.path() / "c" / "0.log");
+  auto f = CriLogFile::Open(dir.path() / "c" / "0.log");
+  ASSERT_TRUE(f) << f.error().ToString();
+  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1));
+  Status st = f->Append(t, LogStream::kStdout, {{"hello", false}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), std::errc::no_space_on_device);
+  EXPECT_EQ(f->dropped_bytes(), FormatCriLine(t, LogStream::kStdout, {"hello", false}).size());
+}
+
+// A log file that could not be opened when the instance started is opened by the first append
+// that can: the container's output is not lost for the rest of its life.
+TEST(CriLogFile, UnopenedFileIsOpenedByALaterAppend) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ASSERT_TRUE(sys::WriteFile(dir.path() / "c", "a file where the directory should be"));
+  const auto path = dir.path() / "c" / "0.log";
+  ASSERT_FALSE(CriLogFile::Open(path));
+  CriLogFile f = CriLogFile::Unopened(path);
+  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1));
+  EXPECT_FALSE(f.Append(t, LogStream::kStdout, {{"lost", false}}));
+  EXPECT_FALSE(f.is_open());
+  ASSERT_TRUE(sys::RemoveTree(dir.path() / "c"));
+  ASSERT_TRUE(f.Append(t, LogStream::kStdout, {{"kept", false}}));
+  EXPECT_TRUE(f.is_open());
+  EXPECT_EQ(sys::ReadFile(path).value_or(""),
+            FormatCriLine(t, LogStream::kStdout, {"kept", false}));
 }
 
 }  // namespace

@@ -65,5 +65,41 @@ TEST(ExitRecords, MissingRecordIsNulloptAndGarbageIsAnError) {
   EXPECT_NE(bad.error().ToString().find("containers/bad/exit"), std::string::npos);
 }
 
+// A full disk (the temporary file is /dev/full): the write fails and leaves no temporary file;
+// once there is room again the same record is written.
+TEST(ExitRecords, FailedWriteLeavesNoTemporaryFile) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ExitRecords records(dir.path());
+  ASSERT_TRUE(sys::MakeDirs(records.Dir("app")));
+  const auto tmp = records.Dir("app") / "exit.tmp";
+  std::filesystem::create_symlink("/dev/full", tmp);
+  Status st = records.Write("app", {137, false});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), std::errc::no_space_on_device) << st.error().ToString();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(tmp)));
+  EXPECT_FALSE(records.Read("app")->has_value());
+  ASSERT_TRUE(records.Write("app", {137, false}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{137, false}));
+}
+
+// A record that cannot be written leaves the previous one as it was, its OOM marker included.
+TEST(ExitRecords, FailedWriteKeepsThePreviousRecordsMarker) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ExitRecords records(dir.path());
+  ASSERT_TRUE(records.Write("app", {137, true}));
+  const auto tmp = records.Dir("app") / "exit.tmp";
+  std::filesystem::create_directory(tmp);  // every write of `exit` fails while it is there
+  EXPECT_FALSE(records.Write("app", {1, false}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{137, true}));
+  std::filesystem::remove(tmp);
+  ASSERT_TRUE(records.Write("app", {2, false}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{2, false}));
+  std::filesystem::create_directory(tmp);
+  EXPECT_FALSE(records.Write("app", {137, true}));
+  EXPECT_EQ(*records.Read("app"), (ExitRecord{2, false}));
+}
+
 }  // namespace
 }  // namespace podshim::shim

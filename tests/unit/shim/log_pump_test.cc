@@ -61,5 +61,17 @@ TEST_F(LogPumpTest, DrainReadsWhatIsBufferedWithoutWaitingForEof) {
   EXPECT_EQ(Log(), prefix + " stdout F last words\n" + prefix + " stdout P partial\n");
 }
 
+// At EOF the pump lets go of the instance's log file: the last pump of an ended instance closes
+// it (a finished container kept one fd open before).
+TEST_F(LogPumpTest, ReleasesTheLogFileAtEof) {
+  LogPump pump(io_, std::move(pipe_.read), LogStream::kStdout, file_, clock_);
+  pump.Start();
+  EXPECT_EQ(file_.use_count(), 2);
+  pipe_.write.Reset();
+  io_.run();
+  EXPECT_TRUE(pump.done());
+  EXPECT_EQ(file_.use_count(), 1);
+}
+
 }  // namespace
 }  // namespace podshim::shim

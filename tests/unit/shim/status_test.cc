@@ -106,5 +106,20 @@ TEST(WritePodStatus, ReplacesTheFileWhole) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "status.json.tmp"));
 }
 
+// A full disk (the temporary file is /dev/full): the write fails, the old status.json stays and no
+// temporary file is left beside it.
+TEST(WritePodStatus, FailedWriteLeavesNoTemporaryFile) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  auto path = dir.path() / "status.json";
+  ASSERT_TRUE(sys::WriteFile(path, "old\n"));
+  std::filesystem::create_symlink("/dev/full", dir.path() / "status.json.tmp");
+  Status st = WritePodStatus(path, Sample(), {"BestEffort", ""});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), std::errc::no_space_on_device) << st.error().ToString();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path.string() + ".tmp")));
+  EXPECT_EQ(sys::ReadFile(path).value_or(""), "old\n");
+}
+
 }  // namespace
 }  // namespace podshim::shim
