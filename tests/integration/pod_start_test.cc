@@ -443,8 +443,9 @@ int UnknownEnd(const std::vector<json>& ev, const std::string& container) {
 // each as ended with an unknown exit (no exit code made up), keeps the old run's events and runs
 // the pod afresh. Before that, `ctl status` says the shim is gone.
 TEST_F(PodStartTest, StartOnADeadShimsStateDirStopsItsContainersAndRunsThePodAfresh) {
-  WriteManifest("dead", Spec("Always", C("init", "exit 0") + C("side", kUntilTerm, true),
-                             C("app", kUntilTerm), 5));
+  WriteManifest(
+      UniqueName("dead"),
+      Spec("Always", C("init", "exit 0") + C("side", kUntilTerm, true), C("app", kUntilTerm), 5));
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_GT(shim_, 0);
@@ -506,7 +507,7 @@ TEST_F(PodStartTest, StartOnADeadShimsStateDirStopsItsContainersAndRunsThePodAfr
 
 // `podshim run` takes a dead shim's pod over the same way.
 TEST_F(PodStartTest, RunOnADeadShimsStateDirStopsItsContainersToo) {
-  WriteManifest("deadrun", Spec("Always", "", C("app", kUntilTerm), 5));
+  WriteManifest(UniqueName("deadrun"), Spec("Always", "", C("app", kUntilTerm), 5));
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
   std::map<std::string, pid_t> pids;
@@ -537,7 +538,7 @@ TEST_F(PodStartTest, RunOnADeadShimsStateDirStopsItsContainersToo) {
 // A live shim holds the state dir: a second `run` on it is refused and changes nothing there,
 // and `ctl status` does not call a live shim gone.
 TEST_F(PodStartTest, SecondShimOnALiveShimsStateDirIsRefusedAndChangesNothing) {
-  WriteManifest("live", Spec("Always", "", C("app", kUntilTerm), 5));
+  WriteManifest(UniqueName("live"), Spec("Always", "", C("app", kUntilTerm), 5));
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_TRUE(WaitForEvent("PodReady", "")) << Dump();
