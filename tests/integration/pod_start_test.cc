@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -557,6 +558,38 @@ TEST_F(PodStartTest, SecondShimOnALiveShimsStateDirIsRefusedAndChangesNothing) {
   EXPECT_EQ(Ctl({"stop"}).status, 0);
   EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20)));
   ExpectNothingLeft();
+}
+
+// A SIGTERM to the detached shim while it sets the pod up (from the moment its pid file exists)
+// is handled once the pod started: `start` still reports ready, and the shim terminates the pod in
+// order and exits, leaving nothing (it used to die of the signal before its socket listened).
+TEST_F(PodStartTest, SigtermToTheShimDuringItsSetUpStopsThePodInOrder) {
+  WriteManifest(UniqueName("early"), Spec("Always", "", C("app", kUntilTerm), 2));
+  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> delay_us(0, 10000);
+  const fs::path pid_file = state_ / "podshim.pid";
+  for (int i = 0; i < 20; ++i) {
+    const int delay = delay_us(rng);
+    pid_t signalled = -1;
+    std::thread killer([&] {
+      if (!WaitUntil([&] { return ReadPid(pid_file) > 0; }, seconds(20))) return;
+      signalled = ReadPid(pid_file);
+      std::this_thread::sleep_for(std::chrono::microseconds(delay));
+      ::kill(signalled, SIGTERM);
+    });
+    Outcome r = Exec(StartArgv({}));
+    killer.join();
+    ASSERT_GT(signalled, 0) << "run " << i;
+    shim_ = signalled;
+    EXPECT_EQ(r.status, 0) << "run " << i << ": " << r.err;
+    ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20))) << "run " << i;
+    shim_ = -1;
+    EXPECT_EQ(Events().back()["type"], "PodFinished") << "run " << i << "\n" << Dump();
+    EXPECT_EQ(Events().back()["phase"], "Terminated") << "run " << i;
+    EXPECT_FALSE(fs::exists(pid_file));
+    ExpectNothingLeft();
+    if (HasFailure()) return;
+  }
 }
 
 TEST_F(PodStartTest, BadManifestExitsTwoAndCreatesNothing) {
