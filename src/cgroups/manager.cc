@@ -105,8 +105,11 @@ Result<CgroupPath> CgroupV2Manager::CreatePod(std::string_view pod_id) {
   }
   Result<CgroupPath> pod = CreatePodOnce(pod_id);
   // The shim that removed the last other pod below the parent may have removed the parent
-  // between our check and our mkdir (ENOENT): once more, creating it again.
-  if (!pod && IsErrno(pod.error(), ENOENT)) pod = CreatePodOnce(pod_id);
+  // between our check and our mkdir (ENOENT; ENODEV from a file of the cgroup being removed):
+  // once more, creating it again.
+  if (!pod && (IsErrno(pod.error(), ENOENT) || IsErrno(pod.error(), ENODEV))) {
+    pod = CreatePodOnce(pod_id);
+  }
   return pod;
 }
 
