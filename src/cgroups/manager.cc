@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +32,20 @@ std::string FileOf(const CgroupPath& cg, std::string_view file) {
 
 bool IsErrno(const Error& e, int err) {
   return e.code() == std::error_code(err, std::system_category());
+}
+
+// Set on each --cgroup-parent component podshim creates, so that whichever shim removes the last
+// pod below it removes the parent too, not only the shim that happened to create it. trusted.*:
+// only root can set it, so no one else can make podshim remove a directory (rmdir of an empty
+// one at that). Where the filesystem has no xattrs, only the creator removes it, as before.
+constexpr char kCreatedParentXattr[] = "trusted.podshim.created-parent";
+
+void MarkCreatedParent(const std::filesystem::path& dir) {
+  (void)::setxattr(dir.c_str(), kCreatedParentXattr, "1", 1, 0);
+}
+
+bool MarkedCreatedParent(const std::filesystem::path& dir) {
+  return ::getxattr(dir.c_str(), kCreatedParentXattr, nullptr, 0) >= 0;
 }
 
 }  // namespace
@@ -88,6 +103,17 @@ Result<CgroupPath> CgroupV2Manager::CreatePod(std::string_view pod_id) {
     return Error::Domain(ErrorCode::kConflict,
                          "create pod cgroup: this manager already has " + pod_->str());
   }
+  Result<CgroupPath> pod = CreatePodOnce(pod_id);
+  // The shim that removed the last other pod below the parent may have removed the parent
+  // between our check and our mkdir (ENOENT; ENODEV from a file of the cgroup being removed):
+  // once more, creating it again.
+  if (!pod && (IsErrno(pod.error(), ENOENT) || IsErrno(pod.error(), ENODEV))) {
+    pod = CreatePodOnce(pod_id);
+  }
+  return pod;
+}
+
+Result<CgroupPath> CgroupV2Manager::CreatePodOnce(std::string_view pod_id) {
   const CgroupPath pod = PODSHIM_TRY(options_.parent.Child("pod-" + std::string(pod_id)));
   for (size_t depth = 1; depth <= options_.parent.Depth(); ++depth) {
     const CgroupPath dir = options_.parent.Prefix(depth);
@@ -100,6 +126,7 @@ Result<CgroupPath> CgroupV2Manager::CreatePod(std::string_view pod_id) {
     }
     created_.push_back(dir);
     created_parents_.insert(dir);
+    MarkCreatedParent(fs_->FullPath(dir));
   }
 
   const std::set<std::string> base(options_.base_controllers.begin(),
@@ -358,29 +385,15 @@ Result<bool> CgroupV2Manager::TryRemove(const CgroupPath& cg) {
 
 Status CgroupV2Manager::RemovePod() {
   Status first = Ok();
-  // Reverse creation order: leaves, then the pod, then the parent directories, deepest first.
+  // Reverse creation order: leaves, then the pod; the parent directories after that.
   for (auto it = created_.rbegin(); it != created_.rend();) {
     const CgroupPath cg = *it;
-    Status removed = Ok();
     if (created_parents_.contains(cg)) {
-      // Something of ours below it is still there: keep the parent for a later RemovePod().
-      if (!first) {
-        ++it;
-        continue;
-      }
-      // A parent is shared by every pod placed under it: if another pod's cgroup is still
-      // there, leave the parent to whoever removes the last pod.
-      removed = fs_->RemoveDir(cg);
-      if (!removed && (IsErrno(removed.error(), EBUSY) || IsErrno(removed.error(), ENOTEMPTY))) {
-        removed = Ok();
-      } else if (!removed && IsErrno(removed.error(), ENOENT)) {
-        removed = Ok();
-      }
-    } else {
-      removed = RemoveWithRetry(cg);
+      ++it;
+      continue;
     }
+    Status removed = RemoveWithRetry(cg);
     if (removed) {
-      created_parents_.erase(cg);
       if (pod_ && cg == *pod_) pod_.reset();
       it = std::make_reverse_iterator(created_.erase(std::next(it).base()));
     } else {
@@ -388,7 +401,26 @@ Status CgroupV2Manager::RemovePod() {
       ++it;
     }
   }
-  return first;
+  // Something of ours below the parents is still there: keep them for a later RemovePod().
+  if (!first) return first;
+  RemoveEmptyParents();
+  return Ok();
+}
+
+void CgroupV2Manager::RemoveEmptyParents() {
+  // Deepest first, each parent podshim created (this manager, or another shim: marked), while
+  // it is empty. A parent is shared by every pod placed under it: one that is busy (another
+  // pod's cgroup is there) stays, and the shim that removes the last pod below it removes it.
+  // Two pods ending together cannot both see the other's cgroup: each rmdirs its parent only
+  // after its own pod cgroup is gone.
+  for (size_t depth = options_.parent.Depth(); depth >= 1; --depth) {
+    const CgroupPath dir = options_.parent.Prefix(depth);
+    if (!created_parents_.contains(dir) && !MarkedCreatedParent(fs_->FullPath(dir))) break;
+    Status removed = fs_->RemoveDir(dir);
+    if (!removed && !IsErrno(removed.error(), ENOENT)) break;  // EBUSY, ENOTEMPTY: in use
+  }
+  for (const CgroupPath& dir : created_parents_) std::erase(created_, dir);
+  created_parents_.clear();
 }
 
 void CgroupV2Manager::UndoCreated() {

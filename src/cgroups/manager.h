@@ -136,8 +136,10 @@ class CgroupV2Manager final : public CgroupManager {
   // Error kConflict for a cgroup this manager did not create. An already-removed cgroup is fine.
   Status Remove(const CgroupPath& cg) override;
   Result<bool> TryRemove(const CgroupPath& cg) override;
-  // Attempts every removal and returns the first error. A created parent that is still busy
-  // (another pod shares it) is left in place without an error.
+  // Attempts every removal and returns the first error. Then each --cgroup-parent component that
+  // podshim created (this manager, or another shim: marked with an xattr) is removed, deepest
+  // first, while it is empty; one still busy (another pod shares it) is left in place without an
+  // error, for whoever removes the last pod below it.
   Status RemovePod() override;
 
   std::vector<std::string> MissingControllers() const override;
@@ -159,6 +161,9 @@ class CgroupV2Manager final : public CgroupManager {
   Status KillWithoutCgroupKill(const CgroupPath& cg);
   // Removes what CreatePod created when it fails half-way.
   void UndoCreated();
+  Result<CgroupPath> CreatePodOnce(std::string_view pod_id);
+  // After the pod cgroup is gone: rmdir of each empty parent component podshim created.
+  void RemoveEmptyParents();
 
   std::unique_ptr<CgroupFs> fs_;
   CgroupManagerOptions options_;

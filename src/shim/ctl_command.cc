@@ -26,6 +26,7 @@
 #include "shim/ctl_format.h"
 #include "shim/exit_records.h"
 #include "shim/manifest.h"
+#include "shim/shim_lock.h"
 #include "signals/signal_names.h"
 
 namespace podshim::shim {
@@ -231,6 +232,16 @@ void PrintError(const ControlError& e) {
 int ReportShimGone(const Invocation& inv, const std::string& reason) {
   std::filesystem::path state_dir = std::filesystem::path(inv.socket).parent_path();
   if (state_dir.empty()) state_dir = ".";
+  // A shim that holds the state dir's lock lives, whatever its socket says (it is not listening
+  // yet, or is too busy): its pod is supervised, and status.json may be mid-update.
+  if (Result<bool> held = ShimHoldsLock(state_dir); held && *held) {
+    std::fprintf(stderr,
+                 "podshim ctl: the shim of %s is alive (it holds %s) but does not answer at %s: "
+                 "%s\n",
+                 state_dir.c_str(), (state_dir / "podshim.lock").c_str(), inv.socket.c_str(),
+                 reason.c_str());
+    return 1;
+  }
   ShimGoneReport report;
   report.socket_path = inv.socket;
   report.reason = reason;

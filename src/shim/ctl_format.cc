@@ -184,6 +184,9 @@ std::string ShimGoneText(const ShimGoneReport& r) {
       "the shim is gone: cannot reach it at " + r.socket_path + ": " + r.reason + "\n";
   if (r.status_json) {
     out += "last known status (" + r.status_path + "):\n" + StatusText(*r.status_json);
+    out +=
+        "containers it shows running may still run, unsupervised, until `podshim run` or "
+        "`podshim start` on this state dir stops them\n";
   } else {
     out += "no status: " + r.status_path + " cannot be read\n";
   }

@@ -1,6 +1,7 @@
 #include "shim/pod_runner.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,10 +21,13 @@
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
 #include "shim/bundle_check.h"
+#include "shim/dead_shim.h"
 #include "shim/event_loop.h"
 #include "shim/pod_plan_from_manifest.h"
 #include "shim/pod_sandbox.h"
 #include "shim/resource_mapping.h"
+#include "shim/shim_lock.h"
+#include "shim/stop_signals.h"
 #include "signals/pidfd.h"
 
 namespace podshim::shim {
@@ -105,6 +109,9 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   const cgroups::PodCgroupValues& values = checked.values;
   const std::filesystem::path& state_dir = checked.paths.state_dir;
   const std::filesystem::path& log_dir = checked.paths.log_dir;
+  // Before anything is created: a SIGTERM or SIGINT from now on waits for the event loop (see
+  // stop_signals.h) instead of killing the shim half-way through the set-up.
+  BlockStopSignals();
   SteadyClock clock;
   Supervisor sup = PODSHIM_TRY(Supervisor::Create(BuildPodPlan(pod), clock, {checked.backoff}));
   // A set-up failure before the control socket listened removes a state dir this run created.
@@ -116,6 +123,17 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   if (!made) {
     undo_state_dir();
     return std::move(made).error();
+  }
+  // One live shim per state dir. A shim that died while its pod ran left its claim in the lock
+  // file: its containers are stopped and recorded as ended with an unknown exit first.
+  Result<ShimLock> lock = ShimLock::Acquire(state_dir);
+  if (!lock) {
+    undo_state_dir();
+    return std::move(lock).error();
+  }
+  if (const std::optional<ShimClaim>& dead = lock->previous()) {
+    PODSHIM_TRY(TakeOverDeadShim(state_dir, *dead));
+    PODSHIM_TRY_WRAP(lock->Clear(), "clear the dead shim's claim");
   }
   // The pod cgroup is where a second run of a pod is refused (it exists while the first one, or
   // a crashed one's containers, live): nothing in the state dir changes before it is made.
@@ -131,9 +149,29 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     if (cg.manager) {
       Status st = cg.manager->RemovePod();
       if (!st) spdlog::warn("remove the pod cgroup: {}", st.error().ToString());
+      // Once the pod cgroup is gone nothing is left for a later shim to stop.
+      if (st) {
+        Status cleared = lock->Clear();
+        if (!cleared) spdlog::warn("{}", cleared.error().ToString());
+      }
     }
     if (!listening) undo_state_dir();
   };
+  // From here on a shim that dies leaves its pod to the next one on this state dir.
+  if (cg.pod) {
+    struct stat st {};
+    Status claimed = Ok();
+    if (::stat(cg.pod_path.c_str(), &st) == 0) {
+      claimed = lock->Record({::getpid(), cg.pod_path, st.st_ino});
+    } else {
+      claimed = Error::Errno(errno, "stat the pod cgroup " + cg.pod_path);
+    }
+    if (!claimed) {
+      undo_setup();
+      (void)lock->Clear();
+      return std::move(claimed).error().Wrap("claim the pod cgroup");
+    }
+  }
   made = sys::MakeDirs(log_dir);
   if (made && hooks.on_state_dir) made = hooks.on_state_dir(state_dir);
   if (made) made = KeepPreviousEvents(state_dir);

@@ -37,9 +37,12 @@ struct PodRunHooks {
 };
 
 // Sets up and runs the checked pod; returns `podshim run`'s exit status for the outcome (0
-// Succeeded, 1 Failed, 128+N after signal N). An error means the host refused something (exit
-// 1). An error before the control socket listened leaves nothing behind: no cgroup, no mount,
-// no state dir this run created; afterwards the state dir keeps events, status and logs.
+// Succeeded, 1 Failed, 128+N after signal N). SIGTERM and SIGINT are blocked first (see
+// stop_signals.h); the state dir's lock is taken (kConflict while another shim holds it) and a
+// dead shim's pod is stopped and recorded (dead_shim.h) before anything else. An error means the
+// host refused something (exit 1). An error before the control socket listened leaves nothing
+// behind: no cgroup, no mount, no state dir this run created; afterwards the state dir keeps
+// events, status and logs.
 Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
                           const PodRunHooks& hooks = {});
 

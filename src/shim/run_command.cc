@@ -11,10 +11,14 @@
 #include "shim/pod_options.h"
 #include "shim/pod_runner.h"
 #include "shim/resource_flags.h"
+#include "shim/stop_signals.h"
 
 namespace podshim::shim {
 
 int RunPodCommand(int argc, char** argv) {
+  // First: a SIGTERM or SIGINT from here on ends the run by its exit status 128+N, never by the
+  // signal (stop_signals.h); one before the pod started is handled as the event loop's first.
+  BlockStopSignals();
   std::span<char* const> args(argv, static_cast<size_t>(argc));
   const std::string usage(PodUsage(PodCommand::kRun));
   if (WantsHelp(args)) {

@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,7 +22,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "cgroups/mountinfo.h"
@@ -31,9 +29,11 @@
 #include "common/log.h"
 #include "common/sys.h"
 #include "shim/commands.h"
+#include "shim/dead_shim.h"
 #include "shim/pod_options.h"
 #include "shim/pod_runner.h"
 #include "shim/resource_flags.h"
+#include "shim/stop_signals.h"
 
 namespace podshim::shim {
 namespace {
@@ -96,6 +96,8 @@ bool ShimAnswers(const fs::path& socket) {
 // The detached shim: runs the pod and reports to the caller once, on `channel`.
 int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_file,
             UniqueFd channel) {
+  // First in the detached shim (Detach emptied its signal mask): see stop_signals.h.
+  BlockStopSignals();
   const pid_t self = ::getpid();
   (void)daemon::SendLine(channel.get(), std::string(kPidLine) + std::to_string(self));
   bool pid_file_written = false;
@@ -151,53 +153,13 @@ void WaitGone(pid_t pid) {
   }
 }
 
-// Unmounts (lazily) whatever is mounted at or below `dir`, deepest first.
-void UnmountBelow(const fs::path& dir) {
-  auto mountinfo = sys::ReadFile("/proc/self/mountinfo");
-  if (!mountinfo) return;
-  std::vector<std::string> points;
-  size_t pos = 0;
-  while (pos < mountinfo->size()) {
-    size_t end = mountinfo->find('\n', pos);
-    if (end == std::string::npos) end = mountinfo->size();
-    std::string_view line(mountinfo->data() + pos, end - pos);
-    pos = end + 1;
-    // "id parent major:minor root mount-point ...": the fifth field (octal escapes aside).
-    size_t f = 0;
-    for (int i = 0; i < 4 && f != std::string_view::npos; ++i) f = line.find(' ', f + 1);
-    if (f == std::string_view::npos) continue;
-    size_t g = line.find(' ', f + 1);
-    std::string point(line.substr(f + 1, g - f - 1));
-    if (point == dir.string() || point.starts_with(dir.string() + "/")) points.push_back(point);
-  }
-  for (auto it = points.rbegin(); it != points.rend(); ++it)
-    (void)::umount2(it->c_str(), MNT_DETACH);
-}
-
-// Kills everything in the pod cgroup and removes it, leaves first.
-void RemoveCgroupTree(const fs::path& pod) {
-  std::error_code ec;
-  if (!fs::exists(pod, ec)) return;
-  (void)sys::WriteFile(pod / "cgroup.kill", "1");
-  auto end = std::chrono::steady_clock::now() + kExitWait;
-  while (std::chrono::steady_clock::now() < end) {
-    auto events = sys::ReadFile(pod / "cgroup.events");
-    if (!events || events->find("populated 0") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::vector<fs::path> dirs;
-  for (auto it = fs::recursive_directory_iterator(pod, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec)) dirs.push_back(it->path());
-  }
-  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) (void)::rmdir(it->c_str());
-  (void)::rmdir(pod.c_str());
-}
-
 // The shim died before it reported: remove what it may have left.
 void CleanUpAfterDeadShim(const StartPlan& plan, std::optional<pid_t> pid) {
   if (pid) WaitGone(*pid);
-  if (plan.pod_cgroup) RemoveCgroupTree(*plan.pod_cgroup);
+  if (plan.pod_cgroup) {
+    Status removed = KillAndRemoveCgroupTree(*plan.pod_cgroup, kExitWait);
+    if (!removed) PrintPodError("start", removed.error());
+  }
   // Parents the shim made for this pod go too, as its manager would remove them: only when
   // empty (another pod under one keeps it, rmdir fails with EBUSY).
   for (auto it = plan.new_parents.rbegin(); it != plan.new_parents.rend(); ++it) {

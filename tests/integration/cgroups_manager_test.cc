@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "cgroups/control_files.h"
 #include "cgroups/manager.h"
@@ -393,6 +394,60 @@ TEST_F(CgroupsIntegrationTest, AKilledLeafIsReplacedByAFreshOneAndRemovedWithout
   EXPECT_FALSE(fs::exists(root_ / second->str()));
   ASSERT_TRUE(mgr_->RemovePod());
   EXPECT_FALSE(fs::exists(root_ / parent_name_));
+}
+
+// Pods under one fresh --cgroup-parent that end together: whichever removes the last pod cgroup
+// removes the parent, whether or not its manager created it (the parent used to stay whenever
+// its creator ended before another pod below it).
+TEST_F(CgroupsIntegrationTest, SharedParentIsRemovedByWhicheverPodEndsLast) {
+  for (int round = 0; round < 6; ++round) {
+    const int pods = 2 + round % 3;
+    std::vector<std::unique_ptr<CgroupV2Manager>> managers;
+    for (int i = 0; i < pods; ++i) {
+      managers.push_back(MakeManager());
+      ASSERT_NE(managers.back(), nullptr);
+      auto pod = managers.back()->CreatePod("p" + std::to_string(i));
+      ASSERT_TRUE(pod) << pod.error().ToString();
+      ASSERT_TRUE(managers.back()->CreateContainer("app"));
+    }
+    if (round % 2 == 0) {
+      // The creator (the first) ends first, the others after it, one by one.
+      for (auto& m : managers) ASSERT_TRUE(m->RemovePod());
+    } else {
+      // All at once.
+      std::vector<std::thread> threads;
+      std::vector<int> ok(managers.size(), 0);
+      for (size_t i = 0; i < managers.size(); ++i) {
+        threads.emplace_back([&, i] { ok[i] = managers[i]->RemovePod() ? 1 : 0; });
+      }
+      for (auto& t : threads) t.join();
+      for (int v : ok) EXPECT_EQ(v, 1);
+    }
+    EXPECT_FALSE(fs::exists(root_ / parent_name_)) << "round " << round << ", " << pods << " pods";
+    RemoveCgroupTree(root_ / parent_name_);
+    if (HasFailure()) return;
+  }
+}
+
+// A pod created while another shim removes the shared parent it saw (its last pod ended): the
+// creation goes through, re-making the parent, instead of failing with ENOENT.
+TEST_F(CgroupsIntegrationTest, PodCreatedWhileTheSharedParentIsRemovedStillGoesThrough) {
+  for (int round = 0; round < 200; ++round) {
+    auto leaving = MakeManager();
+    auto coming = MakeManager();
+    ASSERT_NE(leaving, nullptr);
+    ASSERT_NE(coming, nullptr);
+    ASSERT_TRUE(leaving->CreatePod("leaving"));
+    Status removed = Ok();
+    std::thread t([&] { removed = leaving->RemovePod(); });
+    auto pod = coming->CreatePod("coming");
+    t.join();
+    ASSERT_TRUE(removed) << removed.error().ToString();
+    ASSERT_TRUE(pod) << "round " << round << ": " << pod.error().ToString();
+    EXPECT_TRUE(fs::is_directory(root_ / parent_name_ / "pod-coming"));
+    ASSERT_TRUE(coming->RemovePod());
+    EXPECT_FALSE(fs::exists(root_ / parent_name_));
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // `podshim start` end to end: it returns only once the control socket answers, prints that
 // path, leaves a detached shim (own session, not the caller's child, pid in the pid file) that
 // `ctl` drives and that outlives its caller; a SIGKILLed shim leaves the last known state for
-// `ctl status`; bad input exits 2 and failures after detaching exit 1, both leaving nothing.
+// `ctl status`, and a new `start` or `run` on its state dir stops its containers, records their
+// ends as unknown and runs the pod afresh; bad input exits 2 and failures after detaching exit 1,
+// both leaving nothing.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -410,30 +413,183 @@ std::map<std::string, std::string> FilesBelow(const fs::path& dir) {
   return files;
 }
 
-TEST_F(PodStartTest, ARefusedStartOnACrashedShimsStateDirChangesNothingOnDisk) {
-  WriteManifest("crashed", Spec("Always", "", C("app", kUntilTerm)));
+// The pids status.json shows for the running containers `names`, once each of them runs.
+std::map<std::string, pid_t> RunningPids(const json& status,
+                                         const std::vector<std::string>& names) {
+  std::map<std::string, pid_t> pids;
+  for (const std::string& n : names) {
+    json c = ContainerStatusOf(status, n);
+    if (!c.is_object() || !c["state"].contains("running") || !c["pid"].is_number()) return {};
+    pids[n] = c["pid"].get<pid_t>();
+  }
+  return pids;
+}
+
+bool ProcessExists(pid_t pid) { return Alive(pid); }
+
+// The unknown-exit records a new shim writes for a dead shim's running containers.
+int UnknownEnd(const std::vector<json>& ev, const std::string& container) {
+  for (size_t i = 0; i < ev.size(); ++i) {
+    const json& e = ev[i];
+    if (e["type"] == "ContainerExited" && e.value("container", "") == container &&
+        e.value("reason", "") == "ContainerStatusUnknown") {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// The shim SIGKILLed with init done and a sidecar and an app running: its containers run on,
+// unsupervised, until a new start on the state dir stops them (their pids are gone), records
+// each as ended with an unknown exit (no exit code made up), keeps the old run's events and runs
+// the pod afresh. Before that, `ctl status` says the shim is gone.
+TEST_F(PodStartTest, StartOnADeadShimsStateDirStopsItsContainersAndRunsThePodAfresh) {
+  WriteManifest(
+      UniqueName("dead"),
+      Spec("Always", C("init", "exit 0") + C("side", kUntilTerm, true), C("app", kUntilTerm), 5));
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_GT(shim_, 0);
-  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
+  std::map<std::string, pid_t> pids;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return !(pids = RunningPids(Status(), {"side", "app"})).empty();
+      },
+      seconds(10)))
+      << Dump();
   ASSERT_EQ(::kill(shim_, SIGKILL), 0);
   ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(10)));
-  const std::map<std::string, std::string> before = FilesBelow(state_);
-  ASSERT_TRUE(before.contains("events.jsonl"));
-  ASSERT_NE(before.at("events.jsonl"), "");
+  const pid_t dead = shim_;
+  shim_ = -1;
+  const std::string old_events = ReadText(state_ / "events.jsonl");
 
-  // The crashed run's containers still hold the pod cgroup: `start` and `run` are refused...
+  // Nobody supervises them now, and they run on.
+  for (const auto& [name, pid] : pids) EXPECT_TRUE(ProcessExists(pid)) << name;
+  Outcome gone = Ctl({"status"});
+  EXPECT_EQ(gone.status, 1);
+  EXPECT_NE(gone.out.find("the shim is gone"), std::string::npos) << gone.out << gone.err;
+  EXPECT_NE(gone.out.find("may still run, unsupervised"), std::string::npos) << gone.out;
+
   Outcome again = Start();
-  EXPECT_NE(again.status, 0);
-  EXPECT_NE(again.err.find("exists already"), std::string::npos) << again.err;
-  Outcome run = Exec(Argv({}));
-  EXPECT_NE(run.status, 0);
-  EXPECT_NE(run.err.find("exists already"), std::string::npos) << run.err;
-  // ...and neither changed a byte of the state dir: events, status, exit records, pid file.
-  EXPECT_EQ(FilesBelow(state_), before);
+  ASSERT_EQ(again.status, 0) << again.err;
+  ASSERT_GT(shim_, 0);
+  EXPECT_NE(shim_, dead);
+  // The old containers were stopped before the new pod started.
+  for (const auto& [name, pid] : pids) EXPECT_FALSE(ProcessExists(pid)) << name << " " << pid;
+  ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
 
-  RemoveOrphans();
+  // The old run's events are kept, completed by the unknown ends; the new run has its own.
+  const std::string previous = ReadText(state_ / "events.previous.jsonl");
+  ASSERT_TRUE(previous.starts_with(old_events)) << previous;
+  std::vector<json> prev;
+  std::istringstream in(previous);
+  for (std::string line; std::getline(in, line);) prev.push_back(json::parse(line));
+  for (const std::string name : {"side", "app"}) {
+    int i = UnknownEnd(prev, name);
+    ASSERT_GE(i, 0) << name << "\n" << previous;
+    EXPECT_TRUE(prev[i]["exitCode"].is_null()) << prev[i];
+    EXPECT_TRUE(prev[i]["signal"].is_null()) << prev[i];
+    EXPECT_NE(prev[i].value("message", "").find(std::to_string(dead)), std::string::npos);
+  }
+  EXPECT_EQ(UnknownEnd(prev, "init"), -1);  // it had exited, with a real exit code
+  EXPECT_EQ(prev.back()["type"], "PodFinished");
+  EXPECT_EQ(prev.back()["phase"], "Unknown");
+  std::vector<json> now = Events();
+  ASSERT_FALSE(now.empty());
+  EXPECT_EQ(now.front()["type"], "PodStarted");
+  EXPECT_EQ(UnknownEnd(now, "app"), -1);
+
+  Outcome stop = Ctl({"stop"});
+  EXPECT_EQ(stop.status, 0) << stop.err;
+  EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20)));
+  EXPECT_EQ(Events().back()["type"], "PodFinished");
   ExpectNothingLeft();
+}
+
+// `podshim run` takes a dead shim's pod over the same way.
+TEST_F(PodStartTest, RunOnADeadShimsStateDirStopsItsContainersToo) {
+  WriteManifest(UniqueName("deadrun"), Spec("Always", "", C("app", kUntilTerm), 5));
+  Outcome r = Start();
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, pid_t> pids;
+  ASSERT_TRUE(
+      WaitUntil([&] { return !(pids = RunningPids(Status(), {"app"})).empty(); }, seconds(10)))
+      << Dump();
+  ASSERT_EQ(::kill(shim_, SIGKILL), 0);
+  ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(10)));
+  shim_ = -1;
+
+  const pid_t run = Spawn();
+  // The dead run's events, completed by the unknown end, become events.previous.jsonl; then the
+  // new run starts its app.
+  auto previous = [&] {
+    std::vector<json> prev;
+    std::istringstream in(ReadText(state_ / "events.previous.jsonl"));
+    for (std::string line; std::getline(in, line);) prev.push_back(json::parse(line));
+    return prev;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return UnknownEnd(previous(), "app") >= 0; }, seconds(10))) << Dump();
+  ASSERT_TRUE(WaitForEventN("ContainerStarted", "app", 0, seconds(10), run)) << Dump();
+  EXPECT_NE(Events()[Find(Events(), "ContainerStarted", "app")]["pid"], pids["app"]);
+  EXPECT_FALSE(ProcessExists(pids["app"]));
+  EXPECT_EQ(Stop(run), 128 + SIGTERM);
+  ExpectNothingLeft();
+}
+
+// A live shim holds the state dir: a second `run` on it is refused and changes nothing there,
+// and `ctl status` does not call a live shim gone.
+TEST_F(PodStartTest, SecondShimOnALiveShimsStateDirIsRefusedAndChangesNothing) {
+  WriteManifest(UniqueName("live"), Spec("Always", "", C("app", kUntilTerm), 5));
+  Outcome r = Start();
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(WaitForEvent("PodReady", "")) << Dump();
+  // Everything but status.json, which the live shim may be rewriting.
+  auto files = [&] {
+    std::map<std::string, std::string> f = FilesBelow(state_);
+    std::erase_if(f, [](const auto& kv) { return kv.first.starts_with("status.json"); });
+    return f;
+  };
+  const std::map<std::string, std::string> before = files();
+  Outcome run = Exec(Argv({}));
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.err.find("a shim already runs for state dir"), std::string::npos) << run.err;
+  EXPECT_EQ(files(), before);
+  EXPECT_TRUE(Alive(shim_));
+  EXPECT_EQ(Ctl({"stop"}).status, 0);
+  EXPECT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20)));
+  ExpectNothingLeft();
+}
+
+// A SIGTERM to the detached shim while it sets the pod up (from the moment its pid file exists)
+// is handled once the pod started: `start` still reports ready, and the shim terminates the pod in
+// order and exits, leaving nothing (it used to die of the signal before its socket listened).
+TEST_F(PodStartTest, SigtermToTheShimDuringItsSetUpStopsThePodInOrder) {
+  WriteManifest(UniqueName("early"), Spec("Always", "", C("app", kUntilTerm), 2));
+  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> delay_us(0, 10000);
+  const fs::path pid_file = state_ / "podshim.pid";
+  for (int i = 0; i < 20; ++i) {
+    const int delay = delay_us(rng);
+    pid_t signalled = -1;
+    std::thread killer([&] {
+      if (!WaitUntil([&] { return ReadPid(pid_file) > 0; }, seconds(20))) return;
+      signalled = ReadPid(pid_file);
+      std::this_thread::sleep_for(std::chrono::microseconds(delay));
+      ::kill(signalled, SIGTERM);
+    });
+    Outcome r = Exec(StartArgv({}));
+    killer.join();
+    ASSERT_GT(signalled, 0) << "run " << i;
+    shim_ = signalled;
+    EXPECT_EQ(r.status, 0) << "run " << i << ": " << r.err;
+    ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(20))) << "run " << i;
+    shim_ = -1;
+    EXPECT_EQ(Events().back()["type"], "PodFinished") << "run " << i << "\n" << Dump();
+    EXPECT_EQ(Events().back()["phase"], "Terminated") << "run " << i;
+    EXPECT_FALSE(fs::exists(pid_file));
+    ExpectNothingLeft();
+    if (HasFailure()) return;
+  }
 }
 
 TEST_F(PodStartTest, BadManifestExitsTwoAndCreatesNothing) {
