@@ -3,6 +3,7 @@
 # Usage: scripts/setup.sh [--vm] [--bench] [EXTRA-PACKAGE...]
 #   --vm     also the VM tier's packages (qemu, Debian's kernel)
 #   --bench  also the benchmark peers (hyperfine, crun; runc is in the base list)
+#   --fuzz   also clang 19 and its libFuzzer runtime (scripts/fuzz.sh; clang 14 lacks std::expected)
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --vm) packages+=(qemu-system-x86 linux-image-amd64 cpio) ;;
     --bench) packages+=(hyperfine crun) ;;
+    --fuzz) packages+=(clang-19 libclang-rt-19-dev) ;;
     *) packages+=("$arg") ;;
   esac
 done
