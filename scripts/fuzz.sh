@@ -122,7 +122,7 @@ for t in "${targets[@]}"; do
   done
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
     awk '{ s += $1 } END { print s + 0 }')
-  execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  execs=$((runs / ($(date +%s) - begin > 0 ? $(date +%s) - begin : 1)))  # per wall-clock second
   corpus=$(grep -o 'corp: [0-9]*/[0-9]*[bKM]*b*' "$log" | tail -1 | sed 's/corp: //')
   [ "$stalls" -eq 0 ] || status="$status ($stalls stalls)"
   rows+=("$(printf '%-18s %12s %8s %14s %7s  %s' "$t" "${runs:--}" "${execs:--}" "${corpus:--}" \
