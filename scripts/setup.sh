@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages podshim needs to build and test, skipping what is present.
-# Usage: scripts/setup.sh [--vm] [--bench] [EXTRA-PACKAGE...]
+# Usage: scripts/setup.sh [--vm] [--bench] [--fuzz] [EXTRA-PACKAGE...]
 #   --vm     also the VM tier's packages (qemu, Debian's kernel)
 #   --bench  also the benchmark peers (hyperfine, crun; runc is in the base list)
+#   --fuzz   also clang 19, libFuzzer and llvm-symbolizer (scripts/fuzz.sh; clang 14 lacks std::expected)
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --vm) packages+=(qemu-system-x86 linux-image-amd64 cpio) ;;
     --bench) packages+=(hyperfine crun) ;;
+    --fuzz) packages+=(clang-19 libclang-rt-19-dev llvm-19) ;;
     *) packages+=("$arg") ;;
   esac
 done
