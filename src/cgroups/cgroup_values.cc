@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "cgroups/quantity.h"
+#include "common/quoted.h"
 
 namespace podshim::cgroups {
 namespace {
@@ -50,12 +51,12 @@ Status ValidateCgroupValueOptions(const CgroupValueOptions& options) {
 
 Result<int64_t> HugePageSizeFromResourceName(std::string_view name) {
   if (!IsHugePageResource(name)) {
-    return Error::Invalid("resource \"" + std::string(name) + "\" is not a hugepages resource");
+    return Error::Invalid("resource " + Quoted(name) + " is not a hugepages resource");
   }
   auto size = Quantity::Parse(name.substr(kHugePagesPrefix.size()));
   Result<int64_t> bytes = size ? size->Value() : Result<int64_t>(size.error());
   if (!bytes || *bytes <= 0 || !HugePageCgroupSize(*bytes)) {
-    return Error::Invalid("resource \"" + std::string(name) + "\" does not name a valid page size");
+    return Error::Invalid("resource " + Quoted(name) + " does not name a valid page size");
   }
   return *bytes;
 }
@@ -233,7 +234,7 @@ Result<PodCgroupValues> ComputePodCgroupValues(const PodResourcesInput& pod,
   for (const ContainerResources& c : pod.containers) {
     ContainerCgroupValues values{c.name, c.role, {}, {}};
     values.config = PODSHIM_TRY_WRAP(ContainerResourceConfig(pod, c, out.qos, options),
-                                     "container \"" + c.name + "\"");
+                                     "container " + Quoted(c.name));
     values.files = PODSHIM_TRY(CgroupFiles(values.config, options));
     out.containers.push_back(std::move(values));
   }

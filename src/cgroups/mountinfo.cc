@@ -3,6 +3,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 
 namespace podshim::cgroups {
@@ -69,8 +70,7 @@ Result<CgroupMount> FindCgroup2Mount(std::string_view mountinfo) {
     }
     if (sep == 0 || sep + 3 > f.size()) {
       return Error::Invalid("mountinfo line " + std::to_string(line_no) +
-                            ": expected \"... - fstype source options\", got \"" +
-                            std::string(line) + "\"");
+                            ": expected \"... - fstype source options\", got " + Quoted(line));
     }
     if (f[sep + 1] != "cgroup2") continue;
     std::string_view super_options = sep + 3 < f.size() ? f[sep + 3] : std::string_view();

@@ -3,11 +3,13 @@
 #include <cctype>
 #include <cstdint>
 
+#include "common/quoted.h"
+
 namespace podshim {
 
 Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Error::Invalid("invalid duration \"" + std::string(text) + "\": " + std::string(why));
+    return Error::Invalid("invalid duration " + Quoted(text) + ": " + std::string(why));
   };
   if (text == "0") return std::chrono::nanoseconds(0);
   if (text.empty()) return bad("empty");

@@ -6,13 +6,15 @@
 
 #include <cstdio>
 
+#include "common/quoted.h"
+
 namespace podshim::log {
 
 Status Init(std::string_view level, const std::string& file) {
   auto lvl = spdlog::level::from_str(std::string(level));
   if (lvl == spdlog::level::off && level != "off") {
-    return Error::Invalid("--log-level: unknown level \"" + std::string(level) +
-                          "\" (trace, debug, info, warn, error, off)");
+    return Error::Invalid("--log-level: unknown level " + Quoted(level) +
+                          " (trace, debug, info, warn, error, off)");
   }
   std::shared_ptr<spdlog::logger> logger;
   try {

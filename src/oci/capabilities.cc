@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 
 namespace podshim::oci {
@@ -58,7 +59,7 @@ Result<int> CapabilityFromName(std::string_view name) {
   for (char c : s) upper = upper && !std::islower(static_cast<unsigned char>(c));
   if (!s.starts_with("CAP_") || !upper || ::cap_from_name(s.c_str(), &value) < 0 || value < 0 ||
       value > kMaxMaskBit) {
-    return Error::Invalid("unknown capability \"" + s + "\"");
+    return Error::Invalid("unknown capability " + Quoted(s));
   }
   return static_cast<int>(value);
 }
@@ -84,8 +85,7 @@ Result<int> ParseCapLastCap(std::string_view text) {
   int value = -1;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > kMaxMaskBit) {
-    return Error::Invalid("cap_last_cap: expected a number between 0 and 63, got \"" +
-                          std::string(text) + "\"");
+    return Error::Invalid("cap_last_cap: expected a number between 0 and 63, got " + Quoted(text));
   }
   return value;
 }

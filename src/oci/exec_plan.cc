@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::oci {
 namespace {
 
@@ -97,7 +99,7 @@ const char* ProcNamespaceName(NamespaceType type) {
 
 Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts) {
   auto plan = BuildUnprefixed(spec, opts);
-  if (!plan) return std::move(plan).error().Wrap("exec in container \"" + opts.container_id + "\"");
+  if (!plan) return std::move(plan).error().Wrap("exec in container " + Quoted(opts.container_id));
   return plan;
 }
 

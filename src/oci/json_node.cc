@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "common/quoted.h"
+
 namespace podshim::oci {
 namespace {
 
@@ -85,7 +87,8 @@ Result<std::vector<std::pair<std::string, JsonNode>>> JsonNode::Items() const {
   std::vector<std::pair<std::string, JsonNode>> out;
   for (auto it = value_->begin(); it != value_->end(); ++it) {
     // Map keys may contain dots ("net.ipv4.ip_forward"), so they are written in brackets.
-    out.emplace_back(it.key(), JsonNode(it.value(), document_, path_ + "[\"" + it.key() + "\"]"));
+    out.emplace_back(it.key(),
+                     JsonNode(it.value(), document_, path_ + "[" + Quoted(it.key()) + "]"));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/quoted.h"
 #include "oci/capabilities.h"
 #include "oci/seccomp.h"
 
@@ -146,7 +147,7 @@ Status PlanSysctls(const Spec& spec, LaunchPlan& plan) {
     for (char& c : rel) {
       if (c == '.') c = '/';
     }
-    const std::string field = "linux.sysctl[\"" + key + "\"]";
+    const std::string field = "linux.sysctl[" + Quoted(key) + "]";
     if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos ||
         std::filesystem::path(rel).lexically_normal().string() != rel) {
       return Error::Invalid(field + ": not a sysctl name");
@@ -182,7 +183,7 @@ int NamespaceCloneFlag(NamespaceType type) {
 
 Result<std::string> AbsoluteContainerPath(const std::string& path, const std::string& field) {
   if (path.empty() || path[0] != '/') {
-    return Error::Invalid(field + ": \"" + path + "\" is not an absolute path");
+    return Error::Invalid(field + ": " + Quoted(path) + " is not an absolute path");
   }
   return std::filesystem::path(path).lexically_normal().string();
 }
@@ -225,8 +226,8 @@ Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan) {
 }
 
 std::string PlanErrorPrefix(const LaunchPlan& plan) {
-  const char* what = plan.kind == PlanKind::kExec ? "exec in container \"" : "container \"";
-  return what + plan.container_id + "\"";
+  const char* what = plan.kind == PlanKind::kExec ? "exec in container " : "container ";
+  return what + Quoted(plan.container_id);
 }
 
 std::vector<std::string> ExecCandidates(const std::string& arg0,

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "common/unique_fd.h"
 
@@ -109,7 +110,7 @@ Result<unsigned int> ToFlags(const std::vector<std::string>& flags) {
       return Unsupported("flags[" + std::to_string(i) + "]",
                          f + " needs a seccomp listener, which podshim does not support");
     } else {
-      return Invalid("flags[" + std::to_string(i) + "]", "unknown seccomp flag \"" + f + "\"");
+      return Invalid("flags[" + std::to_string(i) + "]", "unknown seccomp flag " + Quoted(f));
     }
   }
   return out;
@@ -123,7 +124,7 @@ Status AddArchitectures(void* ctx, const std::vector<std::string>& architectures
     uint32_t token = ::seccomp_arch_resolve_name(name.c_str());
     if (token == 0) {
       return Unsupported("architectures[" + std::to_string(i) + "]",
-                         "\"" + architectures[i] + "\" is not supported by this libseccomp");
+                         Quoted(architectures[i]) + " is not supported by this libseccomp");
     }
     int rc = ::seccomp_arch_add(ctx, token);
     if (rc < 0 && rc != -EEXIST) return LibseccompFailed(rc, "add " + architectures[i]);
@@ -146,7 +147,7 @@ Status AddRules(void* ctx, const SeccompSyscall& sc, uint32_t action, size_t ind
       int rc = ::seccomp_rule_add_array(ctx, action, nr, count, cmps);
       if (rc < 0) {
         return LibseccompFailed(rc, "linux.seccomp.syscalls[" + std::to_string(index) +
-                                        "]: add rule for \"" + name + "\"");
+                                        "]: add rule for " + Quoted(name));
       }
       return Ok();
     };

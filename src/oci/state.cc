@@ -91,7 +91,7 @@ Result<ContainerStatus> ParseContainerStatus(std::string_view name) {
         ContainerStatus::kPaused, ContainerStatus::kStopped}) {
     if (name == ContainerStatusName(s)) return s;
   }
-  return Error::Invalid("unknown container status \"" + std::string(name) + "\"");
+  return Error::Invalid("unknown container status " + Quoted(name));
 }
 
 std::string StateToRuncJson(const ContainerState& state, ContainerStatus status, int indent) {
@@ -172,7 +172,7 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
   std::string_view num = rest.substr(pos, end == std::string_view::npos ? rest.npos : end - pos);
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), out.start_time);
   if (ec != std::errc() || p != num.data() + num.size()) {
-    return Error::Invalid("/proc/<pid>/stat: bad starttime \"" + std::string(num) + "\"");
+    return Error::Invalid("/proc/<pid>/stat: bad starttime " + Quoted(num));
   }
   return out;
 }

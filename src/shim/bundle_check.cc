@@ -5,6 +5,7 @@
 #include <string>
 #include <system_error>
 
+#include "common/quoted.h"
 #include "oci/launch_plan.h"
 #include "oci/spec_parse.h"
 #include "shim/manifest_validate.h"
@@ -15,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Quote(const fs::path& p) { return "\"" + p.string() + "\""; }
+std::string Quote(const fs::path& p) { return Quoted(p.string()); }
 
 // "" when `p` is a directory, else what is wrong with it.
 std::string DirectoryProblem(const fs::path& p) {

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "oci/exec_plan.h"
 
@@ -74,7 +75,7 @@ void ContainerExecutor::Run(const ExecTarget& target, ExecCommand command, ExecC
   e->limit = command.output_limit;
 
   auto start = [&]() -> Status {
-    if (!target.spec) return Error::Invalid("no spec for container \"" + target.container + "\"");
+    if (!target.spec) return Error::Invalid("no spec for container " + Quoted(target.container));
     UniqueFd cgroup_fd;
     if (cgroups_ && target.leaf) {
       e->group = PODSHIM_TRY(cgroups_->CreateExecGroup(*target.leaf, "exec-" + std::to_string(id)));

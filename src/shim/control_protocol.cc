@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/quoted.h"
 #include "signals/signal_names.h"
 
 namespace podshim::shim::control {
@@ -83,7 +84,7 @@ Reply<void> CheckFields(const json& j, std::string_view command,
     bool known = false;
     for (std::string_view a : allowed) known = known || key == a;
     if (!known) {
-      return std::unexpected(Bad(std::string(command) + ": unknown field \"" + key + "\""));
+      return std::unexpected(Bad(std::string(command) + ": unknown field " + Quoted(key)));
     }
   }
   return {};
@@ -219,7 +220,7 @@ Reply<Request> ExtractRequest(const json& j) {
 #undef CONTROL_TRY
   std::string shown = command.size() > 64 ? command.substr(0, 64) + "..." : command;
   return std::unexpected(
-      ControlError{ErrorCode::kUnknownCommand, "unknown command \"" + shown + "\""});
+      ControlError{ErrorCode::kUnknownCommand, "unknown command " + Quoted(shown)});
 }
 
 // {"ok":true,"result":<result>} (+ the id), as one line.

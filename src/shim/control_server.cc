@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "common/duration.h"
+#include "common/quoted.h"
 #include "common/unique_fd.h"
 #include "shim/deadline_timer.h"
 
@@ -41,7 +42,7 @@ Result<sockaddr_un> UnixAddress(const std::filesystem::path& path) {
   addr.sun_family = AF_UNIX;
   const std::string& s = path.native();
   if (s.empty() || s.size() >= sizeof(addr.sun_path)) {
-    return Error::Invalid("socket path \"" + s + "\" must be 1 to " +
+    return Error::Invalid("socket path " + Quoted(s) + " must be 1 to " +
                           std::to_string(sizeof(addr.sun_path) - 1) + " bytes long");
   }
   std::memcpy(addr.sun_path, s.data(), s.size());
@@ -57,11 +58,11 @@ Status RemoveStaleSocket(const std::filesystem::path& path, const sockaddr_un& a
   if (!probe) return Error::Errno(errno, "socket");
   if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
     return Error::Domain(podshim::ErrorCode::kConflict,
-                         "a shim is already listening on \"" + path.string() + "\"");
+                         "a shim is already listening on " + Quoted(path.string()));
   }
   if (errno != ECONNREFUSED) return Ok();
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return Error::Errno(errno, "remove stale socket \"" + path.string() + "\"");
+    return Error::Errno(errno, "remove stale socket " + Quoted(path.string()));
   }
   return Ok();
 }
@@ -452,19 +453,20 @@ Status ControlServer::Listen(const std::filesystem::path& socket_path) {
   // fchmod before bind means the file never exists with a wider mode (no umask race).
   if (::fchmod(fd.get(), 0600) != 0) return Error::Errno(errno, "fchmod control socket");
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return Error::Errno(errno, "bind \"" + socket_path.string() + "\"");
+    return Error::Errno(errno, "bind " + Quoted(socket_path.string()));
   }
   struct stat st {};
   if (::stat(socket_path.c_str(), &st) != 0 || (st.st_mode & 0777) != 0600) {
     // Not expected on Linux; never leave a wider socket listening.
     int err = errno != 0 ? errno : EPERM;
     ::unlink(socket_path.c_str());
-    return Error::Errno(err, "control socket \"" + socket_path.string() + "\" is not mode 0600");
+    return Error::Errno(err,
+                        "control socket " + Quoted(socket_path.string()) + " is not mode 0600");
   }
   if (::listen(fd.get(), 64) != 0) {
     int err = errno;
     ::unlink(socket_path.c_str());
-    return Error::Errno(err, "listen \"" + socket_path.string() + "\"");
+    return Error::Errno(err, "listen " + Quoted(socket_path.string()));
   }
   auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
   boost::system::error_code ec;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "common/unique_fd.h"
 #include "shim/commands.h"
@@ -109,7 +110,7 @@ std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
       std::fputs(kUsage, stdout);
       return status = 0, std::nullopt;
     } else {
-      return status = Usage("unknown option \"" + std::string(args[i]) + "\""), std::nullopt;
+      return status = Usage("unknown option " + Quoted(args[i])), std::nullopt;
     }
   }
   if (inv.socket.empty()) return status = Usage("--socket PATH is required"), std::nullopt;
@@ -150,8 +151,7 @@ std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
                (cmd == "kill" && take("--signal", signal)) ||
                (cmd == "exec" && take("--timeout", timeout))) {
     } else if (a.starts_with("--")) {
-      return status = Usage(std::string(cmd) + ": unknown option \"" + std::string(a) + "\""),
-             std::nullopt;
+      return status = Usage(std::string(cmd) + ": unknown option " + Quoted(a)), std::nullopt;
     } else {
       positional.emplace_back(a);
     }
@@ -172,7 +172,7 @@ std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
       uint64_t n = 0;
       auto [p, ec] = std::from_chars(from->data(), from->data() + from->size(), n);
       if (ec != std::errc() || p != from->data() + from->size()) {
-        return status = Usage("events: --from needs a sequence number, not \"" + *from + "\""),
+        return status = Usage("events: --from needs a sequence number, not " + Quoted(*from)),
                std::nullopt;
       }
       r.from_seq = std::max<uint64_t>(n, 1);
@@ -184,7 +184,7 @@ std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
     if (grace) {
       r.grace_seconds = ParseSeconds(*grace);
       if (!r.grace_seconds) {
-        return status = Usage("stop: --grace needs seconds, not \"" + *grace + "\""), std::nullopt;
+        return status = Usage("stop: --grace needs seconds, not " + Quoted(*grace)), std::nullopt;
       }
     }
     inv.request = r;
@@ -211,13 +211,13 @@ std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
       r.timeout_seconds = ParseSeconds(*timeout);
       if (!r.timeout_seconds || *r.timeout_seconds < 1) {
         return status =
-                   Usage("exec: --timeout needs seconds (at least 1), not \"" + *timeout + "\""),
+                   Usage("exec: --timeout needs seconds (at least 1), not " + Quoted(*timeout)),
                std::nullopt;
       }
     }
     inv.request = r;
   } else {
-    return status = Usage("unknown command \"" + std::string(cmd) + "\""), std::nullopt;
+    return status = Usage("unknown command " + Quoted(cmd)), std::nullopt;
   }
   return inv;
 }
@@ -299,8 +299,8 @@ int PrintResponse(const Invocation& inv, const std::string& line) {
       std::fflush(stdout);
       std::fwrite(r->stderr_text.data(), 1, r->stderr_text.size(), stderr);
       if (r->timed_out) {
-        std::fprintf(stderr, "podshim ctl: exec in \"%s\" timed out and was killed\n",
-                     exec->container.c_str());
+        std::fprintf(stderr, "podshim ctl: exec in %s timed out and was killed\n",
+                     Quoted(exec->container).c_str());
       }
     }
     return r->exit_code;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "oci/launch_plan.h"
 #include "shim/container_exec.h"
@@ -389,7 +390,7 @@ struct EventLoop::Impl {
       auto spec = config.specs.find(name);
       if (it == running.end() || spec == config.specs.end()) {
         ExecOutcome o;
-        o.start_error = "container \"" + name + "\" is not running";
+        o.start_error = "container " + Quoted(name) + " is not running";
         boost::asio::post(
             io, [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
         return;
@@ -603,7 +604,7 @@ class EventLoop::Impl::Control final : public control::ControlHandler {
   }
   ControlError UnknownContainer(const std::string& name) const {
     return {control::ErrorCode::kUnknownContainer,
-            "no container \"" + name + "\" in pod \"" + impl_.config.pod->metadata.name + "\""};
+            "no container " + Quoted(name) + " in pod " + Quoted(impl_.config.pod->metadata.name)};
   }
 
   Reply<std::string> Status() override {
@@ -627,7 +628,7 @@ class EventLoop::Impl::Control final : public control::ControlHandler {
   Reply<control::KillResult> Kill(const std::string& container, int signal) override {
     if (!Known(container)) return std::unexpected(UnknownContainer(container));
     if (!impl_.running.contains(container)) {
-      return std::unexpected(Unavailable("container \"" + container + "\" is not running"));
+      return std::unexpected(Unavailable("container " + Quoted(container) + " is not running"));
     }
     if (::podshim::Status st = impl_.SendSignal(container, signal); !st) {
       return std::unexpected(ControlError{control::ErrorCode::kInternal, st.error().ToString()});
@@ -652,7 +653,7 @@ class EventLoop::Impl::Control final : public control::ControlHandler {
     };
     if (!Known(request.container)) return fail(UnknownContainer(request.container));
     if (!impl_.running.contains(request.container)) {
-      return fail(Unavailable("container \"" + request.container + "\" is not running"));
+      return fail(Unavailable("container " + Quoted(request.container) + " is not running"));
     }
     ExecCommand cmd;
     cmd.argv = request.argv;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <string>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 
 namespace podshim::shim {
@@ -69,7 +70,7 @@ Result<std::optional<ExitRecord>> ExitRecords::Read(std::string_view container) 
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), status);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size() || status < 0 ||
       status > 255 + 128) {
-    return Error::Invalid(exit_path.string() + ": not an exit status: \"" + std::string(s) + "\"");
+    return Error::Invalid(exit_path.string() + ": not an exit status: " + Quoted(s));
   }
   ExitRecord record;
   record.status = status;

@@ -18,6 +18,8 @@
 #include <limits>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::shim {
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -214,8 +216,8 @@ class Run : public std::enable_shared_from_this<Run> {
     std::string_view loc(location->value().data(), location->value().size());
     std::optional<HttpGetTarget> next = FollowRedirect(target_, loc);
     if (!next) {
-      Finish(true, "HTTP " + std::to_string(status) + ": probe terminated redirects (to \"" +
-                       std::string(loc.substr(0, 200)) + "\", another host)");
+      Finish(true, "HTTP " + std::to_string(status) + ": probe terminated redirects (to " +
+                       Quoted(loc.substr(0, 200)) + ", another host)");
       return;
     }
     if (requests_ >= kMaxHttpRequests) {
@@ -271,7 +273,7 @@ std::optional<asio::ip::address> ProbeHostAddress(std::string_view host) {
 
 Result<HttpGetTarget> HttpGetTargetFor(const HttpGetAction& action, std::string_view user_agent) {
   auto addr = ProbeHostAddress(action.host);
-  if (!addr) return Error::Invalid("host \"" + action.host + "\" is not an IP address");
+  if (!addr) return Error::Invalid("host " + Quoted(action.host) + " is not an IP address");
   HttpGetTarget t;
   t.host = action.host.empty() ? addr->to_string() : action.host;
   t.address = *addr;

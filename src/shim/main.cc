@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/quoted.h"
 #include "shim/commands.h"
 
 namespace {
@@ -37,6 +38,6 @@ int main(int argc, char** argv) {
   for (const Entry& e : kCommands) {
     if (!std::strcmp(cmd, e.name)) return e.fn(argc - 1, argv + 1);
   }
-  std::fprintf(stderr, "podshim: unknown command \"%s\"\n%s", cmd, kUsage);
+  std::fprintf(stderr, "podshim: unknown command %s\n%s", podshim::Quoted(cmd).c_str(), kUsage);
   return 2;
 }

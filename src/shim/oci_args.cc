@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "common/quoted.h"
+
 namespace podshim::shim {
 namespace {
 
@@ -37,7 +39,7 @@ Result<OciArgs> ParseOciArgs(std::span<char* const> args, std::span<const OciOpt
       inline_value = body.substr(eq + 1);
     }
     const OciOption* opt = Find(options, name);
-    if (!opt) return Error::Invalid("unknown option \"" + std::string(arg) + "\"");
+    if (!opt) return Error::Invalid("unknown option " + Quoted(arg));
     std::string key(opt->name);
     if (!opt->takes_value) {
       if (inline_value && *inline_value != "true") {

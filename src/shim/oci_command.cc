@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "oci/default_spec.h"
 #include "oci/features.h"
@@ -112,7 +113,7 @@ Result<OciArgs> ParseCommand(std::span<char* const> args, std::span<const OciOpt
   OciArgs parsed = PODSHIM_TRY(ParseOciArgs(args, options));
   if (parsed.positional.size() < min) return Error::Invalid("missing argument (see --help)");
   if (parsed.positional.size() > max) {
-    return Error::Invalid("unexpected argument \"" + parsed.positional[max] + "\"");
+    return Error::Invalid("unexpected argument " + Quoted(parsed.positional[max]));
   }
   return parsed;
 }
@@ -142,7 +143,7 @@ std::string OwnerOf(const fs::path& dir) {
 int List(const oci::StateDir& dir, const OciArgs& a) {
   std::string format = a.Value("format", "table");
   if (format != "table" && format != "json") {
-    return UsageError("--format: expected table or json, got \"" + format + "\"", "list");
+    return UsageError("--format: expected table or json, got " + Quoted(format), "list");
   }
   auto ids = dir.List();
   if (!ids) return RuntimeError(ids.error());
@@ -262,7 +263,7 @@ int Dispatch(const std::string& root, const std::string& cmd, std::span<char* co
     if (a->Has("rootless")) return UsageError("--rootless: not supported yet", c);
     return Spec(*a);
   }
-  return UsageError("unknown command \"" + cmd + "\"");
+  return UsageError("unknown command " + Quoted(cmd));
 }
 
 }  // namespace
@@ -287,7 +288,7 @@ int RunOciCommand(int argc, char** argv) {
   }
   std::string format = global->Value("log-format", "text");
   if (format != "text" && format != "json") {
-    return UsageError("--log-format: expected text or json, got \"" + format + "\"");
+    return UsageError("--log-format: expected text or json, got " + Quoted(format));
   }
   std::string root = global->Value("root", kDefaultRoot);
   if (root.empty()) return UsageError("--root: must not be empty");
@@ -309,7 +310,7 @@ int RunOciCommand(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    return UsageError("unknown command \"" + cmd + "\"");
+    return UsageError("unknown command " + Quoted(cmd));
   }
   return Dispatch(root, cmd, cmd_args);
 }

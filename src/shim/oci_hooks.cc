@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/quoted.h"
 #include "common/sys.h"
 
 namespace podshim::shim {
@@ -48,7 +49,7 @@ int NamespacesToJoin(pid_t pid) {
 
 Status RunHook(std::string_view kind, const oci::Hook& hook, std::string_view state_json,
                HookTarget target) {
-  std::string what = std::string(kind) + " hook \"" + hook.path + "\"";
+  std::string what = std::string(kind) + " hook " + Quoted(hook.path);
   std::vector<std::string> args =
       hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   std::vector<std::string> env = hook.env;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/process_handle.h"
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "common/time_format.h"
 #include "oci/features.h"
@@ -33,8 +34,6 @@ using oci::ContainerStatus;
 constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 // How long delete --force waits for a SIGKILLed container to die.
 constexpr int kKillWaitMs = 10'000;
-
-std::string Quoted(std::string_view id) { return "\"" + std::string(id) + "\""; }
 
 void Warn(const std::string& what) {
   std::fprintf(stderr, "podshim oci: warning: %s, ignoring\n", what.c_str());

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "common/quoted.h"
+
 namespace podshim::shim {
 
 std::string_view RestartPolicyName(RestartPolicy policy) {
@@ -30,16 +32,16 @@ Status ValidatePodPlan(const PodPlan& plan) {
       return Error::Invalid("pod plan: container " + std::to_string(i) + " has no name");
     }
     if (!names.insert(c.name).second) {
-      return Error::Invalid("pod plan: container name \"" + c.name + "\" is repeated");
+      return Error::Invalid("pod plan: container name " + Quoted(c.name) + " is repeated");
     }
     if (c.role == Role::kApp) {
       seen_app = true;
     } else if (seen_app) {
-      return Error::Invalid("pod plan: init container \"" + c.name +
-                            "\" comes after an app container");
+      return Error::Invalid("pod plan: init container " + Quoted(c.name) +
+                            " comes after an app container");
     }
     if (c.stop_signal <= 0) {
-      return Error::Invalid("pod plan: stop signal of \"" + c.name + "\" is " +
+      return Error::Invalid("pod plan: stop signal of " + Quoted(c.name) + " is " +
                             std::to_string(c.stop_signal));
     }
   }

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "cgroups/quantity.h"
+#include "common/quoted.h"
 #include "common/sys.h"
 #include "oci/spec_parse.h"
 
@@ -72,7 +73,7 @@ Status PrepareHostPath(const std::string& volume, const HostPathVolume& hp) {
   struct stat st;
   bool exists = ::stat(hp.path.c_str(), &st) == 0;
   auto fail = [&](std::string what) {
-    return Error::Invalid("volume \"" + volume + "\": hostPath " + hp.path + ": " + what);
+    return Error::Invalid("volume " + Quoted(volume) + ": hostPath " + hp.path + ": " + what);
   };
   if (hp.type == "DirectoryOrCreate") {
     if (!exists) return sys::MakeDirs(hp.path);
@@ -129,8 +130,8 @@ Status ApplyPodToSpec(const Container& c, const SandboxPaths& paths, oci::Spec& 
     const VolumeMount& vm = c.volume_mounts[i];
     auto it = paths.volumes.find(vm.name);
     if (it == paths.volumes.end()) {
-      return Error::Invalid("container \"" + c.name + "\": volumeMounts[" + std::to_string(i) +
-                            "].name: no volume named \"" + vm.name + "\"");
+      return Error::Invalid("container " + Quoted(c.name) + ": volumeMounts[" + std::to_string(i) +
+                            "].name: no volume named " + Quoted(vm.name));
     }
     oci::Mount m;
     m.destination = vm.mount_path;
@@ -165,7 +166,8 @@ Status ApplyPodToSpec(const Container& c, const SandboxPaths& paths, oci::Spec& 
   }
   if (c.working_dir) p.cwd = *c.working_dir;
   if (p.args.empty()) {
-    return Error::Invalid("container \"" + c.name + "\": no command: neither the manifest nor " +
+    return Error::Invalid("container " + Quoted(c.name) +
+                          ": no command: neither the manifest nor " +
                           "the bundle's process.args give one");
   }
   return Ok();
@@ -248,7 +250,7 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
         if (bytes > 0) opts += ",size=" + std::to_string(bytes);
       }
       if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) < 0) {
-        return Error::Errno(errno, "volume \"" + v.name + "\": mount tmpfs on " + dir.string());
+        return Error::Errno(errno, "volume " + Quoted(v.name) + ": mount tmpfs on " + dir.string());
       }
       box.tmpfs_mounts_.push_back(dir);
     }
@@ -268,7 +270,7 @@ PodSandbox::PodSandbox(PodSandbox&& o) noexcept
 PodSandbox::~PodSandbox() { (void)Teardown(); }
 
 Result<oci::Spec> PodSandbox::ContainerSpec(const Container& c) const {
-  oci::Spec spec = PODSHIM_TRY_WRAP(oci::LoadSpec(c.bundle), "container \"" + c.name + "\"");
+  oci::Spec spec = PODSHIM_TRY_WRAP(oci::LoadSpec(c.bundle), "container " + Quoted(c.name));
   PODSHIM_TRY(ApplyPodToSpec(c, paths_, spec));
   return spec;
 }

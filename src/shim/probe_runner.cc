@@ -15,6 +15,8 @@
 #include <utility>
 #include <variant>
 
+#include "common/quoted.h"
+
 namespace podshim::shim {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -96,8 +98,7 @@ void StartTcpRun(asio::io_context& io, int netns_fd, std::string_view host, int 
                  ProbeRunner::Duration timeout, ProbeCallback done) {
   auto addr = ProbeHostAddress(host);
   if (!addr) {
-    PostOutcome(io, std::move(done),
-                {false, "host \"" + std::string(host) + "\" is not an IP address"});
+    PostOutcome(io, std::move(done), {false, "host " + Quoted(host) + " is not an IP address"});
     return;
   }
   std::string target = Endpoint(*addr, port);
@@ -115,8 +116,8 @@ void StartTcpRun(asio::io_context& io, int netns_fd, std::string_view host, int 
 
 Status ValidateHost(std::string_view host, std::string_view path) {
   if (!ProbeHostAddress(host)) {
-    return Error::Invalid(std::string(path) + ".host: \"" + std::string(host) +
-                          "\" is not an IP address (podshim does not resolve names)");
+    return Error::Invalid(std::string(path) + ".host: " + Quoted(host) +
+                          " is not an IP address (podshim does not resolve names)");
   }
   return Ok();
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/duration.h"
+#include "common/quoted.h"
 
 namespace podshim::shim {
 namespace {
@@ -62,7 +63,7 @@ Result<bool> ConsumeResourceFlag(std::span<char* const> args, size_t* index,
     } else if (v == "linear") {
       options->cpu_weight_formula = cgroups::CpuWeightFormula::kLinear;
     } else {
-      return Bad(name, "\"" + std::string(v) + "\" is not 2025 or linear");
+      return Bad(name, Quoted(v) + " is not 2025 or linear");
     }
     ++*index;
     return true;
@@ -72,7 +73,7 @@ Result<bool> ConsumeResourceFlag(std::span<char* const> args, size_t* index,
     int64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || end != v.data() + v.size()) {
-      return Bad(name, "\"" + std::string(v) + "\" is not an integer");
+      return Bad(name, Quoted(v) + " is not an integer");
     }
     options->pod_pids_limit = n;
     ++*index;
@@ -84,8 +85,7 @@ Result<bool> ConsumeResourceFlag(std::span<char* const> args, size_t* index,
     if (!d) return Bad(name, d.error().ToString());
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*d);
     if (us != *d || us < std::chrono::milliseconds(1) || us > std::chrono::seconds(1)) {
-      return Bad(name,
-                 "\"" + std::string(v) + "\" is not a whole number of microseconds in [1ms, 1s]");
+      return Bad(name, Quoted(v) + " is not a whole number of microseconds in [1ms, 1s]");
     }
     options->cpu_cfs_period_us = us.count();
     ++*index;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/quoted.h"
 #include "signals/signal_names.h"
 
 namespace podshim::shim {
@@ -54,7 +55,7 @@ Result<Supervisor::Container*> Supervisor::Find(std::string_view name) {
   for (Container& c : containers_) {
     if (c.plan.name == name) return &c;
   }
-  return Error::Domain(ErrorCode::kNotFound, "no container \"" + std::string(name) + "\"");
+  return Error::Domain(ErrorCode::kNotFound, "no container " + Quoted(name));
 }
 
 // Level-triggered, like the kubelet's computePodActions: due restarts first, then the next step
@@ -140,8 +141,8 @@ void Supervisor::Launch(Container& c) {
 Status Supervisor::OnContainerStarted(std::string_view name, pid_t pid) {
   Container* c = PODSHIM_TRY(Find(name));
   if (c->stage != Stage::kLaunching) {
-    return Error::Domain(ErrorCode::kConflict,
-                         "container \"" + c->plan.name + "\" started but was not being launched");
+    return Error::Domain(ErrorCode::kConflict, "container " + Quoted(c->plan.name) +
+                                                   " started but was not being launched");
   }
   c->stage = Stage::kRunning;
   c->snap.state = StateSnapshot();
@@ -209,7 +210,7 @@ Status Supervisor::OnRestartRequest(std::string_view name) {
   Container* c = PODSHIM_TRY(Find(name));
   auto refuse = [&](std::string_view why) {
     return Error::Domain(ErrorCode::kConflict,
-                         "restart \"" + c->plan.name + "\": " + std::string(why));
+                         "restart " + Quoted(c->plan.name) + ": " + std::string(why));
   };
   if (terminating_) return refuse("the pod is terminating");
   if (c->plan.role == Role::kInit) return refuse("a regular init container is never restarted");
@@ -265,8 +266,8 @@ Status Supervisor::OnReadinessChanged(std::string_view name, bool ready) {
 Status Supervisor::OnStartFailed(std::string_view name, std::string_view message) {
   Container* c = PODSHIM_TRY(Find(name));
   if (c->stage != Stage::kLaunching) {
-    return Error::Domain(ErrorCode::kConflict, "container \"" + c->plan.name +
-                                                   "\" failed to start but was not being launched");
+    return Error::Domain(ErrorCode::kConflict, "container " + Quoted(c->plan.name) +
+                                                   " failed to start but was not being launched");
   }
   RecordExit(*c, ContainerExit::Code(kStartErrorExitCode),
              message.empty() ? std::string_view("start failed") : message);
@@ -277,7 +278,7 @@ Status Supervisor::OnContainerExited(std::string_view name, ContainerExit exit) 
   Container* c = PODSHIM_TRY(Find(name));
   if (c->stage != Stage::kRunning && c->stage != Stage::kLaunching) {
     return Error::Domain(ErrorCode::kConflict,
-                         "container \"" + c->plan.name + "\" exited but was not running");
+                         "container " + Quoted(c->plan.name) + " exited but was not running");
   }
   RecordExit(*c, exit, {});
   return Ok();

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/quoted.h"
 #include "shim/bundle_check.h"
 #include "shim/commands.h"
 #include "shim/manifest.h"
@@ -47,8 +48,8 @@ std::string Summary(const Pod& pod) {
   for (const Container& c : pod.spec.init_containers) {
     sidecars += c.role() == ContainerRole::kSidecar;
   }
-  return "pod \"" + pod.metadata.name +
-         "\" is valid: " + Plural(pod.spec.init_containers.size() - sidecars, "init container") +
+  return "pod " + Quoted(pod.metadata.name) +
+         " is valid: " + Plural(pod.spec.init_containers.size() - sidecars, "init container") +
          ", " + Plural(sidecars, "sidecar") + ", " +
          Plural(pod.spec.containers.size(), "container") + ", " +
          Plural(pod.spec.volumes.size(), "volume") + ", restartPolicy " +

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::signals {
 namespace {
 
@@ -72,9 +74,7 @@ bool ParseDecimal(std::string_view s, int* out) {
 }
 
 Error BadSignal(std::string_view text, std::string_view why) {
-  std::string msg = "invalid signal \"";
-  msg += text;
-  msg += "\": ";
+  std::string msg = "invalid signal " + Quoted(text) + ": ";
   msg += why;
   return Error::Invalid(std::move(msg));
 }

@@ -4,6 +4,8 @@
 #include <set>
 #include <utility>
 
+#include "common/quoted.h"
+
 namespace podshim::signals {
 namespace {
 
@@ -50,14 +52,14 @@ Result<TerminationPlan> TerminationPlan::Create(const Clock& clock,
       return Error::Invalid("termination plan: container " + std::to_string(i) + " has no name");
     }
     if (!names.insert(c.name).second) {
-      return Error::Invalid("termination plan: container name \"" + c.name + "\" is repeated");
+      return Error::Invalid("termination plan: container name " + Quoted(c.name) + " is repeated");
     }
     if (c.grace && *c.grace < seconds(0)) {
-      return Error::Invalid("termination plan: grace period of \"" + c.name +
-                            "\" must not be negative");
+      return Error::Invalid("termination plan: grace period of " + Quoted(c.name) +
+                            " must not be negative");
     }
     if (c.stop_signal <= 0) {
-      return Error::Invalid("termination plan: stop signal of \"" + c.name + "\" is " +
+      return Error::Invalid("termination plan: stop signal of " + Quoted(c.name) + " is " +
                             std::to_string(c.stop_signal));
     }
     Entry e;

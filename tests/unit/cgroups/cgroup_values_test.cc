@@ -196,6 +196,12 @@ TEST(CgroupValuesTest, HugePageSizes) {
   EXPECT_FALSE(ComputePodCgroupValues(pod, {}));
 }
 
+TEST(CgroupValuesTest, HugePageResourceNamesAreEscapedInErrors) {
+  auto r = HugePageSizeFromResourceName("hugepages-\n\xff");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().context(), "resource \"hugepages-\\n\\xff\" does not name a valid page size");
+}
+
 TEST(CgroupValuesTest, HugePageSizesInThePod) {
   PodResourcesInput pod{{C("a", ContainerRole::kApp, {}, {{"hugepages-1Gi", kGi}}),
                          C("b", ContainerRole::kApp, {{"hugepages-2Mi", 2 * kMi}})},

@@ -71,6 +71,13 @@ TEST(MountinfoTest, MalformedLineNamesItsNumber) {
   EXPECT_NE(m.error().ToString().find("line 2"), std::string::npos) << m.error().ToString();
 }
 
+TEST(MountinfoTest, MalformedLineIsEscapedInTheError) {
+  auto m = FindCgroup2Mount("bad\x01line\xff\n");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().ToString().find("got \"bad\\x01line\\xff\""), std::string::npos)
+      << m.error().ToString();
+}
+
 TEST(MountinfoTest, EmptyTextIsNotFound) {
   auto m = FindCgroup2Mount("");
   ASSERT_FALSE(m);

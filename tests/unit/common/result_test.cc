@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/duration.h"
+#include "common/log.h"
 #include "common/time_format.h"
 
 namespace podshim {
@@ -48,6 +49,21 @@ TEST(DurationTest, ParsesKubeletForms) {
   EXPECT_FALSE(ParseDuration(""));
   EXPECT_EQ(FormatDuration(milliseconds(1500)), "1500ms");
   EXPECT_EQ(FormatDuration(seconds(30)), "30s");
+}
+
+// A value from input is escaped in the error, so the message stays one line.
+TEST(DurationTest, BadTextIsEscapedInTheError) {
+  auto d = ParseDuration("1\nx\xff");
+  ASSERT_FALSE(d.has_value());
+  EXPECT_EQ(d.error().context().rfind("invalid duration \"1\\nx\\xff\": ", 0), 0u)
+      << d.error().context();
+}
+
+TEST(LogInitTest, UnknownLevelIsEscapedInTheError) {
+  auto st = log::Init("de\nbug\xff");
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().context(),
+            "--log-level: unknown level \"de\\nbug\\xff\" (trace, debug, info, warn, error, off)");
 }
 
 TEST(TimeFormatTest, Rfc3339NanoInUtc) {

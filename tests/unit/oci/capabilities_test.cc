@@ -42,6 +42,17 @@ TEST(CapabilitiesTest, UnknownNamesAreErrorsNamingThem) {
   }
 }
 
+// A name or a cap_last_cap from input with a newline and a non-UTF-8 byte stays one line.
+TEST(CapabilitiesTest, ValuesInErrorsAreEscaped) {
+  auto value = CapabilityFromName("CAP_\nX\xff");
+  ASSERT_FALSE(value.has_value());
+  EXPECT_EQ(value.error().context(), "unknown capability \"CAP_\\nX\\xff\"");
+  auto last = ParseCapLastCap("4\r0\xff");
+  ASSERT_FALSE(last.has_value());
+  EXPECT_EQ(last.error().context(),
+            "cap_last_cap: expected a number between 0 and 63, got \"4\\r0\\xff\"");
+}
+
 TEST(CapabilitiesTest, ParseCapLastCap) {
   EXPECT_EQ(ParseCapLastCap("40\n").value(), 40);
   EXPECT_EQ(ParseCapLastCap("37").value(), 37);

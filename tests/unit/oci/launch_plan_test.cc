@@ -209,6 +209,20 @@ TEST(BuildLaunchPlanTest, MaskedAndReadonlyPathsMustBeAbsolute) {
   EXPECT_EQ(ro->readonly_paths, std::vector<std::string>{"/proc/bus"});
 }
 
+TEST(BuildLaunchPlanTest, ValuesInErrorsAreEscaped) {
+  Spec spec = DefaultTestSpec({"true"});
+  spec.linux_config.sysctl = {{"net..\n\xff", "1"}};
+  auto sysctl = Build(spec);
+  ASSERT_FALSE(sysctl);
+  EXPECT_EQ(sysctl.error().ToString(), "linux.sysctl[\"net..\\n\\xff\"]: not a sysctl name");
+  spec = DefaultTestSpec({"true"});
+  spec.linux_config.masked_paths = {"proc/\nk\xff"};
+  auto masked = Build(spec);
+  ASSERT_FALSE(masked);
+  EXPECT_EQ(masked.error().ToString(),
+            "linux.maskedPaths[0]: \"proc/\\nk\\xff\" is not an absolute path");
+}
+
 TEST(BuildLaunchPlanTest, UnsupportedAndInvalidSpecs) {
   auto error_of = [](Spec spec) {
     auto r = Build(spec);

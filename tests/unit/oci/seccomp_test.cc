@@ -191,6 +191,23 @@ TEST(SeccompTest, FlagsAreTranslated) {
   EXPECT_EQ(out.report, "0 ");  // SCMP_ACT_LOG allows the call
 }
 
+TEST(SeccompTest, UnknownFlagsAndArchitecturesAreEscapedInErrors) {
+  LinuxSeccomp s = AllowAllBut({"getpid"}, SeccompAction::kErrno);
+  s.flags = {"SECCOMP_\nFLAG\xff"};
+  auto flag = CompileSeccomp(s);
+  ASSERT_FALSE(flag.has_value());
+  EXPECT_NE(flag.error().ToString().find("unknown seccomp flag \"SECCOMP_\\nFLAG\\xff\""),
+            std::string::npos)
+      << flag.error().ToString();
+  s.flags.clear();
+  s.architectures = {"SCMP_ARCH_\nX\xff"};
+  auto arch = CompileSeccomp(s);
+  ASSERT_FALSE(arch.has_value());
+  EXPECT_NE(arch.error().ToString().find("\"SCMP_ARCH_\\nX\\xff\" is not supported"),
+            std::string::npos)
+      << arch.error().ToString();
+}
+
 TEST(SeccompTest, ExtraArchitecturesGrowTheFilter) {
   LinuxSeccomp native = AllowAllBut({"getpid"}, SeccompAction::kErrno);
   LinuxSeccomp multi = native;

@@ -42,6 +42,17 @@ TEST(SpecParseTest, BaseConfigIsValid) {
   EXPECT_EQ(spec->linux_config.namespaces.size(), 3u);
 }
 
+// A map key from config.json is part of the path in a message: escaped, so it stays one line.
+TEST(SpecParseTest, MapKeysInErrorPathsAreEscaped) {
+  json j = BaseConfig();
+  j["linux"]["sysctl"] = {{"net.\nx", 1}};
+  auto spec = ParseSpec(j.dump());
+  ASSERT_FALSE(spec.has_value());
+  EXPECT_NE(spec.error().ToString().find("linux.sysctl[\"net.\\nx\"]"), std::string::npos)
+      << spec.error().ToString();
+  EXPECT_EQ(spec.error().ToString().find('\n'), std::string::npos) << spec.error().ToString();
+}
+
 TEST(SpecParseTest, Minimal) {
   auto spec = ParseSpec(Fixture("minimal.json"));
   ASSERT_TRUE(spec.has_value()) << spec.error().ToString();

@@ -132,6 +132,12 @@ TEST(StateJsonTest, ErrorsNameTheField) {
   EXPECT_FALSE(StateFromFileJson("not json"));
 }
 
+TEST(StateJsonTest, UnknownStatusIsEscapedInTheError) {
+  auto s = ParseContainerStatus("run\nning\xff");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().context(), "unknown container status \"run\\nning\\xff\"");
+}
+
 TEST(ProcStatTest, ParsesStateAndStartTimeWithAwkwardCommandNames) {
   auto st = ParseProcStat(StatLine(7, "a) (b c", 'S', 98765));
   ASSERT_TRUE(st) << st.error().ToString();

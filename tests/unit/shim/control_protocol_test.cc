@@ -82,6 +82,14 @@ TEST(ControlProtocolTest, UnknownCommand) {
             (ControlError{ErrorCode::kUnknownCommand, "unknown command \"reboot\""}));
 }
 
+// What a client sent is escaped in the message: `podshim ctl` prints it as one line.
+TEST(ControlProtocolTest, NamesFromTheRequestAreEscapedInErrors) {
+  EXPECT_EQ(MustFail(R"({"command":"re\nboot"})"),
+            (ControlError{ErrorCode::kUnknownCommand, "unknown command \"re\\nboot\""}));
+  EXPECT_EQ(MustFail(R"({"command":"status","ver\tbose":true})"),
+            (ControlError{ErrorCode::kBadRequest, "status: unknown field \"ver\\tbose\""}));
+}
+
 TEST(ControlProtocolTest, FieldErrorsNameTheField) {
   struct Case {
     const char* line;

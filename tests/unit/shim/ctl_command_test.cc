@@ -205,6 +205,19 @@ TEST(CtlDeadSocketTest, MissingSocketIsAClearError) {
             "podshim ctl: cannot reach the shim at " + path + ": no such file or directory\n");
 }
 
+TEST(CtlDeadSocketTest, UsageErrorsEscapeTheArgument) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  std::string path = (dir.path() / "podshim.sock").string();
+  CtlOutput o = RunCtl(dir, {"--socket", path, "fr\nob\xff"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err.rfind("podshim ctl: unknown command \"fr\\nob\\xff\"\n", 0), 0u) << o.err;
+  o = RunCtl(dir, {"--socket", path, "stop", "--grace", "so\non"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err.rfind("podshim ctl: stop: --grace needs seconds, not \"so\\non\"\n", 0), 0u)
+      << o.err;
+}
+
 TEST(CtlDeadSocketTest, DeadSocketIsConnectionRefused) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok());

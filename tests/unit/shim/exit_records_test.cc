@@ -67,6 +67,18 @@ TEST(ExitRecords, MissingRecordIsNulloptAndGarbageIsAnError) {
 
 // A full disk (the temporary file is /dev/full): the write fails and leaves no temporary file;
 // once there is room again the same record is written.
+TEST(ExitRecords, GarbageIsEscapedInTheError) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ExitRecords records(dir.path());
+  ASSERT_TRUE(sys::MakeDirs(records.Dir("bad")));
+  ASSERT_TRUE(sys::WriteFile(records.Dir("bad") / "exit", "1\r2\xff\n"));
+  auto bad = records.Read("bad");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().ToString().find("not an exit status: \"1\\r2\\xff\""), std::string::npos)
+      << bad.error().ToString();
+}
+
 TEST(ExitRecords, FailedWriteLeavesNoTemporaryFile) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok());

@@ -64,5 +64,11 @@ TEST(OciArgsTest, ErrorsNameTheOption) {
   EXPECT_EQ(flag_value.error().context(), "option \"--force\" takes no value");
 }
 
+TEST(OciArgsTest, UnknownOptionIsEscapedInTheError) {
+  auto unknown = Parse({"--bn\ndle\xff"});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().context(), "unknown option \"--bn\\ndle\\xff\"");
+}
+
 }  // namespace
 }  // namespace podshim::shim

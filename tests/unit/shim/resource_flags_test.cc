@@ -82,5 +82,12 @@ TEST(ResourceFlagsTest, BadValuesNameTheSwitch) {
   }
 }
 
+TEST(ResourceFlagsTest, BadValuesAreEscapedInErrors) {
+  cgroups::CgroupValueOptions o;
+  auto r = Consume({"--pod-pids-limit", "1\n2\xff"}, &o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().ToString(), "--pod-pids-limit: \"1\\n2\\xff\" is not an integer");
+}
+
 }  // namespace
 }  // namespace podshim::shim

@@ -24,6 +24,13 @@ TEST(SignalNamesTest, ParsesAliases) {
   EXPECT_EQ(*ParseSignal("POLL"), SIGIO);
 }
 
+TEST(SignalNamesTest, BadNamesAreEscapedInErrors) {
+  auto r = ParseSignal("SIG\nX\xff");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().context().rfind("invalid signal \"SIG\\nX\\xff\": ", 0), 0u)
+      << r.error().context();
+}
+
 TEST(SignalNamesTest, ParsesNumbers) {
   EXPECT_EQ(*ParseSignal("15"), 15);
   EXPECT_EQ(*ParseSignal("9"), 9);

@@ -447,6 +447,13 @@ TEST(TerminationPlanTest, RejectsBadInput) {
   EXPECT_FALSE(TerminationPlan::Create(clock, {bad_signal}, 30s));
 }
 
+TEST(TerminationPlanTest, NamesInErrorsAreEscaped) {
+  FakeClock clock;
+  auto dup = TerminationPlan::Create(clock, {App("w\neb\xff"), Sidecar("w\neb\xff")}, 30s);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().context(), "termination plan: container name \"w\\neb\\xff\" is repeated");
+}
+
 TEST(TerminationPlanTest, PhaseNamesAreDistinct) {
   EXPECT_EQ(TerminationPhaseName(TerminationPhase::kPreStop), "prestop");
   EXPECT_EQ(TerminationPhaseName(TerminationPhase::kWaitingForTurn), "waiting-for-turn");
