@@ -41,7 +41,8 @@ class PodRestartCgroupTest : public PodRunTest {
  protected:
   // Sidecar `side` appends a line to /shared/starts each time it starts and runs until killed
   // (`side_script` decides how it takes SIGTERM). The app succeeds once the sidecar has started
-  // twice (so the restarted sidecar really ran), and fails after about 15 s otherwise.
+  // twice (so the restarted sidecar really ran) plus 1 s, in which the tests look at the pod's
+  // leaves (without it the pod could end 10 ms after the restart), and fails after ~15 s otherwise.
   void WritePod(const std::string& base, const std::string& side_prefix, int grace) {
     WriteManifest(
         UniqueName(base),
@@ -50,7 +51,7 @@ class PodRestartCgroupTest : public PodRunTest {
                /*sidecar=*/true),
              C("app",
                "i=0; while [ \"$(cat /shared/starts 2>/dev/null | wc -l)\" -lt 2 ]; do "
-               "i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.05; done; exit 0"),
+               "i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.05; done; sleep 1; exit 0"),
              grace));
   }
 
