@@ -103,7 +103,12 @@ class PodRunTest : public ::testing::Test {
   }
 
   pid_t Spawn(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = Argv(extra);
+    return SpawnProgram(PODSHIM_BINARY, Argv(extra));
+  }
+
+  // Starts PROGRAM (looked up in PATH when it has no slash) with ARGV, stdin and stdout on
+  // /dev/null and stderr in shim.err; the pid is ended at tear-down if still running.
+  pid_t SpawnProgram(const char* program, std::vector<std::string> argv) {
     std::vector<char*> cargv;
     for (std::string& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
@@ -114,7 +119,7 @@ class PodRunTest : public ::testing::Test {
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid = -1;
-    EXPECT_EQ(::posix_spawn(&pid, PODSHIM_BINARY, &fa, nullptr, cargv.data(), environ), 0);
+    EXPECT_EQ(::posix_spawnp(&pid, program, &fa, nullptr, cargv.data(), environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     if (pid > 0) live_.push_back(pid);
     return pid;
@@ -311,8 +316,10 @@ class PodRunTest : public ::testing::Test {
   fs::path state_;
   std::string pod_name_;
 
- private:
+  // Forgets a spawned pid: its exit was collected (or the test collects it itself).
   void Reaped(pid_t pid) { std::erase(live_, pid); }
+
+ private:
   std::vector<pid_t> live_;  // shims spawned and not yet reaped
 };
 

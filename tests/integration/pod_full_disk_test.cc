@@ -61,17 +61,9 @@ class PodFullDiskTest : public PodRunTest {
         "mount -t tmpfs -o size=" + size + ",mode=0700 podshim-fulldisk \"$0\" && exec \"$@\"",
         state_.string()};
     for (std::string& a : Argv({})) argv.push_back(std::move(a));
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    std::string err = (tmp_ / "shim.err").string();
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(::posix_spawnp(&shim_, "unshare", &fa, nullptr, cargv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    shim_ = SpawnProgram("unshare", std::move(argv));
+    ASSERT_GT(shim_, 0);
+    Reaped(shim_);  // this test stops and reaps shim_ itself (TearDown above)
   }
 
   // The state dir as the shim sees it (on its tmpfs).

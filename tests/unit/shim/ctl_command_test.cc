@@ -16,6 +16,7 @@
 #include "common/sys.h"
 #include "fixtures/fakes/fake_control_handler.h"
 #include "fixtures/fakes/temp_dir.h"
+#include "fixtures/run_ctl.h"
 #include "shim/commands.h"
 #include "shim/control_server.h"
 #include "shim/ctl_format.h"
@@ -26,40 +27,8 @@ namespace {
 
 namespace asio = boost::asio;
 
-struct CtlOutput {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `podshim ctl ARGS...` in this process with stdout/stderr redirected to files.
-CtlOutput RunCtl(const testing::TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), "ctl");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  int saved_out = ::dup(1), saved_err = ::dup(2);
-  auto out_path = dir.path() / "ctl.out", err_path = dir.path() / "ctl.err";
-  FILE* out = std::fopen(out_path.c_str(), "w");
-  FILE* err = std::fopen(err_path.c_str(), "w");
-  ::dup2(::fileno(out), 1);
-  ::dup2(::fileno(err), 2);
-  CtlOutput r;
-  r.status = RunCtlCommand(static_cast<int>(args.size()), argv.data());
-  std::fflush(stdout);
-  std::fflush(stderr);
-  ::dup2(saved_out, 1);
-  ::dup2(saved_err, 2);
-  ::close(saved_out);
-  ::close(saved_err);
-  std::fclose(out);
-  std::fclose(err);
-  r.out = sys::ReadFile(out_path).value_or("");
-  r.err = sys::ReadFile(err_path).value_or("");
-  return r;
-}
+using testing::CtlOutput;
+using testing::RunCtl;
 
 class CtlCommandTest : public ::testing::Test {
  protected:
