@@ -1,7 +1,6 @@
 #include "oci/child_setup.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
@@ -31,6 +30,13 @@ namespace {
 // keep them (EPERM otherwise). statfs f_flags uses the same bit values (ST_* == MS_*).
 constexpr unsigned long kLockedFlags =
     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
+
+// Attaches the detached mount `mnt` onto the resolved target fd (0 or an errno).
+int AttachOnto(int mnt, int target_fd) {
+  return ::move_mount(mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
+             ? errno
+             : 0;
+}
 
 struct Child {
   const LaunchPlan& plan;
@@ -205,10 +211,7 @@ struct Child {
         ::mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
       err = errno;
     }
-    if (err == 0 && ::move_mount(tree, "", target_fd, "",
-                                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-      err = errno;
-    }
+    if (err == 0) err = AttachOnto(tree, target_fd);
     if (err == 0 && s.propagation != 0) {
       struct mount_attr prop {};
       prop.propagation = s.propagation & ~static_cast<unsigned long>(MS_REC);
@@ -340,10 +343,7 @@ struct Child {
         ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
       err = errno;
     }
-    if (err == 0 &&
-        ::move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-      err = errno;
-    }
+    if (err == 0) err = AttachOnto(tree, fd);
     if (tree >= 0) ::close(tree);
     ::close(fd);
     return err;
@@ -374,10 +374,7 @@ struct Child {
       }
       if (null >= 0) ::close(null);
     }
-    if (err == 0 &&
-        ::move_mount(mnt, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-      err = errno;
-    }
+    if (err == 0) err = AttachOnto(mnt, fd);
     if (mnt >= 0) ::close(mnt);
     ::close(fd);
     return err;

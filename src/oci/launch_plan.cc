@@ -112,7 +112,7 @@ Status PlanFilesystem(const Spec& spec, const std::filesystem::path& bundle, Lau
   plan.rootfs_propagation = PODSHIM_TRY(
       ParseRootfsPropagation(spec.linux_config.rootfs_propagation, "linux.rootfsPropagation"));
   if (!plan.setup_rootfs) return Ok();
-  RootfsInputs in{plan.rootfs, bundle, (plan.clone_flags & CLONE_NEWUSER) != 0};
+  RootfsInputs in{bundle, (plan.clone_flags & CLONE_NEWUSER) != 0};
   plan.rootfs_steps = PODSHIM_TRY(PlanRootfsSteps(spec, in));
   for (size_t i = 0; i < spec.linux_config.masked_paths.size(); ++i) {
     plan.masked_paths.push_back(PODSHIM_TRY(AbsoluteContainerPath(

@@ -1,7 +1,7 @@
 // Turns the spec's root, mounts and default devices into precomputed RootfsSteps (container
 // paths lexically cleaned, mount(2) flags and data split out), which the child runs in order
-// before pivot_root. Pure: symlinks in a target are resolved by the child at mount time, inside
-// the rootfs (rootfs_resolve.h), never here.
+// before pivot_root. Pure but for a /proc/kcore check: symlinks in a target are resolved by the
+// child at mount time, inside the rootfs (rootfs_resolve.h), never here.
 #pragma once
 
 #include <sys/types.h>
@@ -69,7 +69,6 @@ Result<unsigned long> ParseRootfsPropagation(std::string_view value, std::string
 Result<std::string> CleanContainerPath(std::string_view unsafe, std::string_view field);
 
 struct RootfsInputs {
-  std::filesystem::path rootfs;  // absolute host path
   std::filesystem::path bundle;  // relative bind sources are resolved against it
   bool new_user_ns = false;      // devices are bind-mounted from the host instead of mknod'ed
 };

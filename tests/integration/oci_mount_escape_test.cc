@@ -3,12 +3,10 @@
 // a racing swapper that flips a destination component between a directory and a symlink to a
 // host directory during many launches (runc's CVE-2021-30465) never gets a mount or a created
 // file outside it. A sentinel host directory must stay untouched and the host's mountinfo too.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <seccomp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +23,7 @@
 
 #include "common/sys.h"
 #include "fixtures/bundle.h"
+#include "fixtures/fakes/temp_dir.h"
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 
@@ -65,28 +64,12 @@ std::set<std::string> Listing(const fs::path& dir) {
   return out;
 }
 
-// A host directory outside every rootfs that symlinks in the rootfs point at.
-class Sentinel {
- public:
-  Sentinel() {
-    std::string tmpl = (fs::temp_directory_path() / "podshim-sentinel-XXXXXX").string();
-    if (::mkdtemp(tmpl.data())) dir_ = tmpl;
-  }
-  ~Sentinel() {
-    if (!dir_.empty()) (void)sys::RemoveTree(dir_);
-  }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
-
 class MountEscapeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts)";
     ASSERT_TRUE(bundle_.ok()) << bundle_.error();
-    ASSERT_FALSE(host_.dir().empty());
+    ASSERT_FALSE(host_.path().empty());
     mounts_before_ = HostMountInfo();
   }
   void TearDown() override {
@@ -95,16 +78,14 @@ class MountEscapeTest : public ::testing::Test {
   }
 
   fs::path Root() const { return bundle_.rootfs(); }
-  // `path` (a host path) as seen from inside the root: the same string.
-  std::string InRoot(const fs::path& host) const { return host.string(); }
 
   BusyboxBundle bundle_;
-  Sentinel host_;
+  testing::TempDir host_;  // outside every rootfs: the symlinks in the rootfs point here
   std::string mounts_before_;
 };
 
 TEST_F(MountEscapeTest, SymlinkedDestinationsResolveInsideTheRoot) {
-  const fs::path h = host_.dir();
+  const fs::path h = host_.path();
   ASSERT_TRUE(sys::WriteFile(h / "file", "host\n"));
   const std::string etc_name = "podshim-mount-escape-" + std::to_string(::getpid());
   ASSERT_FALSE(fs::exists(fs::path("/etc") / etc_name));
@@ -233,7 +214,7 @@ int RaceLaunches() {
 }
 
 TEST_F(MountEscapeTest, RacingSymlinkSwapNeverEscapesTheRoot) {
-  const fs::path h = host_.dir();
+  const fs::path h = host_.path();
   const std::string hs = h.string();
   // rootfs/race is a directory (holding sub/mnt and sub/bind); rootfs/race.alt a symlink to the
   // host directory. A thread exchanges the two names as fast as it can.
@@ -268,16 +249,15 @@ TEST_F(MountEscapeTest, RacingSymlinkSwapNeverEscapesTheRoot) {
   std::string first_failure;
   const auto start = std::chrono::steady_clock::now();
   LinuxLauncher launcher;
+  // Planning is lexical (it never reads the rootfs), so one plan serves every launch: the race
+  // is with the child's mounts.
+  LaunchOptions opts;
+  opts.container_id = "race";
+  opts.gate = StartGate::kFifo;
+  opts.fifo_path = fifo;
+  auto plan = BuildLaunchPlan(spec, bundle_.dir(), std::move(opts));
+  ASSERT_TRUE(plan) << plan.error().ToString();
   for (int i = 0; i < launches; ++i) {
-    LaunchOptions opts;
-    opts.container_id = "race";
-    opts.gate = StartGate::kFifo;
-    opts.fifo_path = fifo;
-    auto plan = BuildLaunchPlan(spec, bundle_.dir(), std::move(opts));
-    if (!plan) {
-      if (failed++ == 0) first_failure = plan.error().ToString();
-      continue;
-    }
     auto proc = launcher.Launch(*plan);
     if (!proc) {
       if (failed++ == 0) first_failure = proc.error().ToString();

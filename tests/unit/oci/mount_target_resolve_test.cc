@@ -13,6 +13,7 @@
 
 #include "common/sys.h"
 #include "common/unique_fd.h"
+#include "fixtures/fakes/temp_dir.h"
 #include "oci/rootfs_resolve.h"
 
 namespace podshim::oci {
@@ -20,20 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  explicit TempDir(const char* prefix) {
-    std::string tmpl = (fs::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
-    if (::mkdtemp(tmpl.data())) path_ = tmpl;
-  }
-  ~TempDir() {
-    if (!path_.empty()) (void)sys::RemoveTree(path_);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 std::set<std::string> Listing(const fs::path& dir) {
   std::set<std::string> out;
@@ -66,8 +54,8 @@ class ResolveTest : public ::testing::Test {
   std::string R(const fs::path& p) const { return (root_.path() / p).string(); }
   fs::path Host() const { return host_.path(); }
 
-  TempDir root_{"podshim-root"};
-  TempDir host_{"podshim-host"};
+  TempDir root_;
+  TempDir host_;
   UniqueFd root_fd_;
 };
 
