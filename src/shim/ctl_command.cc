@@ -238,7 +238,7 @@ int ReportShimGone(const Invocation& inv, const std::string& reason) {
     std::fprintf(stderr,
                  "podshim ctl: the shim of %s is alive (it holds %s) but does not answer at %s: "
                  "%s\n",
-                 state_dir.c_str(), (state_dir / "podshim.lock").c_str(), inv.socket.c_str(),
+                 state_dir.c_str(), ShimLockPath(state_dir).c_str(), inv.socket.c_str(),
                  reason.c_str());
     return 1;
   }

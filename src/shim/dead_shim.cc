@@ -12,6 +12,7 @@
 #include <string_view>
 #include <thread>
 
+#include "cgroups/control_files.h"
 #include "common/quoted.h"
 #include "common/sys.h"
 #include "common/time_format.h"
@@ -29,29 +30,31 @@ constexpr auto kKillAgain = std::chrono::milliseconds(500);
 constexpr auto kTakeOverTimeout = std::chrono::seconds(10);
 
 bool Populated(const fs::path& cgroup) {
-  auto events = sys::ReadFile(cgroup / "cgroup.events");
-  return events && events->find("populated 1") != std::string::npos;
+  auto text = sys::ReadFile(cgroup / "cgroup.events");
+  if (!text) return false;
+  auto events = cgroups::ParseCgroupEvents(*text);
+  return events && events->populated;
 }
 
-// Without cgroup.kill (kernel < 5.14): SIGKILL to each process of `cgroup` and below.
-void KillEachProcess(const fs::path& cgroup) {
+// `cgroup` and every cgroup below it, parents before children.
+std::vector<fs::path> CgroupTree(const fs::path& cgroup) {
   std::error_code ec;
   std::vector<fs::path> dirs = {cgroup};
   for (auto it = fs::recursive_directory_iterator(cgroup, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_directory(ec)) dirs.push_back(it->path());
   }
-  for (const fs::path& dir : dirs) {
-    auto procs = sys::ReadFile(dir / "cgroup.procs");
-    if (!procs) continue;
-    size_t pos = 0;
-    while (pos < procs->size()) {
-      size_t end = procs->find('\n', pos);
-      if (end == std::string::npos) end = procs->size();
-      pid_t pid = static_cast<pid_t>(std::atol(procs->substr(pos, end - pos).c_str()));
-      if (pid > 0) (void)::kill(pid, SIGKILL);
-      pos = end + 1;
-    }
+  return dirs;
+}
+
+// Without cgroup.kill (kernel < 5.14): SIGKILL to each process of `cgroup` and below.
+void KillEachProcess(const fs::path& cgroup) {
+  for (const fs::path& dir : CgroupTree(cgroup)) {
+    auto text = sys::ReadFile(dir / "cgroup.procs");
+    if (!text) continue;
+    auto pids = cgroups::ParseProcs(*text);
+    if (!pids) continue;
+    for (pid_t pid : *pids) (void)::kill(pid, SIGKILL);
   }
 }
 
@@ -83,12 +86,7 @@ Status KillAndRemoveCgroupTree(const fs::path& cgroup, std::chrono::milliseconds
     }
     std::this_thread::sleep_for(kPollInterval);
   }
-  std::vector<fs::path> dirs;
-  for (auto it = fs::recursive_directory_iterator(cgroup, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec)) dirs.push_back(it->path());
-  }
-  dirs.insert(dirs.begin(), cgroup);
+  std::vector<fs::path> dirs = CgroupTree(cgroup);
   // Deepest first: a cgroup with a child cannot be removed. A killed process leaves its cgroup
   // only once it is gone entirely, so EBUSY is retried until the deadline.
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {

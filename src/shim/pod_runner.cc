@@ -128,7 +128,9 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   // file: its containers are stopped and recorded as ended with an unknown exit first.
   Result<ShimLock> lock = ShimLock::Acquire(state_dir);
   if (!lock) {
-    undo_state_dir();
+    // A conflict means another shim holds the state dir (it may have made it a moment ago):
+    // it is that shim's to keep.
+    if (lock.error().code() != make_error_code(ErrorCode::kConflict)) undo_state_dir();
     return std::move(lock).error();
   }
   if (const std::optional<ShimClaim>& dead = lock->previous()) {
@@ -168,7 +170,6 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     }
     if (!claimed) {
       undo_setup();
-      (void)lock->Clear();
       return std::move(claimed).error().Wrap("claim the pod cgroup");
     }
   }

@@ -52,7 +52,7 @@ std::optional<ShimClaim> ParseShimClaim(const std::string& text) {
 }
 
 Result<ShimLock> ShimLock::Acquire(const std::filesystem::path& state_dir) {
-  const std::filesystem::path path = state_dir / kLockFile;
+  const std::filesystem::path path = ShimLockPath(state_dir);
   UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   flock lk = WholeFile(F_WRLCK);
   int rc;
@@ -88,8 +88,12 @@ Status ShimLock::Record(const ShimClaim& claim) { return Replace(FormatShimClaim
 
 Status ShimLock::Clear() { return Replace(""); }
 
+std::filesystem::path ShimLockPath(const std::filesystem::path& state_dir) {
+  return state_dir / kLockFile;
+}
+
 Result<bool> ShimHoldsLock(const std::filesystem::path& state_dir) {
-  const std::filesystem::path path = state_dir / kLockFile;
+  const std::filesystem::path path = ShimLockPath(state_dir);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd && errno == ENOENT) return false;
   if (!fd) return Error::Errno(errno, "open " + Quoted(path.string()));

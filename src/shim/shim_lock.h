@@ -52,6 +52,9 @@ class ShimLock {
   std::optional<ShimClaim> previous_;
 };
 
+// <state_dir>/podshim.lock.
+std::filesystem::path ShimLockPath(const std::filesystem::path& state_dir);
+
 // True when a live process holds <state_dir>/podshim.lock (its shim runs); false when none does
 // (the shim is gone, or the file is missing). Takes no lock itself (F_OFD_GETLK).
 Result<bool> ShimHoldsLock(const std::filesystem::path& state_dir);

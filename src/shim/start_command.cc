@@ -8,15 +8,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -33,6 +30,7 @@
 #include "shim/pod_options.h"
 #include "shim/pod_runner.h"
 #include "shim/resource_flags.h"
+#include "shim/shim_lock.h"
 #include "shim/stop_signals.h"
 
 namespace podshim::shim {
@@ -76,21 +74,6 @@ Status RemovePidFile(const fs::path& pid_file, pid_t pid) {
     return Error::Errno(errno, "remove " + pid_file.string());
   }
   return Ok();
-}
-
-// True when a shim answers on `socket`: a second start would clobber its pid file and events.
-bool ShimAnswers(const fs::path& socket) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket.native().size() >= sizeof(addr.sun_path)) return false;
-  std::memcpy(addr.sun_path, socket.c_str(), socket.native().size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return false;
-  int rc;
-  do {
-    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-  } while (rc != 0 && errno == EINTR);
-  return rc == 0;
 }
 
 // The detached shim: runs the pod and reports to the caller once, on `channel`.
@@ -235,10 +218,13 @@ int StartPodCommand(int argc, char** argv) {
     PrintPodError("start", checked.error());
     return 2;
   }
-  if (fs::path socket = checked->paths.state_dir / "podshim.sock"; ShimAnswers(socket)) {
-    PrintPodError("start",
-                  Error::Domain(ErrorCode::kConflict, "a shim already runs for this state dir (" +
-                                                          socket.string() + " answers)"));
+  // A shim that holds the state dir's lock runs there (listening yet or not): a second start
+  // would clobber its pid file and events.
+  if (Result<bool> held = ShimHoldsLock(checked->paths.state_dir); held && *held) {
+    PrintPodError("start", Error::Domain(ErrorCode::kConflict,
+                                         "a shim already runs for this state dir (it holds " +
+                                             ShimLockPath(checked->paths.state_dir).string() +
+                                             ")"));
     return 1;
   }
   StartPlan plan;

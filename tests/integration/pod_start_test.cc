@@ -425,7 +425,6 @@ std::map<std::string, pid_t> RunningPids(const json& status,
   return pids;
 }
 
-bool ProcessExists(pid_t pid) { return Alive(pid); }
 
 // The unknown-exit records a new shim writes for a dead shim's running containers.
 int UnknownEnd(const std::vector<json>& ev, const std::string& container) {
@@ -464,7 +463,7 @@ TEST_F(PodStartTest, StartOnADeadShimsStateDirStopsItsContainersAndRunsThePodAfr
   const std::string old_events = ReadText(state_ / "events.jsonl");
 
   // Nobody supervises them now, and they run on.
-  for (const auto& [name, pid] : pids) EXPECT_TRUE(ProcessExists(pid)) << name;
+  for (const auto& [name, pid] : pids) EXPECT_TRUE(Alive(pid)) << name;
   Outcome gone = Ctl({"status"});
   EXPECT_EQ(gone.status, 1);
   EXPECT_NE(gone.out.find("the shim is gone"), std::string::npos) << gone.out << gone.err;
@@ -475,7 +474,7 @@ TEST_F(PodStartTest, StartOnADeadShimsStateDirStopsItsContainersAndRunsThePodAfr
   ASSERT_GT(shim_, 0);
   EXPECT_NE(shim_, dead);
   // The old containers were stopped before the new pod started.
-  for (const auto& [name, pid] : pids) EXPECT_FALSE(ProcessExists(pid)) << name << " " << pid;
+  for (const auto& [name, pid] : pids) EXPECT_FALSE(Alive(pid)) << name << " " << pid;
   ASSERT_TRUE(WaitForEvent("ContainerStarted", "app")) << Dump();
 
   // The old run's events are kept, completed by the unknown ends; the new run has its own.
@@ -531,7 +530,7 @@ TEST_F(PodStartTest, RunOnADeadShimsStateDirStopsItsContainersToo) {
   ASSERT_TRUE(WaitUntil([&] { return UnknownEnd(previous(), "app") >= 0; }, seconds(10))) << Dump();
   ASSERT_TRUE(WaitForEventN("ContainerStarted", "app", 0, seconds(10), run)) << Dump();
   EXPECT_NE(Events()[Find(Events(), "ContainerStarted", "app")]["pid"], pids["app"]);
-  EXPECT_FALSE(ProcessExists(pids["app"]));
+  EXPECT_FALSE(Alive(pids["app"]));
   EXPECT_EQ(Stop(run), 128 + SIGTERM);
   ExpectNothingLeft();
 }
