@@ -264,8 +264,6 @@ struct EventLoop::Impl {
       last_status = status;
       state.WriteStatus(std::move(status));
     }
-    // Ended instances' pumps that reached EOF: their pipes and log file are closed already.
-    std::erase_if(pumps, [](const auto& p) { return p->done(); });
     if (server) server->NotifyEvents();
     if (outcome) {
       timer.cancel();

@@ -44,7 +44,7 @@ Status ExitRecords::Write(std::string_view container, const ExitRecord& record) 
   if (!written) {
     // The previous record stays (a full disk): so does its marker, as it was.
     if (had_oom && !record.oom) {
-      auto restored = sys::Open(oom, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);  // best effort
+      (void)sys::Open(oom, O_WRONLY | O_CREAT, 0644);  // best effort
     } else if (!had_oom && record.oom) {
       ::unlink(oom.c_str());
     }

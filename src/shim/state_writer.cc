@@ -45,7 +45,11 @@ bool StateWriter::Flush() {
   bool ok = true;
   if (events_->pending() > 0 || events_->lost() > 0) {
     Status st = events_->Flush();
-    ok = st ? (Recovered(kEvents), true) : Failed(kEvents, st.error());
+    if (st) {
+      Recovered(kEvents);
+    } else {
+      ok = Failed(kEvents, st.error());
+    }
   }
   if (status_) {
     Status st = sys::WriteFileAtomic(status_path_, *status_);
