@@ -26,7 +26,7 @@ class Quantity {
   // are numbers, and a number without digits ("+", "-", ".", "Gi") is zero. Errors (all
   // kInvalidSpec, quoting the text): `invalid quantity "12x"`; a negative value: `invalid quantity
   // "-1": must not be negative`; text longer than kMaxQuantityChars: `invalid quantity
-  // "11111111111111111111111111111111..." (400000 characters): longer than the 64-character
+  // "11111111111111111111111111111111"... (400000 characters): longer than the 64-character
   // limit`.
   static Result<Quantity> Parse(std::string_view text);
 

@@ -31,11 +31,11 @@ Result<PipePair> Pipe(int flags) {
   return PipePair{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-Result<std::string> ReadAll(int fd) {
+Result<std::string> ReadAll(int fd, size_t max_bytes) {
   std::string out;
   char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+  while (out.size() < max_bytes) {
+    ssize_t n = ::read(fd, buf, std::min(sizeof buf, max_bytes - out.size()));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::Errno(errno, "read");

@@ -25,7 +25,9 @@ struct PipePair {
 Result<PipePair> Pipe(int flags = O_CLOEXEC);
 
 // Reads until EOF.
-Result<std::string> ReadAll(int fd);
+// Reads to EOF, or until max_bytes were read (a caller that must refuse bigger input asks for
+// its limit + 1 and compares).
+Result<std::string> ReadAll(int fd, size_t max_bytes = SIZE_MAX);
 // Writes all of data, retrying short writes.
 Status WriteAll(int fd, std::string_view data);
 

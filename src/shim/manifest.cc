@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -18,7 +17,7 @@
 
 #include "cgroups/quantity.h"
 #include "common/quoted.h"
-#include "common/unique_fd.h"
+#include "common/sys.h"
 #include "shim/manifest_validate.h"
 #include "shim/yaml_document.h"
 
@@ -1038,13 +1037,6 @@ const Container* FindContainer(const PodSpec& spec, std::string_view name) {
   return nullptr;
 }
 
-const Volume* FindVolume(const PodSpec& spec, std::string_view name) {
-  for (const Volume& v : spec.volumes) {
-    if (v.name == name) return &v;
-  }
-  return nullptr;
-}
-
 std::string_view ProbeKindName(ProbeKind kind) {
   switch (kind) {
     case ProbeKind::kStartup:
@@ -1123,28 +1115,18 @@ std::string_view FileTypeName(mode_t mode) {
 // The open does not block on a FIFO (O_NONBLOCK).
 Result<std::string> ReadManifestText(const std::filesystem::path& path,
                                      const std::string& shown_path) {
-  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (raw < 0) return Error::Errno(errno, "read manifest " + Quoted(shown_path));
-  UniqueFd fd(raw);
+  auto opened = sys::Open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!opened) return std::move(opened).error().Wrap("read manifest " + Quoted(shown_path));
   struct stat st {};
-  if (::fstat(fd.get(), &st) < 0) return Error::Errno(errno, "read manifest " + Quoted(shown_path));
+  if (::fstat(opened->get(), &st) < 0) {
+    return Error::Errno(errno, "read manifest " + Quoted(shown_path));
+  }
   if (!S_ISREG(st.st_mode)) {
     return Error::Invalid("manifest: not a regular file (" + std::string(FileTypeName(st.st_mode)) +
                           ")");
   }
-  std::string text;
-  text.reserve(static_cast<size_t>(std::clamp<off_t>(st.st_size, 0, kMaxManifestBytes)) + 1);
-  char buf[64 * 1024];
-  while (text.size() <= kMaxManifestBytes) {
-    size_t want = std::min(sizeof buf, kMaxManifestBytes + 1 - text.size());
-    ssize_t n = ::read(fd.get(), buf, want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::Errno(errno, "read manifest " + Quoted(shown_path));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
+  auto text = sys::ReadAll(opened->get(), kMaxManifestBytes + 1);
+  if (!text) return std::move(text).error().Wrap("read manifest " + Quoted(shown_path));
   return text;
 }
 

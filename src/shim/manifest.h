@@ -200,8 +200,6 @@ struct Pod {
 
 // The container named `name` (init or app), or nullptr.
 const Container* FindContainer(const PodSpec& spec, std::string_view name);
-// The volume named `name`, or nullptr.
-const Volume* FindVolume(const PodSpec& spec, std::string_view name);
 
 // Every problem found in one pass. `pod` is set only when `errors` is empty. Each error is
 // kInvalidSpec with context "<path>: <what is wrong>" (an errno Error when the file is unreadable).

@@ -86,14 +86,13 @@ std::string SyntaxError(const yaml_parser_t& p) {
   msg += ": ";
   msg += p.problem ? p.problem : "unknown error";
   if (p.error == YAML_READER_ERROR && p.problem_value >= 0) {
-    static constexpr char kHex[] = "0123456789abcdef";
+    // libyaml reports a byte, or for "invalid Unicode character" a code point.
     unsigned v = static_cast<unsigned>(p.problem_value);
-    msg += " (byte 0x";
-    if (v > 0xff) {
-      msg += std::to_string(v);  // a code point; rare
-    } else {
-      msg += kHex[(v >> 4) & 0xf];
-      msg += kHex[v & 0xf];
+    const bool code_point = v > 0xff;
+    const char* hex = code_point ? "0123456789ABCDEF" : "0123456789abcdef";
+    msg += code_point ? " (character U+" : " (byte 0x";
+    for (int shift = v > 0xffff ? 20 : code_point ? 12 : 4; shift >= 0; shift -= 4) {
+      msg += hex[(v >> shift) & 0xf];
     }
     msg += ")";
   }
