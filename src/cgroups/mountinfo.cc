@@ -92,6 +92,18 @@ Result<CgroupMount> FindCgroup2Mount(std::string_view mountinfo) {
   return found.front();
 }
 
+std::vector<std::string> MountPoints(std::string_view mountinfo) {
+  std::vector<std::string> points;
+  while (!mountinfo.empty()) {
+    size_t nl = mountinfo.find('\n');
+    std::string_view line = mountinfo.substr(0, nl);
+    mountinfo = nl == std::string_view::npos ? std::string_view() : mountinfo.substr(nl + 1);
+    auto f = SplitSpaces(line);
+    if (f.size() > 4) points.push_back(Unescape(f[4]));
+  }
+  return points;
+}
+
 Result<CgroupMount> ReadCgroup2Mount(const std::filesystem::path& mountinfo_path) {
   auto text = sys::ReadFile(mountinfo_path);
   if (!text) return std::move(text).error();

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -22,6 +23,9 @@ struct CgroupMount {
 // first cgroup2 line. Error kNotFound when there is none (a cgroup v1-only host), kInvalidSpec
 // naming the line when a line is malformed.
 Result<CgroupMount> FindCgroup2Mount(std::string_view mountinfo);
+
+// Every mount point in mountinfo text, in order, octal escapes decoded (malformed lines skipped).
+std::vector<std::string> MountPoints(std::string_view mountinfo);
 
 // Reads `mountinfo_path` (default /proc/self/mountinfo) and calls FindCgroup2Mount; errors name
 // the file.

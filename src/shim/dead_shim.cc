@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cgroups/control_files.h"
+#include "cgroups/mountinfo.h"
 #include "common/quoted.h"
 #include "common/sys.h"
 #include "common/time_format.h"
@@ -104,19 +105,10 @@ void UnmountBelow(const fs::path& dir) {
   auto mountinfo = sys::ReadFile("/proc/self/mountinfo");
   if (!mountinfo) return;
   std::vector<std::string> points;
-  size_t pos = 0;
-  while (pos < mountinfo->size()) {
-    size_t end = mountinfo->find('\n', pos);
-    if (end == std::string::npos) end = mountinfo->size();
-    std::string_view line(mountinfo->data() + pos, end - pos);
-    pos = end + 1;
-    // "id parent major:minor root mount-point ...": the fifth field (octal escapes aside).
-    size_t f = 0;
-    for (int i = 0; i < 4 && f != std::string_view::npos; ++i) f = line.find(' ', f + 1);
-    if (f == std::string_view::npos) continue;
-    size_t g = line.find(' ', f + 1);
-    std::string point(line.substr(f + 1, g - f - 1));
-    if (point == dir.string() || point.starts_with(dir.string() + "/")) points.push_back(point);
+  for (std::string& point : cgroups::MountPoints(*mountinfo)) {
+    if (point == dir.string() || point.starts_with(dir.string() + "/")) {
+      points.push_back(std::move(point));
+    }
   }
   for (auto it = points.rbegin(); it != points.rend(); ++it) {
     (void)::umount2(it->c_str(), MNT_DETACH);

@@ -102,5 +102,17 @@ TEST(MountinfoTest, ThisProcessMountinfoParses) {
   }
 }
 
+// A state dir with a space in its path: its volumes' mount points come back as the real path
+// (mountinfo writes the space as \040), so a dead shim's volumes are found and unmounted.
+TEST(MountinfoTest, MountPointsDecodeOctalEscapesAndSkipMalformedLines) {
+  const std::string text =
+      "22 1 0:21 / / rw - ext4 /dev/vda rw\n"
+      "40 22 0:40 / /tmp/my\\040pod/volumes/cache rw,nosuid - tmpfs tmpfs rw\n"
+      "garbage\n"
+      "41 22 0:41 / /tmp/tab\\011x rw - tmpfs tmpfs rw";
+  EXPECT_EQ(MountPoints(text),
+            (std::vector<std::string>{"/", "/tmp/my pod/volumes/cache", "/tmp/tab\tx"}));
+}
+
 }  // namespace
 }  // namespace podshim::cgroups
