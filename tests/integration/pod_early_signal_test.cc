@@ -59,7 +59,7 @@ TEST_F(PodEarlySignalTest, SignalDuringSetUpEndsTheRunByItsExitStatusAndLeavesNo
   std::mt19937 rng(static_cast<unsigned>(::getpid()));
   std::uniform_int_distribution<int> delay_us(0, 60000);
   const fs::path pod_cgroup =
-      fs::path("/sys/fs/cgroup/unified") / kCgroupParent / ("pod-" + pod_name_);
+      fs::path("/sys/fs/cgroup/unified") / CgroupParent() / ("pod-" + pod_name_);
   constexpr int kRuns = 60;
   int by_signal = 0;
   for (int i = 0; i < kRuns; ++i) {

@@ -38,7 +38,11 @@ inline std::string ReadText(const fs::path& p) {
   return ss.str();
 }
 
-constexpr const char kCgroupParent[] = "podshim-itest";
+// The --cgroup-parent of every pod this test binary runs: "podshim-itest-<pid>". Per process,
+// so that a run killed half-way (its pod cgroups stay) or the same tests running at the same time
+// from another build dir never find a pod cgroup of theirs already there. podshim creates the
+// parent and removes it with the last pod below it.
+inline std::string CgroupParent() { return "podshim-itest-" + std::to_string(::getpid()); }
 
 // The marker C() puts in every container's command line: "podrun-token-<pid of this test
 // binary>", so ExpectNothingLeft does not mistake the pods of another integration_pod binary
@@ -93,7 +97,7 @@ class PodRunTest : public ::testing::Test {
                                      "--state-dir",
                                      state_.string(),
                                      "--cgroup-parent",
-                                     kCgroupParent,
+                                     CgroupParent(),
                                      "--backoff-initial=200ms",
                                      "--backoff-max=400ms",
                                      "--log-level=warn"};
@@ -178,8 +182,8 @@ class PodRunTest : public ::testing::Test {
   // line holds this binary's Token().
   void ExpectNothingLeft() {
     EXPECT_FALSE(
-        fs::exists(fs::path("/sys/fs/cgroup/unified") / kCgroupParent / ("pod-" + pod_name_)));
-    EXPECT_FALSE(fs::exists(fs::path("/sys/fs/cgroup") / kCgroupParent / ("pod-" + pod_name_)));
+        fs::exists(fs::path("/sys/fs/cgroup/unified") / CgroupParent() / ("pod-" + pod_name_)));
+    EXPECT_FALSE(fs::exists(fs::path("/sys/fs/cgroup") / CgroupParent() / ("pod-" + pod_name_)));
     EXPECT_EQ(ReadText("/proc/self/mountinfo").find(tmp_.string()), std::string::npos);
     const std::string manifest = ReadText(tmp_ / "pod.yaml");
     for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -276,7 +280,7 @@ class PodRunTest : public ::testing::Test {
   // cgroup is under the pod cgroup.
   std::vector<std::string> PodProcesses(const std::string& cmd, const std::string& token) const {
     std::vector<std::string> out;
-    const std::string cg = std::string("/") + kCgroupParent + "/pod-" + pod_name_;
+    const std::string cg = "/" + CgroupParent() + "/pod-" + pod_name_;
     for (const auto& entry : fs::directory_iterator("/proc")) {
       std::string pid = entry.path().filename();
       if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -309,7 +313,7 @@ class PodRunTest : public ::testing::Test {
   // The cgroup directory of this test's pod, relative to the cgroup2 mount (as in
   // /proc/PID/cgroup's "0::" line).
   std::string PodCgroupPath() const {
-    return std::string("/") + kCgroupParent + "/pod-" + pod_name_;
+    return "/" + CgroupParent() + "/pod-" + pod_name_;
   }
 
   fs::path tmp_;

@@ -28,7 +28,7 @@ fs::path Cgroup2Mount() {
                                                            : fs::path("/sys/fs/cgroup");
 }
 
-// The cgroup of `pid` relative to the cgroup2 mount ("/podshim-itest/pod-x/side-0"), or "".
+// The cgroup of `pid` relative to the cgroup2 mount ("/podshim-itest-<pid>/pod-x/side-0"), or "".
 std::string CgroupOf(int pid) {
   std::istringstream in(ReadText("/proc/" + std::to_string(pid) + "/cgroup"));
   for (std::string line; std::getline(in, line);) {

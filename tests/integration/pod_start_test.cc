@@ -73,7 +73,7 @@ class PodStartTest : public PodRunTest {
 
   fs::path Socket() const { return state_ / "podshim.sock"; }
   fs::path PodCgroup() const {
-    return fs::path("/sys/fs/cgroup/unified") / kCgroupParent / ("pod-" + pod_name_);
+    return fs::path("/sys/fs/cgroup/unified") / CgroupParent() / ("pod-" + pod_name_);
   }
 
   // Runs argv to its end (at most 60 s, then SIGKILL), capturing stdout and stderr.
