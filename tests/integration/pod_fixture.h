@@ -312,9 +312,7 @@ class PodRunTest : public ::testing::Test {
 
   // The cgroup directory of this test's pod, relative to the cgroup2 mount (as in
   // /proc/PID/cgroup's "0::" line).
-  std::string PodCgroupPath() const {
-    return "/" + CgroupParent() + "/pod-" + pod_name_;
-  }
+  std::string PodCgroupPath() const { return "/" + CgroupParent() + "/pod-" + pod_name_; }
 
   fs::path tmp_;
   fs::path state_;
