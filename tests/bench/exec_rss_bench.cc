@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
-#include "shim/control_client.h"
+#include "shim/control/control_client.h"
 
 namespace {
 

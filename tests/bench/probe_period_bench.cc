@@ -24,8 +24,8 @@
 
 #include "common/clock.h"
 #include "common/unique_fd.h"
-#include "shim/probe_runner.h"
-#include "shim/probes.h"
+#include "shim/pod/probes.h"
+#include "shim/run/probe_runner.h"
 
 namespace {
 

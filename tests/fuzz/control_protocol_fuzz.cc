@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "shim/control_protocol.h"
+#include "shim/control/control_protocol.h"
 
 namespace control = podshim::shim::control;
 

@@ -19,9 +19,9 @@
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
 #include "integration/pod_fixture.h"
-#include "shim/control_client.h"
-#include "shim/control_protocol.h"
-#include "shim/control_server.h"
+#include "shim/control/control_client.h"
+#include "shim/control/control_protocol.h"
+#include "shim/control/control_server.h"
 
 namespace {
 

@@ -27,7 +27,7 @@
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
 #include "integration/pod_fixture.h"
-#include "shim/control_client.h"
+#include "shim/control/control_client.h"
 
 namespace {
 

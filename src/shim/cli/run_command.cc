@@ -1,0 +1,52 @@
+// `podshim run [opts] MANIFEST`: checks everything first (manifest, resources, every bundle's
+// launch plan: exit 2, nothing started, nothing left behind), then sets up the pod cgroup and
+// sandbox and runs the pod in the foreground until it finishes (exit 0 Succeeded, 1 Failed,
+// 128+N after signal N), removing its cgroups, mounts and volume directories afterwards.
+#include <cstdio>
+#include <span>
+#include <string>
+
+#include "common/log.h"
+#include "shim/cli/commands.h"
+#include "shim/cli/pod_flags.h"
+#include "shim/cli/resource_flags.h"
+#include "shim/run/pod_runner.h"
+#include "shim/run/stop_signals.h"
+
+namespace podshim::shim {
+
+int RunPodCommand(int argc, char** argv) {
+  // First: a SIGTERM or SIGINT from here on ends the run by its exit status 128+N, never by the
+  // signal (stop_signals.h); one before the pod started is handled as the event loop's first.
+  BlockStopSignals();
+  std::span<char* const> args(argv, static_cast<size_t>(argc));
+  const std::string usage(PodUsage(PodCommand::kRun));
+  if (WantsHelp(args)) {
+    std::fputs(usage.c_str(), stdout);
+    std::fputs(kResourceFlagsHelp, stdout);
+    return 0;
+  }
+  Result<PodOptions> o = ParsePodOptions(args, PodCommand::kRun);
+  if (!o) {
+    PrintPodError("run", o.error());
+    std::fputs(usage.c_str(), stderr);
+    return 2;
+  }
+  if (Status st = log::Init(o->log_level); !st) {
+    PrintPodError("run", st.error());
+    return 2;
+  }
+  Result<CheckedPod> checked = CheckPod(*o);
+  if (!checked) {
+    PrintPodError("run", checked.error());
+    return 2;
+  }
+  Result<int> status = RunCheckedPod(*o, *checked);
+  if (!status) {
+    PrintPodError("run", status.error());
+    return 1;
+  }
+  return *status;
+}
+
+}  // namespace podshim::shim

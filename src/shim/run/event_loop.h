@@ -1,0 +1,87 @@
+// EventLoop: the Boost.Asio shell around the Supervisor (one io_context, one thread). A signalfd
+// delivers SIGCHLD (reap everything as child subreaper, write the exit record, report the exit),
+// SIGTERM/SIGINT (first: graceful stop; second: kill now); one steady_timer waits for the
+// supervisor's NextDeadline(). It carries out the supervisor's actions (launch into the
+// container's leaf cgroup, signal through pidfds, cgroup.kill, hooks, events), runs each
+// container's probes, and serves the control socket (it is the control::ControlHandler).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cgroups/manager.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "oci/launcher.h"
+#include "oci/spec.h"
+#include "shim/manifest/manifest.h"
+#include "shim/pod/supervisor.h"
+#include "shim/record/events.h"
+#include "shim/record/exit_records.h"
+#include "shim/record/status.h"
+#include "signals/pidfd.h"
+
+namespace podshim::shim {
+
+// Everything the loop works with; the caller owns it all and keeps it alive during Run().
+struct EventLoopConfig {
+  const Pod* pod = nullptr;
+  Supervisor* supervisor = nullptr;
+  const Clock* clock = nullptr;
+  // The prepared spec (pod namespaces and mounts applied) of every container, by name.
+  std::map<std::string, oci::Spec> specs;
+  // The pod cgroup's manager, nullptr to run without cgroups. Leaves are created on first
+  // launch and get `container_values` applied.
+  cgroups::CgroupManager* cgroups = nullptr;
+  std::map<std::string, cgroups::CgroupFileValues> container_values;
+  oci::ProcessLauncher* launcher = nullptr;
+  signals::Signaller* signaller = nullptr;
+  EventWriter* events = nullptr;
+  ExitRecords* exit_records = nullptr;
+  std::filesystem::path status_path;
+  std::filesystem::path log_dir;
+  PodStatusContext status_context;
+  // The pod cgroup (for `stats`); nullopt without cgroups.
+  std::optional<cgroups::CgroupPath> pod_cgroup;
+  // The pod's network namespace (probes and httpGet hooks connect from inside it); -1 for
+  // hostNetwork.
+  int netns_fd = -1;
+  // The control socket (<state-dir>/podshim.sock); empty: none.
+  std::filesystem::path control_socket;
+  // Called once the control socket listens, before the pod starts (`podshim start` reports to
+  // its caller then). Not called when listening failed: Run() returns that error.
+  std::function<void()> on_listening;
+};
+
+struct PodOutcome {
+  PodPhase phase = PodPhase::kFailed;
+  TerminationReason reason = TerminationReason::kCompleted;
+  std::optional<int> shim_signal;  // the first SIGTERM/SIGINT the shim received
+};
+
+// The exit status of `podshim run` for an outcome: 128+N after signal N, 0 Succeeded, 1 other.
+int RunExitStatus(const PodOutcome& outcome);
+
+class EventLoop {
+ public:
+  explicit EventLoop(EventLoopConfig config);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Blocks SIGCHLD/SIGTERM/SIGINT into a signalfd, becomes child subreaper, listens on the
+  // control socket, writes the PodStarted event, starts the supervisor and runs until the pod
+  // finished. Every container process has exited and been reaped when it returns, and the
+  // control socket is closed (clients following events got every event first).
+  Result<PodOutcome> Run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace podshim::shim

@@ -1,0 +1,51 @@
+// LogPump: moves one container output pipe (stdout or stderr) into its CRI log file from the
+// Asio loop. The pipe's read end is non-blocking and read only when epoll says it is readable,
+// so the shim never stalls and a container never waits on the shim beyond the pipe buffer.
+#pragma once
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <memory>
+
+#include "common/clock.h"
+#include "common/unique_fd.h"
+#include "shim/record/container_logs.h"
+
+namespace podshim::shim {
+
+class LogPump {
+ public:
+  // Takes the read end of the pipe; `file` is shared by the stdout and stderr pumps of one
+  // container instance (and closed with the last of them).
+  LogPump(boost::asio::io_context& io, UniqueFd pipe, LogStream stream,
+          std::shared_ptr<CriLogFile> file, const Clock& clock);
+  LogPump(const LogPump&) = delete;
+  LogPump& operator=(const LogPump&) = delete;
+
+  // Starts reading asynchronously until EOF.
+  void Start();
+  // Reads what is in the pipe now without waiting, writes it and closes (at shutdown, once
+  // every writer is gone).
+  void Drain();
+  // True once the pipe reached EOF (or failed) and was closed; the pump then no longer holds
+  // the pipe or its share of the log file.
+  bool done() const { return done_; }
+
+ private:
+  void Arm();
+  void OnReadable();
+  // Reads once; false at EOF or on an error other than EAGAIN.
+  bool ReadSome();
+  void Close();
+
+  boost::asio::posix::stream_descriptor pipe_;
+  LogStream stream_;
+  std::shared_ptr<CriLogFile> file_;
+  const Clock* clock_;
+  CriLineSplitter splitter_;
+  std::array<char, 16 * 1024> buf_{};
+  bool done_ = false;
+};
+
+}  // namespace podshim::shim

@@ -1,0 +1,53 @@
+// PodSandbox: what the containers of one pod share. The pod's network (with `lo` up), IPC and
+// UTS (hostname = pod name) namespaces are created once by a short-lived helper and kept alive
+// by fds the shim holds (no pause process, no bind mount); `hostNetwork: true` keeps the host's
+// network and UTS namespaces. Volumes: emptyDir (a directory in the state dir, tmpfs for medium
+// Memory) and hostPath. ContainerSpec() turns a bundle's config.json into the container's spec.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "oci/spec.h"
+#include "shim/manifest/container_spec.h"
+#include "shim/manifest/manifest.h"
+
+namespace podshim::shim {
+
+class PodSandbox {
+ public:
+  // Creates the namespaces and prepares the volumes under <state_dir>/volumes. On failure
+  // nothing is left behind.
+  static Result<PodSandbox> Create(const Pod& pod, const std::filesystem::path& state_dir);
+
+  PodSandbox(PodSandbox&& o) noexcept;
+  PodSandbox& operator=(PodSandbox&&) = delete;
+  ~PodSandbox();  // Teardown()
+
+  const SandboxPaths& paths() const { return paths_; }
+  // The fd of the pod's own network namespace (probes and hooks connect from inside it), or -1
+  // with hostNetwork. Owned by the sandbox; closed by Teardown().
+  int netns_fd() const { return netns_fd_; }
+
+  // LoadSpec(c.bundle) + ApplyPodToSpec.
+  Result<oci::Spec> ContainerSpec(const Container& c) const;
+
+  // Unmounts the tmpfs volumes and removes the emptyDir directories; closes the namespace fds
+  // (the namespaces go away with the last container). Idempotent.
+  Status Teardown();
+
+ private:
+  PodSandbox() = default;
+  std::vector<UniqueFd> ns_fds_;
+  int netns_fd_ = -1;
+  SandboxPaths paths_;
+  std::filesystem::path volumes_dir_;
+  std::vector<std::filesystem::path> tmpfs_mounts_;
+  bool torn_down_ = false;
+};
+
+}  // namespace podshim::shim
