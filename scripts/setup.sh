@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libyaml-dev googletest libgtest-dev libgmock-dev libssl-dev
   busybox-static iproute2 procps util-linux
   runc  # oci_runc_parity_test writes its bundle with `runc spec`
+  python3  # scripts/check-layout.py (LayoutTest), the benchmarks' summaries
 )
 for arg in "$@"; do
   case "$arg" in

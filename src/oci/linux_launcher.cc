@@ -100,19 +100,10 @@ std::string DescribeDeath(int pidfd) {
   return " (killed by signal " + std::to_string(info.si_status) + ")";
 }
 
-}  // namespace
-
-LinuxLauncher::LinuxLauncher()
-    : warn_([](const std::string& text) {
-        std::fprintf(stderr, "podshim: warning: %s\n", text.c_str());
-      }) {}
-
-Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
-  if (plan.joins.size() > ChildFds::kMaxJoins) {
-    return Error::Domain(ErrorCode::kUnsupported, Prefix(plan) + ": too many namespaces to join");
-  }
-  std::vector<UniqueFd> owned;  // closed in the parent once the child has its copies
-  ChildFds fds;
+// The fds the child needs, opened before the clone: the namespaces it joins (into fds.joins)
+// and the exec fifo (fds.fifo). The parent owns them (the returned list) until the child runs.
+Result<std::vector<UniqueFd>> OpenChildFds(const LaunchPlan& plan, ChildFds& fds) {
+  std::vector<UniqueFd> owned;
   for (size_t i = 0; i < plan.joins.size(); ++i) {
     auto fd = sys::Open(plan.joins[i].path, O_RDONLY);
     if (!fd) return std::move(fd).error().Wrap(Prefix(plan));
@@ -125,6 +116,38 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
     fds.fifo = fd->get();
     owned.push_back(std::move(*fd));
   }
+  return owned;
+}
+
+// The error for a child that reported a failed set-up step.
+Error ChildFailure(const LaunchPlan& plan, const ChildReport& report) {
+  std::string what = ChildStepName(plan, report.step, report.index);
+  const bool mounting = report.step == ChildStep::kRootfsStep ||
+                        report.step == ChildStep::kMaskPath ||
+                        report.step == ChildStep::kReadonlyPath;
+  if (mounting && report.err == ENOSYS) {
+    // No silent fallback to mounting on path strings (the CVE-2021-30465 race).
+    what +=
+        " (mount targets are resolved with openat2 and mounted with open_tree, move_mount"
+        " and mount_setattr, which need Linux 5.12 or later)";
+  }
+  return ContainerError(plan, report.err, what);
+}
+
+}  // namespace
+
+LinuxLauncher::LinuxLauncher()
+    : warn_([](const std::string& text) {
+        std::fprintf(stderr, "podshim: warning: %s\n", text.c_str());
+      }) {}
+
+Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
+  if (plan.joins.size() > ChildFds::kMaxJoins) {
+    return Error::Domain(ErrorCode::kUnsupported, Prefix(plan) + ": too many namespaces to join");
+  }
+  ChildFds fds;
+  // Closed in the parent once the child has its copies.
+  std::vector<UniqueFd> owned = PODSHIM_TRY(OpenChildFds(plan, fds));
   if (!plan.pid_ns_path.empty() && (plan.clone_flags & CLONE_NEWPID)) {
     return Error::Invalid(Prefix(plan) + ": a pid namespace cannot be both created and joined");
   }
@@ -187,19 +210,7 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
     if (plan.gate == StartGate::kNone) return std::move(child).Release();
     return ContainerError(plan, ECHILD, "the process died during set-up" + DescribeDeath(pidfd));
   }
-  if ((*report)->kind == ChildReportKind::kFailed) {
-    const ChildStep step = (*report)->step;
-    std::string what = ChildStepName(plan, step, (*report)->index);
-    const bool mounting = step == ChildStep::kRootfsStep || step == ChildStep::kMaskPath ||
-                          step == ChildStep::kReadonlyPath;
-    if (mounting && (*report)->err == ENOSYS) {
-      // No silent fallback to mounting on path strings (the CVE-2021-30465 race).
-      what +=
-          " (mount targets are resolved with openat2 and mounted with open_tree, move_mount"
-          " and mount_setattr, which need Linux 5.12 or later)";
-    }
-    return ContainerError(plan, (*report)->err, what);
-  }
+  if ((*report)->kind == ChildReportKind::kFailed) return ChildFailure(plan, **report);
   return std::move(child).Release();
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/quoted.h"
+#include "shim/control/json_text.h"
 #include "signals/signal_names.h"
 
 namespace podshim::shim::control {
@@ -24,56 +25,6 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 7> kErrorNames = {{
 }};
 
 ControlError Bad(std::string message) { return {ErrorCode::kBadRequest, std::move(message)}; }
-
-// True when arrays and objects in `text` nest deeper than `limit`. Counts brackets outside
-// strings in one pass: no recursion, no allocation. Up to the first syntax error this is the depth
-// nlohmann's parser would reach, so a text that passes cannot make any later walk of the parsed
-// value (dump, destruction) go deeper than `limit`.
-bool NestsDeeperThan(std::string_view text, std::size_t limit) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
-// What a text over the nesting limit is told: "nests deeper than 64 levels".
-std::string TooDeep() {
-  return "nests deeper than " + std::to_string(kMaxRequestDepth) + " levels";
-}
-
-// Parses text that must be a JSON object nesting at most kMaxRequestDepth levels; the error
-// says which of the two it is not ("not a JSON object", "nests deeper than 64 levels").
-std::expected<json, std::string> ParseObject(std::string_view text) {
-  if (NestsDeeperThan(text, kMaxRequestDepth)) return std::unexpected(TooDeep());
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::unexpected("not a JSON object");
-  return j;
-}
-
-// Compact JSON text of a value; never throws (bad UTF-8 cannot come out of the parser, and
-// would be replaced if it did).
-std::string Compact(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // The fields a command accepts besides "command" and "id"; anything else is an error, so a typo
 // never silently changes what a request does.
@@ -245,36 +196,6 @@ json CountersJson(const UsageCounters& c) {
   return j;
 }
 
-UsageCounters CountersFromJson(const json& j) {
-  UsageCounters c;
-  auto get = [&j](const char* key) -> std::optional<uint64_t> {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    return it->get<uint64_t>();
-  };
-  c.cpu_usage_usec = get("cpuUsageUsec");
-  c.memory_current = get("memoryCurrent");
-  c.pids_current = get("pidsCurrent");
-  c.oom_kills = get("oomKills");
-  return c;
-}
-
-// Runs a typed extraction over result text, turning a parse failure or nlohmann's type errors
-// into a kInternal error (the shim sent something this client does not understand).
-template <class T, class F>
-Reply<T> ExtractResult(std::string_view text, std::string_view what, F&& extract) {
-  auto j = ParseObject(text);
-  if (!j) {
-    return std::unexpected(
-        ControlError{ErrorCode::kInternal, std::string(what) + ": result: " + j.error()});
-  }
-  try {
-    return extract(*j);
-  } catch (const std::exception& e) {  // nlohmann's type errors; bad_alloc
-    return std::unexpected(ControlError{ErrorCode::kInternal, std::string(what) + ": " + e.what()});
-  }
-}
-
 }  // namespace
 
 std::string_view ErrorCodeName(ErrorCode code) {
@@ -429,87 +350,6 @@ std::string FormatEventResponse(const std::optional<std::string>& id, const Even
 std::string FormatEventsEnd(const std::optional<std::string>& id, uint64_t next_seq,
                             bool pod_finished) {
   return Ok(id, json{{"end", true}, {"nextSeq", next_seq}, {"podFinished", pod_finished}});
-}
-
-Reply<Response> ParseResponse(std::string_view line) {
-  auto bad = [](std::string m) {
-    return std::unexpected(ControlError{ErrorCode::kInternal, "malformed response: " + m});
-  };
-  auto j = ParseObject(line);
-  if (!j) return bad(j.error());
-  Response out;
-  if (auto it = j->find("id"); it != j->end()) out.id = Compact(*it);
-  auto ok = j->find("ok");
-  if (ok == j->end() || !ok->is_boolean()) return bad("\"ok\" must be a boolean");
-  if (ok->get<bool>()) {
-    auto result = j->find("result");
-    if (result == j->end()) return bad("\"result\" is missing");
-    out.result = Compact(*result);
-    return out;
-  }
-  auto error = j->find("error");
-  if (error == j->end() || !error->is_object()) return bad("\"error\" must be an object");
-  auto code = error->find("code");
-  auto message = error->find("message");
-  if (code == error->end() || !code->is_string() || message == error->end() ||
-      !message->is_string()) {
-    return bad("\"error\" needs string \"code\" and \"message\"");
-  }
-  // An unknown code from a newer shim is kept as internal, with the code in the message.
-  std::optional<ErrorCode> c = ParseErrorCode(code->get<std::string>());
-  std::string m = message->get<std::string>();
-  if (!c) m = code->get<std::string>() + ": " + m;
-  out.result = std::unexpected(ControlError{c.value_or(ErrorCode::kInternal), std::move(m)});
-  return out;
-}
-
-Reply<StopResult> ParseStopResult(std::string_view text) {
-  return ExtractResult<StopResult>(text, "stop", [](const json& j) -> Reply<StopResult> {
-    return StopResult{j.at("gracePeriodSeconds").get<int64_t>(),
-                      j.at("alreadyTerminating").get<bool>()};
-  });
-}
-
-Reply<KillResult> ParseKillResult(std::string_view text) {
-  return ExtractResult<KillResult>(text, "kill", [](const json& j) -> Reply<KillResult> {
-    auto sig = signals::ParseSignal(j.at("signal").get<std::string>());
-    if (!sig) return std::unexpected(ControlError{ErrorCode::kInternal, sig.error().ToString()});
-    return KillResult{j.at("container").get<std::string>(), *sig};
-  });
-}
-
-Reply<ExecResult> ParseExecResult(std::string_view text) {
-  return ExtractResult<ExecResult>(text, "exec", [](const json& j) -> Reply<ExecResult> {
-    return ExecResult{j.at("exitCode").get<int>(), j.at("stdout").get<std::string>(),
-                      j.at("stderr").get<std::string>(), j.at("timedOut").get<bool>()};
-  });
-}
-
-Reply<StatsResult> ParseStatsResult(std::string_view text) {
-  return ExtractResult<StatsResult>(text, "stats", [](const json& j) -> Reply<StatsResult> {
-    StatsResult r;
-    r.pod = CountersFromJson(j.at("pod"));
-    for (const json& c : j.at("containers")) {
-      r.containers.push_back(ContainerStats{c.at("name").get<std::string>(),
-                                            c.at("role").get<std::string>(), CountersFromJson(c),
-                                            c.at("restartCount").get<int>()});
-    }
-    return r;
-  });
-}
-
-Reply<EventsStreamItem> ParseEventsStreamItem(std::string_view text) {
-  return ExtractResult<EventsStreamItem>(
-      text, "events", [](const json& j) -> Reply<EventsStreamItem> {
-        EventsStreamItem item;
-        if (j.contains("end")) {
-          item.next_seq = j.at("nextSeq").get<uint64_t>();
-          item.pod_finished = j.at("podFinished").get<bool>();
-          return item;
-        }
-        item.event = EventRecord{j.at("seq").get<uint64_t>(), Compact(j.at("event"))};
-        return item;
-      });
 }
 
 }  // namespace podshim::shim::control

@@ -22,7 +22,8 @@
 #include "common/duration.h"
 #include "common/quoted.h"
 #include "common/unique_fd.h"
-#include "shim/run/deadline_timer.h"
+#include "shim/control/deadline_timer.h"
+#include "shim/control/unix_listener.h"
 
 namespace podshim::shim::control {
 namespace {
@@ -36,36 +37,6 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kPauseRequestsAtBytes = 1 << 20;
 // A following client gets more events only while less than this is queued for it.
 constexpr std::size_t kEventLowWater = 256 * 1024;
-
-Result<sockaddr_un> UnixAddress(const std::filesystem::path& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string& s = path.native();
-  if (s.empty() || s.size() >= sizeof(addr.sun_path)) {
-    return Error::Invalid("socket path " + Quoted(s) + " must be 1 to " +
-                          std::to_string(sizeof(addr.sun_path) - 1) + " bytes long");
-  }
-  std::memcpy(addr.sun_path, s.data(), s.size());
-  return addr;
-}
-
-// A socket file at `path` that refuses connections is left over from a shim that died: remove
-// it. A live one is a conflict; anything else at the path is left alone (bind reports it).
-Status RemoveStaleSocket(const std::filesystem::path& path, const sockaddr_un& addr) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return Ok();
-  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!probe) return Error::Errno(errno, "socket");
-  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
-    return Error::Domain(podshim::ErrorCode::kConflict,
-                         "a shim is already listening on " + Quoted(path.string()));
-  }
-  if (errno != ECONNREFUSED) return Ok();
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return Error::Errno(errno, "remove stale socket " + Quoted(path.string()));
-  }
-  return Ok();
-}
 
 }  // namespace
 
@@ -445,29 +416,7 @@ ControlServer::~ControlServer() { Close(); }
 Status ControlServer::Listen(const std::filesystem::path& socket_path) {
   if (acceptor_)
     return Error::Domain(podshim::ErrorCode::kConflict, "control server is already listening");
-  sockaddr_un addr = PODSHIM_TRY(UnixAddress(socket_path));
-  PODSHIM_TRY(RemoveStaleSocket(socket_path, addr));
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return Error::Errno(errno, "socket");
-  // Linux creates the socket file with the socket inode's mode masked by the umask, so a
-  // fchmod before bind means the file never exists with a wider mode (no umask race).
-  if (::fchmod(fd.get(), 0600) != 0) return Error::Errno(errno, "fchmod control socket");
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return Error::Errno(errno, "bind " + Quoted(socket_path.string()));
-  }
-  struct stat st {};
-  if (::stat(socket_path.c_str(), &st) != 0 || (st.st_mode & 0777) != 0600) {
-    // Not expected on Linux; never leave a wider socket listening.
-    int err = errno != 0 ? errno : EPERM;
-    ::unlink(socket_path.c_str());
-    return Error::Errno(err,
-                        "control socket " + Quoted(socket_path.string()) + " is not mode 0600");
-  }
-  if (::listen(fd.get(), 64) != 0) {
-    int err = errno;
-    ::unlink(socket_path.c_str());
-    return Error::Errno(err, "listen " + Quoted(socket_path.string()));
-  }
+  UniqueFd fd = PODSHIM_TRY(ListenUnixSocket(socket_path, 0600));
   auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
   boost::system::error_code ec;
   acceptor->assign(asio::local::stream_protocol(), fd.get(), ec);
@@ -524,22 +473,6 @@ bool ControlServer::MakeRoom() {
   if (!victim) return false;
   victim->Evict();
   return true;
-}
-
-ControlServerOptions ShimControlServerOptions(const Clock* clock) {
-  ControlServerOptions options;
-  options.clock = clock;
-  auto shorten = [](const char* name, Clock::Duration& value) {
-    const char* text = std::getenv(name);
-    if (text == nullptr) return;
-    Result<std::chrono::nanoseconds> d = ParseDuration(text);
-    if (d && *d > std::chrono::nanoseconds::zero() && *d <= value) {
-      value = std::chrono::duration_cast<Clock::Duration>(*d);
-    }
-  };
-  shorten("PODSHIM_CONTROL_IDLE_TIMEOUT_FOR_TEST", options.idle_timeout);
-  shorten("PODSHIM_CONTROL_REQUEST_TIMEOUT_FOR_TEST", options.request_timeout);
-  return options;
 }
 
 void ControlServer::Close() {

@@ -14,6 +14,90 @@ bool HasLastTermination(const ContainerSnapshot& c) {
   return c.last_state && c.last_state->kind == Kind::kTerminated;
 }
 
+// kubelet's getPhase counters over the pod's containers.
+struct PhaseTally {
+  int pending_regular_init = 0;
+  int pending_sidecar = 0;
+  int failed_initialization = 0;
+  int running = 0;
+  int waiting = 0;
+  int stopped = 0;
+  int succeeded = 0;
+  bool any_app_started = false;
+};
+
+void CountInit(const ContainerSnapshot& c, PhaseTally& t) {
+  switch (c.state.kind) {
+    case Kind::kRunning:
+      ++t.pending_regular_init;
+      break;
+    case Kind::kTerminated:
+      if (c.state.exit_code.value_or(0) != 0) ++t.failed_initialization;
+      break;
+    case Kind::kWaiting:
+      if (HasLastTermination(c)) {
+        if (LastExitFailed(c)) ++t.failed_initialization;
+      } else {
+        ++t.pending_regular_init;
+      }
+      break;
+  }
+}
+
+void CountSidecar(const ContainerSnapshot& c, PhaseTally& t) {
+  switch (c.state.kind) {
+    case Kind::kRunning:
+      if (!c.started) ++t.pending_sidecar;
+      ++t.running;
+      break;
+    case Kind::kTerminated:
+      break;  // terminated sidecars are ignored
+    case Kind::kWaiting:
+      if (!HasLastTermination(c)) {
+        ++t.pending_sidecar;
+        ++t.waiting;
+      }
+      break;
+  }
+}
+
+void CountApp(const ContainerSnapshot& c, PhaseTally& t) {
+  switch (c.state.kind) {
+    case Kind::kRunning:
+      ++t.running;
+      t.any_app_started = true;
+      break;
+    case Kind::kTerminated:
+      ++t.stopped;
+      if (c.state.exit_code.value_or(0) == 0) ++t.succeeded;
+      t.any_app_started = true;
+      break;
+    case Kind::kWaiting:
+      if (HasLastTermination(c)) {
+        ++t.stopped;
+        t.any_app_started = true;
+      } else {
+        ++t.waiting;
+      }
+      break;
+  }
+}
+
+PodPhase PhaseOf(const PhaseTally& t, RestartPolicy policy, bool pod_is_terminal) {
+  if (t.failed_initialization > 0 && policy == RestartPolicy::kNever) return PodPhase::kFailed;
+  if (t.pending_regular_init > 0 || (t.pending_sidecar > 0 && !t.any_app_started) ||
+      t.waiting > 0) {
+    return PodPhase::kPending;
+  }
+  if (t.running > 0) return PodPhase::kRunning;
+  if (t.stopped == 0) return PodPhase::kPending;
+  if (pod_is_terminal) return t.stopped == t.succeeded ? PodPhase::kSucceeded : PodPhase::kFailed;
+  if (policy == RestartPolicy::kAlways) return PodPhase::kRunning;  // all on their way back
+  if (t.stopped == t.succeeded) return PodPhase::kSucceeded;
+  if (policy == RestartPolicy::kNever) return PodPhase::kFailed;
+  return PodPhase::kRunning;  // OnFailure: restarting the failed ones
+}
+
 }  // namespace
 
 std::string_view PodPhaseName(PodPhase phase) {
@@ -32,94 +116,21 @@ std::string_view PodPhaseName(PodPhase phase) {
 
 PodPhase ComputePodPhase(RestartPolicy policy, std::span<const ContainerSnapshot> containers,
                          bool pod_is_terminal) {
-  int pending_regular_init = 0;
-  int pending_sidecar = 0;
-  int failed_initialization = 0;
-  int running = 0;
-  int waiting = 0;
-  int stopped = 0;
-  int succeeded = 0;
-  bool any_app_started = false;
-
+  PhaseTally t;
   for (const ContainerSnapshot& c : containers) {
     switch (c.role) {
       case Role::kInit:
-        switch (c.state.kind) {
-          case Kind::kRunning:
-            ++pending_regular_init;
-            break;
-          case Kind::kTerminated:
-            if (c.state.exit_code.value_or(0) != 0) ++failed_initialization;
-            break;
-          case Kind::kWaiting:
-            if (HasLastTermination(c)) {
-              if (LastExitFailed(c)) ++failed_initialization;
-            } else {
-              ++pending_regular_init;
-            }
-            break;
-        }
+        CountInit(c, t);
         break;
       case Role::kSidecar:
-        switch (c.state.kind) {
-          case Kind::kRunning:
-            if (!c.started) ++pending_sidecar;
-            ++running;
-            break;
-          case Kind::kTerminated:
-            break;  // terminated sidecars are ignored
-          case Kind::kWaiting:
-            if (!HasLastTermination(c)) {
-              ++pending_sidecar;
-              ++waiting;
-            }
-            break;
-        }
+        CountSidecar(c, t);
         break;
       case Role::kApp:
-        switch (c.state.kind) {
-          case Kind::kRunning:
-            ++running;
-            any_app_started = true;
-            break;
-          case Kind::kTerminated:
-            ++stopped;
-            if (c.state.exit_code.value_or(0) == 0) ++succeeded;
-            any_app_started = true;
-            break;
-          case Kind::kWaiting:
-            if (HasLastTermination(c)) {
-              ++stopped;
-              any_app_started = true;
-            } else {
-              ++waiting;
-            }
-            break;
-        }
+        CountApp(c, t);
         break;
     }
   }
-
-  PodPhase phase = PodPhase::kPending;
-  if (failed_initialization > 0 && policy == RestartPolicy::kNever) {
-    phase = PodPhase::kFailed;
-  } else if (pending_regular_init > 0 || (pending_sidecar > 0 && !any_app_started) || waiting > 0) {
-    phase = PodPhase::kPending;
-  } else if (running > 0) {
-    phase = PodPhase::kRunning;
-  } else if (stopped > 0) {
-    if (pod_is_terminal) {
-      phase = stopped == succeeded ? PodPhase::kSucceeded : PodPhase::kFailed;
-    } else if (policy == RestartPolicy::kAlways) {
-      phase = PodPhase::kRunning;  // every container is on its way back
-    } else if (stopped == succeeded) {
-      phase = PodPhase::kSucceeded;
-    } else if (policy == RestartPolicy::kNever) {
-      phase = PodPhase::kFailed;
-    } else {
-      phase = PodPhase::kRunning;  // OnFailure: restarting the failed ones
-    }
-  }
+  PodPhase phase = PhaseOf(t, policy, pod_is_terminal);
   if (pod_is_terminal && phase != PodPhase::kSucceeded && phase != PodPhase::kFailed) {
     phase = PodPhase::kFailed;
   }

@@ -2,7 +2,7 @@
 
 #include <variant>
 
-#include "shim/run/deadline_timer.h"
+#include "shim/control/deadline_timer.h"
 
 namespace podshim::shim {
 namespace {

@@ -3,7 +3,7 @@
 #include <string>
 #include <variant>
 
-#include "shim/run/deadline_timer.h"
+#include "shim/control/deadline_timer.h"
 
 namespace podshim::shim {
 namespace {

@@ -16,6 +16,7 @@
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/manager.h"
 #include "cgroups/mountinfo.h"
+#include "common/scope_guard.h"
 #include "common/sys.h"
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
@@ -79,6 +80,41 @@ Status KeepPreviousEvents(const std::filesystem::path& state_dir) {
   return Ok();
 }
 
+// Records this shim's claim on the pod cgroup in the lock file (pid, path, inode), so that a shim
+// taking over after a crash stops what is left in it. Nothing to claim without cgroups.
+Status ClaimPodCgroup(const CgroupSetup& cg, ShimLock& lock) {
+  if (!cg.pod) return Ok();
+  struct stat st {};
+  if (::stat(cg.pod_path.c_str(), &st) < 0) {
+    return Error::Errno(errno, "stat the pod cgroup " + cg.pod_path);
+  }
+  return lock.Record({::getpid(), cg.pod_path, st.st_ino});
+}
+
+// Removes the pod cgroup; once it is gone nothing is left for a later shim to stop, so the claim
+// is cleared too. Failures are logged: this runs while the shim ends.
+void RemovePodCgroup(CgroupSetup& cg, ShimLock& lock) {
+  if (!cg.manager) return;
+  Status st = cg.manager->RemovePod();
+  if (!st) {
+    spdlog::warn("remove the pod cgroup: {}", st.error().ToString());
+    return;
+  }
+  Status cleared = lock.Clear();
+  if (!cleared) spdlog::warn("{}", cleared.error().ToString());
+}
+
+// The prepared spec of every container (bundle + pod namespaces, volumes, command), by name.
+Result<EventLoopConfig> ContainerSpecs(const Pod& pod, const PodSandbox& sandbox) {
+  EventLoopConfig config;
+  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
+    for (const Container& c : *list) {
+      config.specs.emplace(c.name, PODSHIM_TRY(sandbox.ContainerSpec(c)));
+    }
+  }
+  return config;
+}
+
 }  // namespace
 
 Result<CheckedPod> CheckPod(const PodOptions& o) {
@@ -106,31 +142,28 @@ Result<CheckedPod> CheckPod(const PodOptions& o) {
 Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
                           const PodRunHooks& hooks) {
   const Pod& pod = checked.pod;
-  const cgroups::PodCgroupValues& values = checked.values;
   const std::filesystem::path& state_dir = checked.paths.state_dir;
-  const std::filesystem::path& log_dir = checked.paths.log_dir;
   // Before anything is created: a SIGTERM or SIGINT from now on waits for the event loop (see
   // stop_signals.h) instead of killing the shim half-way through the set-up.
   BlockStopSignals();
   SteadyClock clock;
   Supervisor sup = PODSHIM_TRY(Supervisor::Create(BuildPodPlan(pod), clock, {checked.backoff}));
-  // A set-up failure before the control socket listened removes a state dir this run created.
+
+  // Each step's undo sits beside it; they run newest first on every return. Once the control
+  // socket listened the state dir stays (it keeps events, status and logs).
+  bool listening = false;
   const bool state_dir_existed = std::filesystem::exists(state_dir);
-  auto undo_state_dir = [&] {
-    if (!state_dir_existed) (void)sys::RemoveTree(state_dir);
-  };
-  Status made = sys::MakeDirs(state_dir, 0700);
-  if (!made) {
-    undo_state_dir();
-    return std::move(made).error();
-  }
+  ScopeGuard remove_state_dir([&] {
+    if (!state_dir_existed && !listening) (void)sys::RemoveTree(state_dir);
+  });
+  PODSHIM_TRY(sys::MakeDirs(state_dir, 0700));
   // One live shim per state dir. A shim that died while its pod ran left its claim in the lock
   // file: its containers are stopped and recorded as ended with an unknown exit first.
   Result<ShimLock> lock = ShimLock::Acquire(state_dir);
   if (!lock) {
     // A conflict means another shim holds the state dir (it may have made it a moment ago):
     // it is that shim's to keep.
-    if (lock.error().code() != make_error_code(ErrorCode::kConflict)) undo_state_dir();
+    if (lock.error().code() == make_error_code(ErrorCode::kConflict)) remove_state_dir.Dismiss();
     return std::move(lock).error();
   }
   if (const std::optional<ShimClaim>& dead = lock->previous()) {
@@ -139,88 +172,36 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   }
   // The pod cgroup is where a second run of a pod is refused (it exists while the first one, or
   // a crashed one's containers, live): nothing in the state dir changes before it is made.
-  Result<CgroupSetup> cg_setup = SetUpCgroups(o, checked.paths.id, values);
-  if (!cg_setup) {
-    undo_state_dir();
-    return std::move(cg_setup).error();
-  }
-  CgroupSetup& cg = *cg_setup;
-  // Before the socket listened: also the state dir; afterwards it keeps events, status and logs.
-  bool listening = false;
-  auto undo_setup = [&] {
-    if (cg.manager) {
-      Status st = cg.manager->RemovePod();
-      if (!st) spdlog::warn("remove the pod cgroup: {}", st.error().ToString());
-      // Once the pod cgroup is gone nothing is left for a later shim to stop.
-      if (st) {
-        Status cleared = lock->Clear();
-        if (!cleared) spdlog::warn("{}", cleared.error().ToString());
-      }
-    }
-    if (!listening) undo_state_dir();
-  };
+  CgroupSetup cg = PODSHIM_TRY(SetUpCgroups(o, checked.paths.id, checked.values));
+  ScopeGuard remove_pod_cgroup([&] { RemovePodCgroup(cg, *lock); });
   // From here on a shim that dies leaves its pod to the next one on this state dir.
-  if (cg.pod) {
-    struct stat st {};
-    Status claimed = Ok();
-    if (::stat(cg.pod_path.c_str(), &st) == 0) {
-      claimed = lock->Record({::getpid(), cg.pod_path, st.st_ino});
-    } else {
-      claimed = Error::Errno(errno, "stat the pod cgroup " + cg.pod_path);
-    }
-    if (!claimed) {
-      undo_setup();
-      return std::move(claimed).error().Wrap("claim the pod cgroup");
-    }
-  }
-  made = sys::MakeDirs(log_dir);
-  if (made && hooks.on_state_dir) made = hooks.on_state_dir(state_dir);
-  if (made) made = KeepPreviousEvents(state_dir);
-  if (!made) {
-    undo_setup();
-    return std::move(made).error();
-  }
-  auto sandbox = PodSandbox::Create(pod, state_dir);
-  if (!sandbox) {
-    undo_setup();
-    return std::move(sandbox).error();
-  }
-  EventLoopConfig config;
-  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
-    for (const Container& c : *list) {
-      auto spec = sandbox->ContainerSpec(c);
-      if (!spec) {
-        (void)sandbox->Teardown();
-        undo_setup();
-        return std::move(spec).error();
-      }
-      config.specs.emplace(c.name, std::move(*spec));
-    }
-  }
-  for (const auto& c : values.containers) config.container_values[c.name] = c.files;
-  auto events = EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name);
-  if (!events) {
-    (void)sandbox->Teardown();
-    undo_setup();
-    return std::move(events).error();
-  }
+  PODSHIM_TRY_WRAP(ClaimPodCgroup(cg, *lock), "claim the pod cgroup");
+  PODSHIM_TRY(sys::MakeDirs(checked.paths.log_dir));
+  if (hooks.on_state_dir) PODSHIM_TRY(hooks.on_state_dir(state_dir));
+  PODSHIM_TRY(KeepPreviousEvents(state_dir));
+  // Torn down by its destructor, before the pod cgroup and the state dir are removed.
+  PodSandbox sandbox = PODSHIM_TRY(PodSandbox::Create(pod, state_dir));
+  EventWriter events =
+      PODSHIM_TRY(EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name));
   ExitRecords records(state_dir);
   // Launch warnings (e.g. an ambient capability the kernel cannot raise) go to the shim log.
   oci::LinuxLauncher launcher([](const std::string& w) { spdlog::warn("{}", w); });
   signals::PidfdSignaller signaller;
+  EventLoopConfig config = PODSHIM_TRY(ContainerSpecs(pod, sandbox));
+  for (const auto& c : checked.values.containers) config.container_values[c.name] = c.files;
   config.pod = &pod;
   config.supervisor = &sup;
   config.clock = &clock;
   config.cgroups = cg.manager.get();
   config.launcher = &launcher;
   config.signaller = &signaller;
-  config.events = &*events;
+  config.events = &events;
   config.exit_records = &records;
   config.status_path = state_dir / "status.json";
-  config.log_dir = log_dir;
-  config.status_context = {std::string(cgroups::QosClassName(values.qos)), cg.pod_path};
+  config.log_dir = checked.paths.log_dir;
+  config.status_context = {std::string(cgroups::QosClassName(checked.values.qos)), cg.pod_path};
   config.pod_cgroup = cg.pod;
-  config.netns_fd = sandbox->netns_fd();
+  config.netns_fd = sandbox.netns_fd();
   config.control_socket = state_dir / "podshim.sock";
   config.on_listening = [&] {
     listening = true;
@@ -231,9 +212,8 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     EventLoop loop(std::move(config));
     return loop.Run();
   }();
-  Status torn = sandbox->Teardown();
+  Status torn = sandbox.Teardown();
   if (!torn) spdlog::warn("pod sandbox: {}", torn.error().ToString());
-  undo_setup();
   if (!outcome) return std::move(outcome).error();
   spdlog::info("pod {} finished: {}", pod.metadata.name, PodPhaseName(outcome->phase));
   return RunExitStatus(*outcome);

@@ -17,6 +17,7 @@
 
 #include "cgroups/quantity.h"
 #include "common/quoted.h"
+#include "common/scope_guard.h"
 #include "common/sys.h"
 #include "oci/spec_parse.h"
 
@@ -105,16 +106,21 @@ Status PrepareHostPath(const std::string& volume, const HostPathVolume& hp) {
 Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::path& state_dir) {
   PodSandbox box;
   box.volumes_dir_ = state_dir / "volumes";
-
   int flags = CLONE_NEWIPC;
   if (pod.spec.host_network) {
     box.paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
   } else {
     flags |= CLONE_NEWNET | CLONE_NEWUTS;
   }
+  PODSHIM_TRY(box.CreateNamespaces(flags, pod.metadata.name));
+  // On failure box's destructor removes what was made.
+  for (const Volume& v : pod.spec.volumes) PODSHIM_TRY(box.PrepareVolume(v));
+  return box;
+}
+
+Status PodSandbox::CreateNamespaces(int flags, const std::string& hostname) {
   sys::PipePair report = PODSHIM_TRY(sys::Pipe(O_CLOEXEC));
   sys::PipePair hold = PODSHIM_TRY(sys::Pipe(O_CLOEXEC));
-  const std::string hostname = pod.metadata.name;
   pid_t pid = ::fork();
   if (pid < 0) return Error::Errno(errno, "fork the pod sandbox helper");
   if (pid == 0) {
@@ -123,20 +129,20 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
   }
   report.write.Reset();
   hold.read.Reset();
-  auto finish_child = [&] {
+  // The helper exits once the hold pipe closes: after its namespace files are open, or on error.
+  ScopeGuard finish_child([&] {
     hold.write.Reset();
     int st;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
-  };
+  });
   char msg[2] = {0, 0};
   ssize_t n;
   do {
     n = ::read(report.read.get(), msg, sizeof msg);
   } while (n < 0 && errno == EINTR);
-  if (n != 2 || msg[0] != 0) {
-    finish_child();
-    if (n != 2) return Error::Invalid("pod sandbox helper died before setting up namespaces");
+  if (n != 2) return Error::Invalid("pod sandbox helper died before setting up namespaces");
+  if (msg[0] != 0) {
     return Error::Errno(msg[1], std::string("pod sandbox: ") + SandboxStepName(msg[0]));
   }
   struct NsFile {
@@ -149,43 +155,38 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
                            NsFile{CLONE_NEWUTS, NamespaceType::kUts, "uts"}}) {
     if (!(flags & ns.flag)) continue;
     auto fd = sys::Open("/proc/" + std::to_string(pid) + "/ns/" + ns.name, O_RDONLY);
-    if (!fd) {
-      finish_child();
-      return std::move(fd).error().Wrap("pod sandbox");
-    }
-    box.paths_.namespaces[ns.type] = "/proc/self/fd/" + std::to_string(fd->get());
-    if (ns.type == NamespaceType::kNetwork) box.netns_fd_ = fd->get();
-    box.ns_fds_.push_back(std::move(*fd));
+    if (!fd) return std::move(fd).error().Wrap("pod sandbox");
+    paths_.namespaces[ns.type] = "/proc/self/fd/" + std::to_string(fd->get());
+    if (ns.type == NamespaceType::kNetwork) netns_fd_ = fd->get();
+    ns_fds_.push_back(std::move(*fd));
   }
-  finish_child();
+  return Ok();
+}
 
-  // Volumes.
-  for (const Volume& v : pod.spec.volumes) {
-    if (const auto* hp = std::get_if<HostPathVolume>(&v.source)) {
-      Status st = PrepareHostPath(v.name, *hp);
-      if (!st) return std::move(st).error();  // box's destructor removes what was made
-      box.paths_.volumes[v.name] = hp->path;
-      continue;
-    }
-    const auto& ed = std::get<EmptyDirVolume>(v.source);
-    std::filesystem::path dir = box.volumes_dir_ / v.name;
-    PODSHIM_TRY(sys::MakeDirs(dir, 0777));
-    (void)::chmod(dir.c_str(), 0777);  // like kubelet's emptyDir: writable by any container user
-    if (ed.medium == "Memory") {
-      std::string opts = "mode=0777";
-      if (ed.size_limit) {
-        int64_t bytes = PODSHIM_TRY_WRAP(
-            cgroups::ParseResourceQuantity("memory", ed.size_limit->value), ed.size_limit->path);
-        if (bytes > 0) opts += ",size=" + std::to_string(bytes);
-      }
-      if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) < 0) {
-        return Error::Errno(errno, "volume " + Quoted(v.name) + ": mount tmpfs on " + dir.string());
-      }
-      box.tmpfs_mounts_.push_back(dir);
-    }
-    box.paths_.volumes[v.name] = dir;
+Status PodSandbox::PrepareVolume(const Volume& v) {
+  if (const auto* hp = std::get_if<HostPathVolume>(&v.source)) {
+    PODSHIM_TRY(PrepareHostPath(v.name, *hp));
+    paths_.volumes[v.name] = hp->path;
+    return Ok();
   }
-  return box;
+  const auto& ed = std::get<EmptyDirVolume>(v.source);
+  std::filesystem::path dir = volumes_dir_ / v.name;
+  PODSHIM_TRY(sys::MakeDirs(dir, 0777));
+  (void)::chmod(dir.c_str(), 0777);  // like kubelet's emptyDir: writable by any container user
+  if (ed.medium == "Memory") {
+    std::string opts = "mode=0777";
+    if (ed.size_limit) {
+      int64_t bytes = PODSHIM_TRY_WRAP(
+          cgroups::ParseResourceQuantity("memory", ed.size_limit->value), ed.size_limit->path);
+      if (bytes > 0) opts += ",size=" + std::to_string(bytes);
+    }
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) < 0) {
+      return Error::Errno(errno, "volume " + Quoted(v.name) + ": mount tmpfs on " + dir.string());
+    }
+    tmpfs_mounts_.push_back(dir);
+  }
+  paths_.volumes[v.name] = dir;
+  return Ok();
 }
 
 PodSandbox::PodSandbox(PodSandbox&& o) noexcept

@@ -42,6 +42,10 @@ class PodSandbox {
 
  private:
   PodSandbox() = default;
+  // The namespaces of `flags` (CLONE_NEW*), made by a short-lived helper and held by fds.
+  Status CreateNamespaces(int flags, const std::string& hostname);
+  // An emptyDir under volumes_dir_ (tmpfs for medium Memory) or a checked hostPath.
+  Status PrepareVolume(const Volume& v);
   std::vector<UniqueFd> ns_fds_;
   int netns_fd_ = -1;
   SandboxPaths paths_;
