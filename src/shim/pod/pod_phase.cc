@@ -30,7 +30,7 @@ std::string_view PodPhaseName(PodPhase phase) {
   return "Unknown";
 }
 
-PodPhase ComputePodPhase(RestartPolicy policy, std::span<const ContainerSnapshot> containers,
+PodPhase ComputePodPhase(PodRestartPolicy policy, std::span<const ContainerSnapshot> containers,
                          bool pod_is_terminal) {
   int pending_regular_init = 0;
   int pending_sidecar = 0;
@@ -101,7 +101,7 @@ PodPhase ComputePodPhase(RestartPolicy policy, std::span<const ContainerSnapshot
   }
 
   PodPhase phase = PodPhase::kPending;
-  if (failed_initialization > 0 && policy == RestartPolicy::kNever) {
+  if (failed_initialization > 0 && policy == PodRestartPolicy::kNever) {
     phase = PodPhase::kFailed;
   } else if (pending_regular_init > 0 || (pending_sidecar > 0 && !any_app_started) || waiting > 0) {
     phase = PodPhase::kPending;
@@ -110,11 +110,11 @@ PodPhase ComputePodPhase(RestartPolicy policy, std::span<const ContainerSnapshot
   } else if (stopped > 0) {
     if (pod_is_terminal) {
       phase = stopped == succeeded ? PodPhase::kSucceeded : PodPhase::kFailed;
-    } else if (policy == RestartPolicy::kAlways) {
+    } else if (policy == PodRestartPolicy::kAlways) {
       phase = PodPhase::kRunning;  // every container is on its way back
     } else if (stopped == succeeded) {
       phase = PodPhase::kSucceeded;
-    } else if (policy == RestartPolicy::kNever) {
+    } else if (policy == PodRestartPolicy::kNever) {
       phase = PodPhase::kFailed;
     } else {
       phase = PodPhase::kRunning;  // OnFailure: restarting the failed ones

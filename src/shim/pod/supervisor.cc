@@ -26,12 +26,12 @@ EventField Str(std::string key, std::string_view v) { return {std::move(key), st
 }  // namespace
 
 Result<Supervisor> Supervisor::Create(PodPlan plan, const Clock& clock, SupervisorOptions options) {
-  PODSHIM_TRY(ValidatePodPlan(plan));
-  return Supervisor(std::move(plan), clock, options);
+  ValidPodPlan valid = PODSHIM_TRY(ValidatePodPlan(std::move(plan)));
+  return Supervisor(std::move(valid), clock, options);
 }
 
-Supervisor::Supervisor(PodPlan plan, const Clock& clock, SupervisorOptions options)
-    : plan_(std::move(plan)), clock_(&clock), options_(options) {
+Supervisor::Supervisor(ValidPodPlan plan, const Clock& clock, SupervisorOptions options)
+    : plan_(plan.get()), clock_(&clock), options_(options) {
   containers_.reserve(plan_.containers.size());
   for (const ContainerPlan& p : plan_.containers) {
     Container c;
@@ -123,7 +123,7 @@ void Supervisor::MaybeCompleteJob() {
 // OnFailure and Always), and not by `ctl restart`.
 bool Supervisor::StoppingForGood(const Container& c) const {
   return c.plan.role == Role::kApp && c.stop && !c.restart_requested &&
-         plan_.restart_policy == RestartPolicy::kNever;
+         plan_.restart_policy == PodRestartPolicy::kNever;
 }
 
 void Supervisor::Launch(Container& c) {
@@ -289,14 +289,14 @@ bool Supervisor::ShouldRestart(const Container& c, int exit_code) const {
     case Role::kSidecar:
       return true;  // whatever the pod's restartPolicy, whatever the exit code
     case Role::kInit:
-      return exit_code != 0 && plan_.restart_policy != RestartPolicy::kNever;
+      return exit_code != 0 && plan_.restart_policy != PodRestartPolicy::kNever;
     case Role::kApp:
       switch (plan_.restart_policy) {
-        case RestartPolicy::kAlways:
+        case PodRestartPolicy::kAlways:
           return true;
-        case RestartPolicy::kOnFailure:
+        case PodRestartPolicy::kOnFailure:
           return exit_code != 0;
-        case RestartPolicy::kNever:
+        case PodRestartPolicy::kNever:
           return false;
       }
   }

@@ -20,7 +20,7 @@ using namespace supervisor_test;  // NOLINT: the fixture and its plan builders
 // --- Startup ordering (SEMANTICS 3.1) ---
 
 TEST_F(SupervisorTest, RegularInitContainersRunOneByOne) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init1"), Init("init2"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Init("init1"), Init("init2"), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch init1 #0"));
   Running("init1");
@@ -39,7 +39,7 @@ TEST_F(SupervisorTest, RegularInitContainersRunOneByOne) {
 }
 
 TEST_F(SupervisorTest, SidecarStartsBeforeTheNextInitAndKeepsRunning) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("proxy"), Init("setup"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("proxy"), Init("setup"), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch proxy #0"));
   Running("proxy");
@@ -57,7 +57,7 @@ TEST_F(SupervisorTest, SidecarStartsBeforeTheNextInitAndKeepsRunning) {
 TEST_F(SupervisorTest, SidecarWithStartupProbeGatesTheNextContainerUntilItPasses) {
   ContainerPlan proxy = Sidecar("proxy");
   proxy.has_startup_probe = true;
-  Make(Pod(RestartPolicy::kAlways, {proxy, App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {proxy, App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch proxy #0"));
   Running("proxy");
@@ -74,7 +74,8 @@ TEST_F(SupervisorTest, SidecarWithStartupProbeGatesTheNextContainerUntilItPasses
 }
 
 TEST_F(SupervisorTest, AppContainersStartAfterTheLastInitAllAtOnceInSpecOrder) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init"), Sidecar("sc"), App("a1"), App("a2"), App("a3")}));
+  Make(Pod(PodRestartPolicy::kAlways,
+           {Init("init"), Sidecar("sc"), App("a1"), App("a2"), App("a3")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch init #0"));
   Running("init");
@@ -85,7 +86,7 @@ TEST_F(SupervisorTest, AppContainersStartAfterTheLastInitAllAtOnceInSpecOrder) {
 }
 
 TEST_F(SupervisorTest, PodWithoutInitContainersLaunchesAppsAtStart) {
-  Make(Pod(RestartPolicy::kAlways, {App("a1"), App("a2")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("a1"), App("a2")}));
   EXPECT_EQ(sup().Phase(), PodPhase::kPending);
   EXPECT_EQ(Status("a1").state.reason, "PodInitializing");
   Start();
@@ -95,7 +96,7 @@ TEST_F(SupervisorTest, PodWithoutInitContainersLaunchesAppsAtStart) {
 }
 
 TEST_F(SupervisorTest, SidecarCrashAfterItStartedDoesNotStopTheNextInit) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), Init("setup"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), Init("setup"), App("app")}));
   Start();
   Running("sc");
   Running("setup");
@@ -111,7 +112,7 @@ TEST_F(SupervisorTest, SidecarCrashAfterItStartedDoesNotStopTheNextInit) {
 TEST_F(SupervisorTest, SidecarThatDiesBeforeStartingIsRestartedAndStillGatesTheNext) {
   ContainerPlan sc = Sidecar("sc");
   sc.has_startup_probe = true;
-  Make(Pod(RestartPolicy::kNever, {sc, Init("setup"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {sc, Init("setup"), App("app")}));
   Start();
   Ops();
   Running("sc");
@@ -129,7 +130,7 @@ TEST_F(SupervisorTest, SidecarThatDiesBeforeStartingIsRestartedAndStillGatesTheN
 // --- Restarts (SEMANTICS 4.1) ---
 
 TEST_F(SupervisorTest, SidecarIsRestartedUnderNeverWhateverItsExitCode) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
   Running("sc");
   Running("app");
@@ -161,7 +162,7 @@ TEST_F(SupervisorTest, SidecarIsRestartedUnderNeverWhateverItsExitCode) {
 }
 
 struct AppRestartCase {
-  RestartPolicy policy;
+  PodRestartPolicy policy;
   int exit_code;
   bool restarted;
 };
@@ -192,17 +193,17 @@ TEST_P(AppRestartTest, AppFollowsThePodRestartPolicy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, AppRestartTest,
-                         ::testing::Values(AppRestartCase{RestartPolicy::kAlways, 0, true},
-                                           AppRestartCase{RestartPolicy::kAlways, 1, true},
-                                           AppRestartCase{RestartPolicy::kOnFailure, 0, false},
-                                           AppRestartCase{RestartPolicy::kOnFailure, 1, true},
-                                           AppRestartCase{RestartPolicy::kNever, 0, false},
-                                           AppRestartCase{RestartPolicy::kNever, 1, false}));
+                         ::testing::Values(AppRestartCase{PodRestartPolicy::kAlways, 0, true},
+                                           AppRestartCase{PodRestartPolicy::kAlways, 1, true},
+                                           AppRestartCase{PodRestartPolicy::kOnFailure, 0, false},
+                                           AppRestartCase{PodRestartPolicy::kOnFailure, 1, true},
+                                           AppRestartCase{PodRestartPolicy::kNever, 0, false},
+                                           AppRestartCase{PodRestartPolicy::kNever, 1, false}));
 
 // --- CrashLoopBackOff (SEMANTICS 4.2, 10) ---
 
 TEST_F(SupervisorTest, BackOffDoublesToFiveMinutesAndResetsAfterTenMinutesOfRunning) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Ops();
   std::vector<int64_t> delays_ms;
@@ -230,7 +231,7 @@ TEST_F(SupervisorTest, BackOffDoublesToFiveMinutesAndResetsAfterTenMinutesOfRunn
 TEST_F(SupervisorTest, BackOffOptionsApply) {
   auto backoff = MakeBackoffOptions(seconds(1), seconds(3));
   ASSERT_TRUE(backoff.has_value());
-  Make(Pod(RestartPolicy::kAlways, {App("app")}), SupervisorOptions{.backoff = *backoff});
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}), SupervisorOptions{.backoff = *backoff});
   Start();
   for (seconds expected : {seconds(1), seconds(2), seconds(3), seconds(3)}) {
     Running("app");
@@ -243,7 +244,7 @@ TEST_F(SupervisorTest, BackOffOptionsApply) {
 // --- Failures during initialization (SEMANTICS 3.2) ---
 
 TEST_F(SupervisorTest, FailedInitUnderNeverFailsThePodAndNoAppStarts) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), Init("init"), App("app")}));
   Start();
   Running("sc");
   Running("init");
@@ -266,7 +267,7 @@ TEST_F(SupervisorTest, FailedInitUnderNeverFailsThePodAndNoAppStarts) {
 }
 
 TEST_F(SupervisorTest, FailedInitUnderOnFailureIsRetriedWithBackOff) {
-  Make(Pod(RestartPolicy::kOnFailure, {Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kOnFailure, {Init("init"), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch init #0"));
   Running("init");
@@ -287,7 +288,7 @@ TEST_F(SupervisorTest, FailedInitUnderOnFailureIsRetriedWithBackOff) {
 }
 
 TEST_F(SupervisorTest, FailedInitUnderAlwaysIsRetried) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Init("init"), App("app")}));
   Start();
   Running("init");
   Exit("init", 1);
@@ -298,7 +299,7 @@ TEST_F(SupervisorTest, FailedInitUnderAlwaysIsRetried) {
 // --- Job completion and termination order (SEMANTICS 6.2, 6.5) ---
 
 TEST_F(SupervisorTest, JobWithThreeSidecarsSucceedsAndStopsSidecarsInReverseOrder) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("job")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("job")}));
   Start();
   Running("sc1");
   Running("sc2");
@@ -330,7 +331,7 @@ TEST_F(SupervisorTest, JobWithThreeSidecarsSucceedsAndStopsSidecarsInReverseOrde
 }
 
 TEST_F(SupervisorTest, JobWithFailedAppFailsWhateverTheSidecarsReport) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("a1"), App("a2")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("a1"), App("a2")}));
   Start();
   Running("sc");
   Running("a1");
@@ -346,7 +347,7 @@ TEST_F(SupervisorTest, JobWithFailedAppFailsWhateverTheSidecarsReport) {
 }
 
 TEST_F(SupervisorTest, OnFailureJobCompletesOnceTheFailedAppSucceeds) {
-  Make(Pod(RestartPolicy::kOnFailure, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kOnFailure, {Sidecar("sc"), App("app")}));
   Start();
   Running("sc");
   Running("app");
@@ -362,7 +363,7 @@ TEST_F(SupervisorTest, OnFailureJobCompletesOnceTheFailedAppSucceeds) {
 }
 
 TEST_F(SupervisorTest, SidecarThatStopsIsNotRestartedOnceTerminationBegan) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), App("app")}));
   Start();
   Running("sc1");
   Running("sc2");
@@ -380,7 +381,7 @@ TEST_F(SupervisorTest, SidecarThatStopsIsNotRestartedOnceTerminationBegan) {
 }
 
 TEST_F(SupervisorTest, PendingRestartIsCancelledWhenTerminationBegins) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Sidecar("sc"), App("app")}));
   Start();
   Running("sc");
   Running("app");
@@ -404,7 +405,7 @@ TEST_F(SupervisorTest, PendingRestartIsCancelledWhenTerminationBegins) {
 }
 
 TEST_F(SupervisorTest, SigkillAtTheGraceDeadlineAndTwoSecondsLaterForWaitingSidecars) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), App("stubborn")}, seconds(5)));
+  Make(Pod(PodRestartPolicy::kAlways, {Sidecar("sc"), App("stubborn")}, seconds(5)));
   Start();
   Running("sc");
   Running("stubborn");
@@ -433,7 +434,7 @@ TEST_F(SupervisorTest, PreStopHooksStartAllAtOnceAndSigtermFollowsEachHook) {
   sc.has_prestop = true;
   ContainerPlan app = App("app");
   app.has_prestop = true;
-  Make(Pod(RestartPolicy::kAlways, {sc, app}));
+  Make(Pod(PodRestartPolicy::kAlways, {sc, app}));
   Start();
   Running("sc");
   Running("app");
@@ -455,7 +456,7 @@ TEST_F(SupervisorTest, PreStopHooksStartAllAtOnceAndSigtermFollowsEachHook) {
 }
 
 TEST_F(SupervisorTest, SecondStopRequestWithZeroGraceKillsEverythingNow) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Sidecar("sc"), App("app")}));
   Start();
   Running("sc");
   Running("app");
@@ -472,7 +473,7 @@ TEST_F(SupervisorTest, SecondStopRequestWithZeroGraceKillsEverythingNow) {
 
 TEST_F(SupervisorTest, SidecarWaitsAreBoundedByTheGracePeriod) {
   // The upstream vector with grace 2 s: each container takes 1.25 s to exit after SIGTERM.
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("main")},
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("main")},
            seconds(2)));
   Start();
   for (const char* name : {"sc1", "sc2", "sc3", "main"}) Running(name);
@@ -495,7 +496,7 @@ TEST_F(SupervisorTest, SidecarWaitsAreBoundedByTheGracePeriod) {
 TEST_F(SupervisorTest, StopWithZeroGraceSkipsHooksAndSignals) {
   ContainerPlan app = App("app");
   app.has_prestop = true;
-  Make(Pod(RestartPolicy::kAlways, {app}));
+  Make(Pod(PodRestartPolicy::kAlways, {app}));
   Start();
   Running("app");
   All();
@@ -505,7 +506,7 @@ TEST_F(SupervisorTest, StopWithZeroGraceSkipsHooksAndSignals) {
 }
 
 TEST_F(SupervisorTest, StopDuringInitializationNeverStartsTheRest) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Sidecar("sc"), Init("init"), App("app")}));
   Start();
   Running("sc");
   Running("init");
@@ -524,7 +525,7 @@ TEST_F(SupervisorTest, StopDuringInitializationNeverStartsTheRest) {
 }
 
 TEST_F(SupervisorTest, StopWithNothingRunningFinishesAtOnce) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Running("app");
   Exit("app", 1);  // in back-off
@@ -536,7 +537,7 @@ TEST_F(SupervisorTest, StopWithNothingRunningFinishesAtOnce) {
 }
 
 TEST_F(SupervisorTest, ContainerLaunchedWhenTerminationBeganIsStillStopped) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Ops();
   sup().OnStopRequest(TerminationReason::kSignal);  // "Launch app" was queued, not yet reported
@@ -551,7 +552,7 @@ TEST_F(SupervisorTest, ContainerLaunchedWhenTerminationBeganIsStillStopped) {
 // --- Start failures ---
 
 TEST_F(SupervisorTest, AppStartFailureUnderNeverFailsThePod) {
-  Make(Pod(RestartPolicy::kNever, {App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {App("app")}));
   Start();
   All();
   ASSERT_TRUE(sup().OnStartFailed("app", "exec /bin/nope: no such file").has_value());
@@ -568,7 +569,7 @@ TEST_F(SupervisorTest, AppStartFailureUnderNeverFailsThePod) {
 }
 
 TEST_F(SupervisorTest, OneAppFailingToStartDoesNotStopTheOthers) {
-  Make(Pod(RestartPolicy::kAlways, {App("a1"), App("a2"), App("a3")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("a1"), App("a2"), App("a3")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch a1 #0", "Launch a2 #0", "Launch a3 #0"));
   Running("a1");
@@ -584,7 +585,7 @@ TEST_F(SupervisorTest, OneAppFailingToStartDoesNotStopTheOthers) {
 }
 
 TEST_F(SupervisorTest, SidecarStartFailureIsRetriedAndHoldsBackTheNext) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
   Ops();
   ASSERT_TRUE(sup().OnStartFailed("sc", "clone3: EPERM").has_value());
@@ -599,7 +600,7 @@ TEST_F(SupervisorTest, SidecarStartFailureIsRetriedAndHoldsBackTheNext) {
 // --- Exit reasons, status, events ---
 
 TEST_F(SupervisorTest, OomKillIsReportedAsOOMKilled) {
-  Make(Pod(RestartPolicy::kNever, {App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {App("app")}));
   Start();
   Running("app");
   All();
@@ -614,7 +615,7 @@ TEST_F(SupervisorTest, OomKillIsReportedAsOOMKilled) {
 }
 
 TEST_F(SupervisorTest, EventsCarryTimeContainerAndRole) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
   Ops();
   clock_.Advance(seconds(3));
@@ -633,7 +634,7 @@ TEST_F(SupervisorTest, EventsCarryTimeContainerAndRole) {
 }
 
 TEST_F(SupervisorTest, FullEventTimelineOfASimpleJob) {
-  Make(Pod(RestartPolicy::kNever, {Init("init"), Sidecar("log"), App("job")}, seconds(7)));
+  Make(Pod(PodRestartPolicy::kNever, {Init("init"), Sidecar("log"), App("job")}, seconds(7)));
   Start();
   Running("init");
   Exit("init", 0);
@@ -662,7 +663,7 @@ TEST_F(SupervisorTest, FullEventTimelineOfASimpleJob) {
 TEST_F(SupervisorTest, ReadinessProbeDecidesContainerAndPodReadiness) {
   ContainerPlan app = App("app");
   app.has_readiness_probe = true;
-  Make(Pod(RestartPolicy::kAlways, {app}));
+  Make(Pod(PodRestartPolicy::kAlways, {app}));
   Start();
   Running("app");
   EXPECT_THAT(Events(), ElementsAre("ContainerStarted app", "ContainerStartupSucceeded app"));
@@ -675,7 +676,7 @@ TEST_F(SupervisorTest, ReadinessProbeDecidesContainerAndPodReadiness) {
 }
 
 TEST_F(SupervisorTest, StatusSnapshotFollowsTheContainer) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Running("app");
   EXPECT_EQ(Status("app").state.kind, StateSnapshot::Kind::kRunning);
@@ -702,7 +703,7 @@ TEST_F(SupervisorTest, StatusSnapshotFollowsTheContainer) {
 // --- Pod phase (SEMANTICS 6.4) ---
 
 TEST_F(SupervisorTest, PhaseWalksPendingRunningFailed) {
-  Make(Pod(RestartPolicy::kNever, {Init("init"), App("a1"), App("a2")}));
+  Make(Pod(PodRestartPolicy::kNever, {Init("init"), App("a1"), App("a2")}));
   EXPECT_EQ(sup().Phase(), PodPhase::kPending);
   Start();
   Running("init");
@@ -722,9 +723,9 @@ TEST_F(SupervisorTest, PhaseWalksPendingRunningFailed) {
 TEST(PodPhaseTest, AlwaysPodWithEveryAppExitedIsRunning) {
   const std::vector<ContainerSnapshot> v = {
       Snap("app", Role::kApp, StateSnapshot::Kind::kTerminated, 0)};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kAlways, v, false), PodPhase::kRunning);
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kOnFailure, v, false), PodPhase::kSucceeded);
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kAlways, v, true), PodPhase::kSucceeded);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kAlways, v, false), PodPhase::kRunning);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kOnFailure, v, false), PodPhase::kSucceeded);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kAlways, v, true), PodPhase::kSucceeded);
 }
 
 TEST(PodPhaseTest, FailedInitIsFailedOnlyUnderNever) {
@@ -732,25 +733,25 @@ TEST(PodPhaseTest, FailedInitIsFailedOnlyUnderNever) {
   init.last_state = Snap("", Role::kInit, StateSnapshot::Kind::kTerminated, 1).state;
   const ContainerSnapshot app = Snap("app", Role::kApp, StateSnapshot::Kind::kWaiting);
   const std::vector<ContainerSnapshot> v = {init, app};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kNever, v, false), PodPhase::kFailed);
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kOnFailure, v, false), PodPhase::kPending);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kNever, v, false), PodPhase::kFailed);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kOnFailure, v, false), PodPhase::kPending);
 }
 
 TEST(PodPhaseTest, TerminatedSidecarsAreIgnored) {
   ContainerSnapshot sc = Snap("sc", Role::kSidecar, StateSnapshot::Kind::kTerminated, 137);
   const ContainerSnapshot app = Snap("app", Role::kApp, StateSnapshot::Kind::kTerminated, 0);
   const std::vector<ContainerSnapshot> v = {sc, app};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kNever, v, false), PodPhase::kSucceeded);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kNever, v, false), PodPhase::kSucceeded);
   sc.state = Snap("sc", Role::kSidecar, StateSnapshot::Kind::kRunning).state;
   sc.started = true;
   const std::vector<ContainerSnapshot> w = {sc, app};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kNever, w, false), PodPhase::kRunning);
+  EXPECT_EQ(ComputePodPhase(PodRestartPolicy::kNever, w, false), PodPhase::kRunning);
 }
 
 // --- Misuse by the caller ---
 
 TEST_F(SupervisorTest, RejectsUnknownContainersAndImpossibleEvents) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   auto again = sup().Start();
   ASSERT_FALSE(again.has_value());
@@ -771,16 +772,16 @@ TEST_F(SupervisorTest, RejectsUnknownContainersAndImpossibleEvents) {
 
 TEST(SupervisorPlanTest, RejectsInvalidPlans) {
   FakeClock clock;
-  auto no_app = Supervisor::Create(Pod(RestartPolicy::kAlways, {Init("init")}), clock);
+  auto no_app = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {Init("init")}), clock);
   ASSERT_FALSE(no_app.has_value());
   EXPECT_NE(no_app.error().context().find("no app container"), std::string::npos);
-  auto dup = Supervisor::Create(Pod(RestartPolicy::kAlways, {App("a"), App("a")}), clock);
+  auto dup = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {App("a"), App("a")}), clock);
   ASSERT_FALSE(dup.has_value());
   EXPECT_NE(dup.error().context().find("\"a\" is repeated"), std::string::npos);
-  auto order = Supervisor::Create(Pod(RestartPolicy::kAlways, {App("a"), Init("i")}), clock);
+  auto order = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {App("a"), Init("i")}), clock);
   ASSERT_FALSE(order.has_value());
   EXPECT_NE(order.error().context().find("\"i\" comes after an app"), std::string::npos);
-  auto grace = Supervisor::Create(Pod(RestartPolicy::kAlways, {App("a")}, seconds(-1)), clock);
+  auto grace = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {App("a")}, seconds(-1)), clock);
   ASSERT_FALSE(grace.has_value());
   EXPECT_EQ(grace.error().code(), make_error_code(ErrorCode::kInvalidSpec));
 }
