@@ -2,6 +2,7 @@
 // env, ports, volume mounts, resources, probes and lifecycle hooks.
 #include <functional>
 
+#include "common/quoted.h"
 #include "shim/manifest/manifest_reader.h"
 
 namespace podshim::shim::manifest_reader {

@@ -3,6 +3,7 @@
 // SetDefaults_Probe applied by the model's initial values.
 #include <tuple>
 
+#include "common/quoted.h"
 #include "shim/manifest/manifest_reader.h"
 
 namespace podshim::shim::manifest_reader {

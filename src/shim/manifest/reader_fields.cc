@@ -7,6 +7,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "common/quoted.h"
 #include "shim/manifest/manifest.h"
 
 namespace podshim::shim::manifest_reader {

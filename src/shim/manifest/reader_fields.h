@@ -17,7 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "common/quoted.h"
 #include "common/result.h"
 #include "shim/manifest/yaml_document.h"
 
