@@ -1,6 +1,8 @@
 // Bundle checks for a pod manifest; see bundle_check.h.
 #include "shim/manifest/bundle_check.h"
 
+#include <signal.h>
+
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -10,6 +12,7 @@
 #include "oci/spec_parse.h"
 #include "shim/manifest/container_spec.h"
 #include "shim/manifest/manifest_validate.h"
+#include "signals/signal_names.h"
 
 namespace podshim::shim {
 namespace {
@@ -44,8 +47,8 @@ SandboxPaths StandInSandbox(const PodSpec& pod) {
   return stand_in;
 }
 
-// "" when the bundle can run as container `c`, else what is wrong with it.
-std::string BundleProblem(const Container& c, const SandboxPaths& sandbox) {
+// "" when the bundle can run as container `c`, else what is wrong with it. Sets `stop_signal`.
+std::string BundleProblem(const Container& c, const SandboxPaths& sandbox, int& stop_signal) {
   if (std::string p = DirectoryProblem(c.bundle); !p.empty()) return "bundle directory " + p;
   std::error_code ec;
   fs::path config = c.bundle / "config.json";
@@ -57,20 +60,37 @@ std::string BundleProblem(const Container& c, const SandboxPaths& sandbox) {
   if (auto plan = oci::BuildLaunchPlan(*spec, c.bundle, {}); !plan) {
     return plan.error().ToString();
   }
+  Result<int> signal = BundleStopSignal(*spec);
+  if (!signal) return signal.error().ToString();
+  stop_signal = *signal;
   return "";
 }
 
 }  // namespace
 
-std::vector<Error> CheckBundles(const PodSpec& spec) {
+Result<int> BundleStopSignal(const oci::Spec& spec) {
+  auto it = spec.annotations.find(std::string(kStopSignalAnnotation));
+  if (it == spec.annotations.end()) return SIGTERM;
+  Result<int> signal = signals::ParseSignal(it->second);
+  if (!signal) {
+    return Error::Invalid("config.json annotations[" + Quoted(kStopSignalAnnotation) +
+                          "]: not a signal: " + Quoted(it->second));
+  }
+  return signal;
+}
+
+std::vector<Error> CheckBundles(const PodSpec& spec, StopSignals* stop_signals) {
   std::vector<Error> errors;
   const SandboxPaths sandbox = StandInSandbox(spec);
   for (const auto* list : {&spec.init_containers, &spec.containers}) {
     for (size_t i = 0; i < list->size(); ++i) {
       const Container& c = (*list)[i];
       if (c.bundle.empty()) continue;
-      if (std::string problem = BundleProblem(c, sandbox); !problem.empty()) {
+      int stop_signal = SIGTERM;
+      if (std::string problem = BundleProblem(c, sandbox, stop_signal); !problem.empty()) {
         errors.push_back(Error::Invalid(ContainerPath(c, i) + ".bundle: " + problem));
+      } else if (stop_signals) {
+        (*stop_signals)[c.name] = stop_signal;
       }
     }
   }

@@ -16,6 +16,7 @@
 
 #include "common/container_role.h"
 #include "common/result.h"
+#include "shim/manifest/restart_policy.h"
 
 namespace podshim::shim {
 
@@ -169,9 +170,6 @@ struct Container {
     return restart_policy ? ContainerRole::kSidecar : ContainerRole::kInit;
   }
 };
-
-enum class PodRestartPolicy { kAlways, kOnFailure, kNever };
-std::string_view PodRestartPolicyName(PodRestartPolicy policy);  // "Always", ...
 
 struct PodMetadata {
   std::string name;                                         // DNS-1123 label; the default pod id

@@ -83,8 +83,8 @@ void CountApp(const ContainerSnapshot& c, PhaseTally& t) {
   }
 }
 
-PodPhase PhaseOf(const PhaseTally& t, RestartPolicy policy, bool pod_is_terminal) {
-  if (t.failed_initialization > 0 && policy == RestartPolicy::kNever) return PodPhase::kFailed;
+PodPhase PhaseOf(const PhaseTally& t, PodRestartPolicy policy, bool pod_is_terminal) {
+  if (t.failed_initialization > 0 && policy == PodRestartPolicy::kNever) return PodPhase::kFailed;
   if (t.pending_regular_init > 0 || (t.pending_sidecar > 0 && !t.any_app_started) ||
       t.waiting > 0) {
     return PodPhase::kPending;
@@ -92,9 +92,9 @@ PodPhase PhaseOf(const PhaseTally& t, RestartPolicy policy, bool pod_is_terminal
   if (t.running > 0) return PodPhase::kRunning;
   if (t.stopped == 0) return PodPhase::kPending;
   if (pod_is_terminal) return t.stopped == t.succeeded ? PodPhase::kSucceeded : PodPhase::kFailed;
-  if (policy == RestartPolicy::kAlways) return PodPhase::kRunning;  // all on their way back
+  if (policy == PodRestartPolicy::kAlways) return PodPhase::kRunning;  // all on their way back
   if (t.stopped == t.succeeded) return PodPhase::kSucceeded;
-  if (policy == RestartPolicy::kNever) return PodPhase::kFailed;
+  if (policy == PodRestartPolicy::kNever) return PodPhase::kFailed;
   return PodPhase::kRunning;  // OnFailure: restarting the failed ones
 }
 
@@ -114,7 +114,7 @@ std::string_view PodPhaseName(PodPhase phase) {
   return "Unknown";
 }
 
-PodPhase ComputePodPhase(RestartPolicy policy, std::span<const ContainerSnapshot> containers,
+PodPhase ComputePodPhase(PodRestartPolicy policy, std::span<const ContainerSnapshot> containers,
                          bool pod_is_terminal) {
   PhaseTally t;
   for (const ContainerSnapshot& c : containers) {

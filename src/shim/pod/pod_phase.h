@@ -19,7 +19,7 @@ std::string_view PodPhaseName(PodPhase phase);  // "Pending", "Running", "Succee
 // finished) and nothing in it will run again; then the phase is always Succeeded (every app
 // container exited 0) or Failed (kubelet generateAPIPodStatus turns a non-terminal phase of a
 // terminal pod into Failed).
-PodPhase ComputePodPhase(RestartPolicy policy, std::span<const ContainerSnapshot> containers,
+PodPhase ComputePodPhase(PodRestartPolicy policy, std::span<const ContainerSnapshot> containers,
                          bool pod_is_terminal);
 
 }  // namespace podshim::shim

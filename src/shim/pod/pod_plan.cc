@@ -1,3 +1,4 @@
+// Checks a PodPlan; see pod_plan.h.
 #include "shim/pod/pod_plan.h"
 
 #include <set>
@@ -6,19 +7,7 @@
 
 namespace podshim::shim {
 
-std::string_view RestartPolicyName(RestartPolicy policy) {
-  switch (policy) {
-    case RestartPolicy::kAlways:
-      return "Always";
-    case RestartPolicy::kOnFailure:
-      return "OnFailure";
-    case RestartPolicy::kNever:
-      return "Never";
-  }
-  return "unknown";
-}
-
-Status ValidatePodPlan(const PodPlan& plan) {
+Result<ValidPodPlan> ValidatePodPlan(PodPlan plan) {
   if (plan.pod_name.empty()) return Error::Invalid("pod plan: the pod has no name");
   if (plan.grace < std::chrono::seconds(0)) {
     return Error::Invalid("pod plan: grace period must not be negative, got " +
@@ -46,7 +35,7 @@ Status ValidatePodPlan(const PodPlan& plan) {
     }
   }
   if (!seen_app) return Error::Invalid("pod plan: the pod has no app container");
-  return Ok();
+  return ValidPodPlan(std::move(plan));
 }
 
 }  // namespace podshim::shim

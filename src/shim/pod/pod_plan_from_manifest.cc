@@ -1,21 +1,10 @@
+// Manifest -> PodPlan; see pod_plan_from_manifest.h.
 #include "shim/pod/pod_plan_from_manifest.h"
 
 namespace podshim::shim {
 namespace {
 
-RestartPolicy ToRestartPolicy(PodRestartPolicy p) {
-  switch (p) {
-    case PodRestartPolicy::kAlways:
-      return RestartPolicy::kAlways;
-    case PodRestartPolicy::kOnFailure:
-      return RestartPolicy::kOnFailure;
-    case PodRestartPolicy::kNever:
-      return RestartPolicy::kNever;
-  }
-  return RestartPolicy::kAlways;
-}
-
-ContainerPlan ToContainerPlan(const Container& c) {
+ContainerPlan ToContainerPlan(const Container& c, const StopSignals& stop_signals) {
   ContainerPlan cp;
   cp.name = c.name;
   cp.role = c.role();
@@ -23,18 +12,20 @@ ContainerPlan ToContainerPlan(const Container& c) {
   cp.has_readiness_probe = c.readiness_probe.has_value();
   cp.has_poststart = c.lifecycle.post_start.has_value();
   cp.has_prestop = c.lifecycle.pre_stop.has_value();
+  if (auto it = stop_signals.find(c.name); it != stop_signals.end()) cp.stop_signal = it->second;
   return cp;
 }
 
 }  // namespace
 
-PodPlan BuildPodPlan(const Pod& pod) {
+PodPlan BuildPodPlan(const Pod& pod, const StopSignals& stop_signals) {
   PodPlan plan;
   plan.pod_name = pod.metadata.name;
-  plan.restart_policy = ToRestartPolicy(pod.spec.restart_policy);
+  plan.restart_policy = pod.spec.restart_policy;
   plan.grace = pod.spec.termination_grace_period;
-  for (const Container& c : pod.spec.init_containers) plan.containers.push_back(ToContainerPlan(c));
-  for (const Container& c : pod.spec.containers) plan.containers.push_back(ToContainerPlan(c));
+  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
+    for (const Container& c : *list) plan.containers.push_back(ToContainerPlan(c, stop_signals));
+  }
   return plan;
 }
 

@@ -26,12 +26,12 @@ EventField Str(std::string key, std::string_view v) { return {std::move(key), st
 }  // namespace
 
 Result<Supervisor> Supervisor::Create(PodPlan plan, const Clock& clock, SupervisorOptions options) {
-  PODSHIM_TRY(ValidatePodPlan(plan));
-  return Supervisor(std::move(plan), clock, options);
+  ValidPodPlan valid = PODSHIM_TRY(ValidatePodPlan(std::move(plan)));
+  return Supervisor(std::move(valid), clock, options);
 }
 
-Supervisor::Supervisor(PodPlan plan, const Clock& clock, SupervisorOptions options)
-    : plan_(std::move(plan)), clock_(&clock), options_(options) {
+Supervisor::Supervisor(ValidPodPlan plan, const Clock& clock, SupervisorOptions options)
+    : plan_(plan.get()), clock_(&clock), options_(options) {
   containers_.reserve(plan_.containers.size());
   for (const ContainerPlan& p : plan_.containers) {
     Container c;
@@ -123,7 +123,7 @@ void Supervisor::MaybeCompleteJob() {
 // OnFailure and Always), and not by `ctl restart`.
 bool Supervisor::StoppingForGood(const Container& c) const {
   return c.plan.role == Role::kApp && c.stop && !c.restart_requested &&
-         plan_.restart_policy == RestartPolicy::kNever;
+         plan_.restart_policy == PodRestartPolicy::kNever;
 }
 
 void Supervisor::Launch(Container& c) {
@@ -236,25 +236,6 @@ Status Supervisor::OnRestartRequest(std::string_view name) {
   return Ok();
 }
 
-void Supervisor::StopContainer(Container& c, std::optional<std::chrono::seconds> grace) {
-  if (c.stop) return;
-  signals::TerminationContainer t;
-  t.name = c.plan.name;
-  t.role = Role::kApp;  // alone in its plan: nobody to wait for
-  t.running = true;
-  t.has_prestop = c.plan.has_prestop;
-  t.stop_signal = c.plan.stop_signal;
-  const std::chrono::seconds g = grace.value_or(plan_.grace);
-  auto stop = signals::TerminationPlan::Create(*clock_, {t}, g);
-  if (!stop) {  // cannot happen for a validated plan; kill rather than leave it running
-    actions_.push_back(KillContainerAction{c.plan.name});
-    return;
-  }
-  c.stop.emplace(std::move(*stop));
-  c.stop_grace = g;
-  TakePlanActions(c.stop->Start(), g);
-}
-
 Status Supervisor::OnReadinessChanged(std::string_view name, bool ready) {
   Container* c = PODSHIM_TRY(Find(name));
   if (c->stage != Stage::kRunning || !c->plan.has_readiness_probe) return Ok();
@@ -289,14 +270,14 @@ bool Supervisor::ShouldRestart(const Container& c, int exit_code) const {
     case Role::kSidecar:
       return true;  // whatever the pod's restartPolicy, whatever the exit code
     case Role::kInit:
-      return exit_code != 0 && plan_.restart_policy != RestartPolicy::kNever;
+      return exit_code != 0 && plan_.restart_policy != PodRestartPolicy::kNever;
     case Role::kApp:
       switch (plan_.restart_policy) {
-        case RestartPolicy::kAlways:
+        case PodRestartPolicy::kAlways:
           return true;
-        case RestartPolicy::kOnFailure:
+        case PodRestartPolicy::kOnFailure:
           return exit_code != 0;
-        case RestartPolicy::kNever:
+        case PodRestartPolicy::kNever:
           return false;
       }
   }

@@ -54,9 +54,11 @@ class Supervisor {
  public:
   using TimePoint = Clock::TimePoint;
 
-  // Validates the plan (ValidatePodPlan). The clock must outlive the supervisor.
+  // Validates the plan (ValidatePodPlan), then as the constructor.
   static Result<Supervisor> Create(PodPlan plan, const Clock& clock,
                                    SupervisorOptions options = {});
+  // Over a plan validated already (CheckPod's). The clock must outlive the supervisor.
+  Supervisor(ValidPodPlan plan, const Clock& clock, SupervisorOptions options = {});
 
   // Begins the pod: launches the first init container, or every app container when there is
   // none. kConflict when called twice. (The shim emits PodStarted itself, before this.)
@@ -152,8 +154,6 @@ class Supervisor {
     ContainerSnapshot snap;
     std::optional<StateSnapshot> saved_last_state;  // last_state before entering back-off
   };
-
-  Supervisor(PodPlan plan, const Clock& clock, SupervisorOptions options);
 
   Result<Container*> Find(std::string_view name);
   void Sync();

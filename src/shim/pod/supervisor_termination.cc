@@ -1,7 +1,6 @@
-// The Supervisor's termination half (supervisor.h): stop requests, the ordered termination plan
-// (main containers, then sidecars in reverse order, SIGKILL at the grace deadline), preStop hooks
-// finishing, deadlines, and the pod finishing. The start and restart half is supervisor.cc.
-#include <algorithm>
+// The supervisor's stopping side: one container stopped on its own (a failed probe or postStart
+// hook, `ctl restart`), and the pod's termination (the termination plan's actions, preStop hooks
+// returning, deadlines, the pod finishing). Pure, as the rest of Supervisor (supervisor.h).
 #include <utility>
 
 #include "shim/pod/supervisor.h"
@@ -13,6 +12,25 @@ EventField Int(std::string key, int64_t v) { return {std::move(key), v}; }
 EventField Str(std::string key, std::string_view v) { return {std::move(key), std::string(v)}; }
 
 }  // namespace
+
+void Supervisor::StopContainer(Container& c, std::optional<std::chrono::seconds> grace) {
+  if (c.stop) return;
+  signals::TerminationContainer t;
+  t.name = c.plan.name;
+  t.role = Role::kApp;  // alone in its plan: nobody to wait for
+  t.running = true;
+  t.has_prestop = c.plan.has_prestop;
+  t.stop_signal = c.plan.stop_signal;
+  const std::chrono::seconds g = grace.value_or(plan_.grace);
+  auto stop = signals::TerminationPlan::Create(*clock_, {t}, g);
+  if (!stop) {  // cannot happen for a validated plan; kill rather than leave it running
+    actions_.push_back(KillContainerAction{c.plan.name});
+    return;
+  }
+  c.stop.emplace(std::move(*stop));
+  c.stop_grace = g;
+  TakePlanActions(c.stop->Start(), g);
+}
 
 void Supervisor::OnStopRequest(TerminationReason reason,
                                std::optional<std::chrono::seconds> grace) {

@@ -126,8 +126,8 @@ Result<CheckedPod> CheckPod(const PodOptions& o) {
   value_options.hugepage_sizes = PODSHIM_TRY(cgroups::HugePageSizesIn(*input));
   cgroups::PodCgroupValues values =
       PODSHIM_TRY(cgroups::ComputePodCgroupValues(*input, value_options));
-  PODSHIM_TRY(ValidatePodPlan(BuildPodPlan(pod)));
-  if (std::vector<Error> problems = CheckBundles(pod.spec); !problems.empty()) {
+  StopSignals stop_signals;
+  if (std::vector<Error> problems = CheckBundles(pod.spec, &stop_signals); !problems.empty()) {
     // One problem per line, each naming the manifest, as `podshim validate` prints them.
     std::string text;
     for (const Error& e : problems) {
@@ -135,8 +135,9 @@ Result<CheckedPod> CheckPod(const PodOptions& o) {
     }
     return Error::Invalid(std::move(text));
   }
+  ValidPodPlan plan = PODSHIM_TRY(ValidatePodPlan(BuildPodPlan(pod, stop_signals)));
   PodPaths paths = ResolvePodPaths(o, pod);
-  return CheckedPod{std::move(pod), std::move(values), backoff, std::move(paths)};
+  return CheckedPod{std::move(pod), std::move(values), backoff, std::move(paths), std::move(plan)};
 }
 
 Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
@@ -147,7 +148,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   // stop_signals.h) instead of killing the shim half-way through the set-up.
   BlockStopSignals();
   SteadyClock clock;
-  Supervisor sup = PODSHIM_TRY(Supervisor::Create(BuildPodPlan(pod), clock, {checked.backoff}));
+  Supervisor sup(checked.plan, clock, {checked.backoff});
 
   // Each step's undo sits beside it; they run newest first on every return. Once the control
   // socket listened the state dir stays (it keeps events, status and logs).

@@ -10,6 +10,7 @@
 #include "cgroups/cgroup_values.h"
 #include "common/result.h"
 #include "shim/manifest/manifest.h"
+#include "shim/pod/pod_plan.h"
 #include "shim/pod/restart_backoff.h"
 #include "shim/run/pod_options.h"
 
@@ -21,6 +22,7 @@ struct CheckedPod {
   cgroups::PodCgroupValues values;
   BackoffOptions backoff;
   PodPaths paths;
+  ValidPodPlan plan;  // the supervisor's plan, built and validated once, here
 };
 
 // Loads the manifest and checks it, its resources, its plan and every container's bundle and

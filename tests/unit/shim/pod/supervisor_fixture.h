@@ -43,7 +43,7 @@ inline ContainerSnapshot Snap(std::string name, Role role, StateSnapshot::Kind k
   return c;
 }
 
-inline PodPlan Pod(RestartPolicy policy, std::vector<ContainerPlan> containers,
+inline PodPlan Pod(PodRestartPolicy policy, std::vector<ContainerPlan> containers,
                    seconds grace = seconds(30)) {
   return {.pod_name = "pod",
           .restart_policy = policy,

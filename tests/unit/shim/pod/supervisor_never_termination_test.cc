@@ -57,7 +57,7 @@ class SupervisorNeverTerminationTest : public SupervisorTest {
 };
 
 TEST_F(SupervisorNeverTerminationTest, LivenessKillOfTheLastAppTerminatesThePodAtOnce) {
-  Make(Pod(RestartPolicy::kNever,
+  Make(Pod(PodRestartPolicy::kNever,
            {WithPreStop(Sidecar("sc1")), Sidecar("sc2"), Sidecar("sc3"), WithPreStop(App("app"))},
            seconds(30)));
   RunAll({"sc1", "sc2", "sc3", "app"});
@@ -101,7 +101,7 @@ TEST_F(SupervisorNeverTerminationTest, LivenessKillOfTheLastAppTerminatesThePodA
 }
 
 TEST_F(SupervisorNeverTerminationTest, TheTerminationEventSaysFailedWithThePodGrace) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}, seconds(30)));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}, seconds(30)));
   RunAll({"sc", "app"});
   ProbeKill("app");
   EXPECT_THAT(All(), ElementsAre("Signal app SIGTERM",
@@ -111,7 +111,7 @@ TEST_F(SupervisorNeverTerminationTest, TheTerminationEventSaysFailedWithThePodGr
 TEST_F(SupervisorNeverTerminationTest, ThePodGraceDeadlineDoesNotCutTheAppsOwnStopShort) {
   // The probe's grace (40 s) is longer than the pod's (10 s): the app keeps its own; the
   // sidecar's wait is bounded by the pod's grace, as in any termination.
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), WithPreStop(App("app"))}, seconds(10)));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), WithPreStop(App("app"))}, seconds(10)));
   RunAll({"sc", "app"});
   ProbeKill("app", seconds(40));
   EXPECT_THAT(Ops(), ElementsAre("PreStop app"));
@@ -128,7 +128,8 @@ TEST_F(SupervisorNeverTerminationTest, ThePodGraceDeadlineDoesNotCutTheAppsOwnSt
 }
 
 TEST_F(SupervisorNeverTerminationTest, ASecondAppStillRunningKeepsThePodAlive) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("a"), WithPreStop(App("b"))}, seconds(30)));
+  Make(
+      Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("a"), WithPreStop(App("b"))}, seconds(30)));
   RunAll({"sc", "a", "b"});
   ProbeKill("b");
   EXPECT_THAT(Ops(), ElementsAre("PreStop b"));
@@ -154,7 +155,7 @@ TEST_F(SupervisorNeverTerminationTest, ASecondAppStillRunningKeepsThePodAlive) {
 }
 
 TEST_F(SupervisorNeverTerminationTest, AFailedPostStartOfTheLastAppTerminatesThePod) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), WithPostStart(App("app"))}, seconds(30)));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), WithPostStart(App("app"))}, seconds(30)));
   Start();
   Running("sc");
   Running("app");
@@ -170,7 +171,7 @@ TEST_F(SupervisorNeverTerminationTest, AFailedPostStartOfTheLastAppTerminatesThe
 }
 
 TEST_F(SupervisorNeverTerminationTest, ARestartRequestUnderNeverDoesNotTerminateThePod) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), WithPreStop(App("app"))}, seconds(30)));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), WithPreStop(App("app"))}, seconds(30)));
   RunAll({"sc", "app"});
   ASSERT_TRUE(sup().OnRestartRequest("app").has_value());
   EXPECT_THAT(Ops(), ElementsAre("PreStop app"));
@@ -180,8 +181,8 @@ TEST_F(SupervisorNeverTerminationTest, ARestartRequestUnderNeverDoesNotTerminate
 // The contrast: a liveness-killed app is restarted under OnFailure and Always (kubelet adds it
 // to ContainersToStart), so the pod does not terminate and the sidecar is restarted meanwhile.
 TEST_F(SupervisorNeverTerminationTest, UnderOnFailureAndAlwaysTheSidecarIsStillRestarted) {
-  for (RestartPolicy policy : {RestartPolicy::kOnFailure, RestartPolicy::kAlways}) {
-    SCOPED_TRACE(policy == RestartPolicy::kAlways ? "Always" : "OnFailure");
+  for (PodRestartPolicy policy : {PodRestartPolicy::kOnFailure, PodRestartPolicy::kAlways}) {
+    SCOPED_TRACE(policy == PodRestartPolicy::kAlways ? "Always" : "OnFailure");
     Make(Pod(policy, {Sidecar("sc"), WithPreStop(App("app"))}, seconds(30)));
     RunAll({"sc", "app"});
     ProbeKill("app");

@@ -43,7 +43,7 @@ class SupervisorProbeKillTest : public SupervisorTest {
 };
 
 TEST_F(SupervisorProbeKillTest, PostStartHoldsTheNextContainerUntilItReturns) {
-  Make(Pod(RestartPolicy::kAlways, {WithPostStart(Sidecar("sc")), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {WithPostStart(Sidecar("sc")), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch sc #0"));
   Running("sc");
@@ -55,7 +55,7 @@ TEST_F(SupervisorProbeKillTest, PostStartHoldsTheNextContainerUntilItReturns) {
 }
 
 TEST_F(SupervisorProbeKillTest, AnAppsPostStartHoldsBackTheAppsAfterItOnly) {
-  Make(Pod(RestartPolicy::kNever, {App("a"), WithPostStart(App("b")), App("c"), App("d")}));
+  Make(Pod(PodRestartPolicy::kNever, {App("a"), WithPostStart(App("b")), App("c"), App("d")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch a #0", "Launch b #0"));
   Running("a");
@@ -66,7 +66,7 @@ TEST_F(SupervisorProbeKillTest, AnAppsPostStartHoldsBackTheAppsAfterItOnly) {
 }
 
 TEST_F(SupervisorProbeKillTest, AFailedAppStartHoldsBackNothing) {
-  Make(Pod(RestartPolicy::kNever, {WithPostStart(App("a")), App("b")}));
+  Make(Pod(PodRestartPolicy::kNever, {WithPostStart(App("a")), App("b")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch a #0"));
   ASSERT_TRUE(sup().OnStartFailed("a", "exec: no such file").has_value());
@@ -74,7 +74,8 @@ TEST_F(SupervisorProbeKillTest, AFailedAppStartHoldsBackNothing) {
 }
 
 TEST_F(SupervisorProbeKillTest, StartedNeedsBothTheStartupProbeAndThePostStartHook) {
-  Make(Pod(RestartPolicy::kAlways, {WithStartupProbe(WithPostStart(Sidecar("sc"))), App("app")}));
+  Make(
+      Pod(PodRestartPolicy::kAlways, {WithStartupProbe(WithPostStart(Sidecar("sc"))), App("app")}));
   Start();
   Running("sc");
   EXPECT_THAT(Ops(), ElementsAre("Launch sc #0", "PostStart sc"));
@@ -86,7 +87,7 @@ TEST_F(SupervisorProbeKillTest, StartedNeedsBothTheStartupProbeAndThePostStartHo
 }
 
 TEST_F(SupervisorProbeKillTest, FailedPostStartStopsTheSidecarAndItIsRestartedUnderNever) {
-  Make(Pod(RestartPolicy::kNever, {WithPostStart(Sidecar("sc")), App("app")}, seconds(5)));
+  Make(Pod(PodRestartPolicy::kNever, {WithPostStart(Sidecar("sc")), App("app")}, seconds(5)));
   Start();
   Running("sc");
   EXPECT_THAT(Ops(), ElementsAre("Launch sc #0", "PostStart sc"));
@@ -101,7 +102,7 @@ TEST_F(SupervisorProbeKillTest, FailedPostStartStopsTheSidecarAndItIsRestartedUn
 }
 
 TEST_F(SupervisorProbeKillTest, ProbeKillUsesTheProbeGraceThenSigkill) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}, seconds(30)));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}, seconds(30)));
   Start();
   Running("sc");
   Running("app");
@@ -120,7 +121,7 @@ TEST_F(SupervisorProbeKillTest, ProbeKillUsesTheProbeGraceThenSigkill) {
 }
 
 TEST_F(SupervisorProbeKillTest, MinimumTwoSecondsBetweenSignalAndSigkill) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Running("app");
   (void)All();
@@ -130,7 +131,7 @@ TEST_F(SupervisorProbeKillTest, MinimumTwoSecondsBetweenSignalAndSigkill) {
 }
 
 TEST_F(SupervisorProbeKillTest, ProbeKillRunsThePreStopHookFirstWithTheGraceAsItsLimit) {
-  Make(Pod(RestartPolicy::kAlways, {WithPreStop(App("app"))}, seconds(30)));
+  Make(Pod(PodRestartPolicy::kAlways, {WithPreStop(App("app"))}, seconds(30)));
   Start();
   Running("app");
   (void)All();
@@ -150,7 +151,7 @@ TEST_F(SupervisorProbeKillTest, ProbeKillRunsThePreStopHookFirstWithTheGraceAsIt
 }
 
 TEST_F(SupervisorProbeKillTest, LivenessKilledAppUnderNeverIsNotRestartedAndThePodFails) {
-  Make(Pod(RestartPolicy::kNever, {App("app")}, seconds(5)));
+  Make(Pod(PodRestartPolicy::kNever, {App("app")}, seconds(5)));
   Start();
   Running("app");
   (void)All();
@@ -165,7 +166,7 @@ TEST_F(SupervisorProbeKillTest, LivenessKilledAppUnderNeverIsNotRestartedAndTheP
 }
 
 TEST_F(SupervisorProbeKillTest, ProbeKillIsIgnoredWhileThePodTerminatesAndWhenNotRunning) {
-  Make(Pod(RestartPolicy::kAlways, {App("a"), App("b")}, seconds(5)));
+  Make(Pod(PodRestartPolicy::kAlways, {App("a"), App("b")}, seconds(5)));
   Start();
   Running("a");
   (void)All();
@@ -179,7 +180,7 @@ TEST_F(SupervisorProbeKillTest, ProbeKillIsIgnoredWhileThePodTerminatesAndWhenNo
 }
 
 TEST_F(SupervisorProbeKillTest, TerminationTakesOverAStopUnderWayWithoutASecondPreStop) {
-  Make(Pod(RestartPolicy::kAlways, {WithPreStop(App("app"))}, seconds(10)));
+  Make(Pod(PodRestartPolicy::kAlways, {WithPreStop(App("app"))}, seconds(10)));
   Start();
   Running("app");
   (void)All();
@@ -194,7 +195,7 @@ TEST_F(SupervisorProbeKillTest, TerminationTakesOverAStopUnderWayWithoutASecondP
 }
 
 TEST_F(SupervisorProbeKillTest, RestartRequestRelaunchesAtOnceWhateverThePolicy) {
-  Make(Pod(RestartPolicy::kNever, {App("app"), App("other")}, seconds(5)));
+  Make(Pod(PodRestartPolicy::kNever, {App("app"), App("other")}, seconds(5)));
   Start();
   Running("app");
   Running("other");
@@ -211,7 +212,7 @@ TEST_F(SupervisorProbeKillTest, RestartRequestRelaunchesAtOnceWhateverThePolicy)
 }
 
 TEST_F(SupervisorProbeKillTest, RestartRequestLaunchesAContainerWaitingInBackOffNow) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Running("app");
   Exit("app", 1);
@@ -222,7 +223,7 @@ TEST_F(SupervisorProbeKillTest, RestartRequestLaunchesAContainerWaitingInBackOff
 }
 
 TEST_F(SupervisorProbeKillTest, RestartRequestIsRefusedForInitsUnstartedAndWhileTerminating) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Init("init"), App("app")}));
   Start();
   EXPECT_FALSE(sup().OnRestartRequest("app").has_value());  // not started yet
   EXPECT_FALSE(sup().OnRestartRequest("init").has_value());
@@ -237,7 +238,7 @@ TEST_F(SupervisorProbeKillTest, RestartRequestIsRefusedForInitsUnstartedAndWhile
 }
 
 TEST_F(SupervisorProbeKillTest, PodPreStopCarriesThePodGraceAsItsLimit) {
-  Make(Pod(RestartPolicy::kAlways, {WithPreStop(App("app"))}, seconds(30)));
+  Make(Pod(PodRestartPolicy::kAlways, {WithPreStop(App("app"))}, seconds(30)));
   Start();
   Running("app");
   (void)All();

@@ -20,7 +20,7 @@ using namespace supervisor_test;  // NOLINT: the fixture and its plan builders
 // --- Startup ordering (SEMANTICS 3.1) ---
 
 TEST_F(SupervisorTest, RegularInitContainersRunOneByOne) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init1"), Init("init2"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Init("init1"), Init("init2"), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch init1 #0"));
   Running("init1");
@@ -39,7 +39,7 @@ TEST_F(SupervisorTest, RegularInitContainersRunOneByOne) {
 }
 
 TEST_F(SupervisorTest, SidecarStartsBeforeTheNextInitAndKeepsRunning) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("proxy"), Init("setup"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("proxy"), Init("setup"), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch proxy #0"));
   Running("proxy");
@@ -57,7 +57,7 @@ TEST_F(SupervisorTest, SidecarStartsBeforeTheNextInitAndKeepsRunning) {
 TEST_F(SupervisorTest, SidecarWithStartupProbeGatesTheNextContainerUntilItPasses) {
   ContainerPlan proxy = Sidecar("proxy");
   proxy.has_startup_probe = true;
-  Make(Pod(RestartPolicy::kAlways, {proxy, App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {proxy, App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch proxy #0"));
   Running("proxy");
@@ -74,7 +74,8 @@ TEST_F(SupervisorTest, SidecarWithStartupProbeGatesTheNextContainerUntilItPasses
 }
 
 TEST_F(SupervisorTest, AppContainersStartAfterTheLastInitAllAtOnceInSpecOrder) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init"), Sidecar("sc"), App("a1"), App("a2"), App("a3")}));
+  Make(Pod(PodRestartPolicy::kAlways,
+           {Init("init"), Sidecar("sc"), App("a1"), App("a2"), App("a3")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch init #0"));
   Running("init");
@@ -85,7 +86,7 @@ TEST_F(SupervisorTest, AppContainersStartAfterTheLastInitAllAtOnceInSpecOrder) {
 }
 
 TEST_F(SupervisorTest, PodWithoutInitContainersLaunchesAppsAtStart) {
-  Make(Pod(RestartPolicy::kAlways, {App("a1"), App("a2")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("a1"), App("a2")}));
   EXPECT_EQ(sup().Phase(), PodPhase::kPending);
   EXPECT_EQ(Status("a1").state.reason, "PodInitializing");
   Start();
@@ -95,7 +96,7 @@ TEST_F(SupervisorTest, PodWithoutInitContainersLaunchesAppsAtStart) {
 }
 
 TEST_F(SupervisorTest, SidecarCrashAfterItStartedDoesNotStopTheNextInit) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), Init("setup"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), Init("setup"), App("app")}));
   Start();
   Running("sc");
   Running("setup");
@@ -111,7 +112,7 @@ TEST_F(SupervisorTest, SidecarCrashAfterItStartedDoesNotStopTheNextInit) {
 TEST_F(SupervisorTest, SidecarThatDiesBeforeStartingIsRestartedAndStillGatesTheNext) {
   ContainerPlan sc = Sidecar("sc");
   sc.has_startup_probe = true;
-  Make(Pod(RestartPolicy::kNever, {sc, Init("setup"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {sc, Init("setup"), App("app")}));
   Start();
   Ops();
   Running("sc");
@@ -129,7 +130,7 @@ TEST_F(SupervisorTest, SidecarThatDiesBeforeStartingIsRestartedAndStillGatesTheN
 // --- Restarts (SEMANTICS 4.1) ---
 
 TEST_F(SupervisorTest, SidecarIsRestartedUnderNeverWhateverItsExitCode) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
   Running("sc");
   Running("app");
@@ -161,7 +162,7 @@ TEST_F(SupervisorTest, SidecarIsRestartedUnderNeverWhateverItsExitCode) {
 }
 
 struct AppRestartCase {
-  RestartPolicy policy;
+  PodRestartPolicy policy;
   int exit_code;
   bool restarted;
 };
@@ -192,17 +193,17 @@ TEST_P(AppRestartTest, AppFollowsThePodRestartPolicy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, AppRestartTest,
-                         ::testing::Values(AppRestartCase{RestartPolicy::kAlways, 0, true},
-                                           AppRestartCase{RestartPolicy::kAlways, 1, true},
-                                           AppRestartCase{RestartPolicy::kOnFailure, 0, false},
-                                           AppRestartCase{RestartPolicy::kOnFailure, 1, true},
-                                           AppRestartCase{RestartPolicy::kNever, 0, false},
-                                           AppRestartCase{RestartPolicy::kNever, 1, false}));
+                         ::testing::Values(AppRestartCase{PodRestartPolicy::kAlways, 0, true},
+                                           AppRestartCase{PodRestartPolicy::kAlways, 1, true},
+                                           AppRestartCase{PodRestartPolicy::kOnFailure, 0, false},
+                                           AppRestartCase{PodRestartPolicy::kOnFailure, 1, true},
+                                           AppRestartCase{PodRestartPolicy::kNever, 0, false},
+                                           AppRestartCase{PodRestartPolicy::kNever, 1, false}));
 
 // --- CrashLoopBackOff (SEMANTICS 4.2, 10) ---
 
 TEST_F(SupervisorTest, BackOffDoublesToFiveMinutesAndResetsAfterTenMinutesOfRunning) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Ops();
   std::vector<int64_t> delays_ms;
@@ -230,7 +231,7 @@ TEST_F(SupervisorTest, BackOffDoublesToFiveMinutesAndResetsAfterTenMinutesOfRunn
 TEST_F(SupervisorTest, BackOffOptionsApply) {
   auto backoff = MakeBackoffOptions(seconds(1), seconds(3));
   ASSERT_TRUE(backoff.has_value());
-  Make(Pod(RestartPolicy::kAlways, {App("app")}), SupervisorOptions{.backoff = *backoff});
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}), SupervisorOptions{.backoff = *backoff});
   Start();
   for (seconds expected : {seconds(1), seconds(2), seconds(3), seconds(3)}) {
     Running("app");
@@ -243,7 +244,7 @@ TEST_F(SupervisorTest, BackOffOptionsApply) {
 // --- Failures during initialization (SEMANTICS 3.2) ---
 
 TEST_F(SupervisorTest, FailedInitUnderNeverFailsThePodAndNoAppStarts) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), Init("init"), App("app")}));
   Start();
   Running("sc");
   Running("init");
@@ -266,7 +267,7 @@ TEST_F(SupervisorTest, FailedInitUnderNeverFailsThePodAndNoAppStarts) {
 }
 
 TEST_F(SupervisorTest, FailedInitUnderOnFailureIsRetriedWithBackOff) {
-  Make(Pod(RestartPolicy::kOnFailure, {Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kOnFailure, {Init("init"), App("app")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch init #0"));
   Running("init");
@@ -287,7 +288,7 @@ TEST_F(SupervisorTest, FailedInitUnderOnFailureIsRetriedWithBackOff) {
 }
 
 TEST_F(SupervisorTest, FailedInitUnderAlwaysIsRetried) {
-  Make(Pod(RestartPolicy::kAlways, {Init("init"), App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {Init("init"), App("app")}));
   Start();
   Running("init");
   Exit("init", 1);
@@ -295,263 +296,10 @@ TEST_F(SupervisorTest, FailedInitUnderAlwaysIsRetried) {
   EXPECT_THAT(Ops(), ElementsAre("Launch init #0", "Launch init #1"));
 }
 
-// --- Job completion and termination order (SEMANTICS 6.2, 6.5) ---
-
-TEST_F(SupervisorTest, JobWithThreeSidecarsSucceedsAndStopsSidecarsInReverseOrder) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("job")}));
-  Start();
-  Running("sc1");
-  Running("sc2");
-  Running("sc3");
-  EXPECT_THAT(Ops(),
-              ElementsAre("Launch sc1 #0", "Launch sc2 #0", "Launch sc3 #0", "Launch job #0"));
-  Running("job");
-  All();
-  clock_.Advance(seconds(5));
-  Exit("job", 0);
-  EXPECT_THAT(All(), ElementsAre("Emit ContainerExited job exitCode=0 signal=null reason=Completed "
-                                 "restartCount=0",
-                                 "Emit ContainerNotReady job", "Emit PodNotReady",
-                                 "Emit TerminationStarted reason=Completed gracePeriodSeconds=30",
-                                 "Signal sc3 SIGTERM"));
-  EXPECT_EQ(sup().Phase(), PodPhase::kRunning);  // sidecars still run
-  Killed("sc3", SIGTERM);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc2 SIGTERM"));  // only once sc3 exited
-  Exit("sc2", 1);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc1 SIGTERM"));
-  Exit("sc1", 0);
-  EXPECT_THAT(All(), ElementsAre("Emit ContainerExited sc1 exitCode=0 signal=null reason=Completed "
-                                 "restartCount=0",
-                                 "Emit ContainerNotReady sc1", "Emit PodFinished phase=Succeeded",
-                                 "PodFinished Succeeded (Completed)"));
-  // Sidecar exit codes (143, 1, 0) never change the phase.
-  EXPECT_EQ(sup().Phase(), PodPhase::kSucceeded);
-  EXPECT_TRUE(sup().Snapshot().finished);
-}
-
-TEST_F(SupervisorTest, JobWithFailedAppFailsWhateverTheSidecarsReport) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("a1"), App("a2")}));
-  Start();
-  Running("sc");
-  Running("a1");
-  Running("a2");
-  All();
-  Exit("a1", 0);
-  EXPECT_THAT(Ops(), IsEmpty());  // a2 still runs
-  Exit("a2", 2);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc SIGTERM"));
-  Exit("sc", 0);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Failed)"));
-  EXPECT_EQ(sup().Phase(), PodPhase::kFailed);
-}
-
-TEST_F(SupervisorTest, OnFailureJobCompletesOnceTheFailedAppSucceeds) {
-  Make(Pod(RestartPolicy::kOnFailure, {Sidecar("sc"), App("app")}));
-  Start();
-  Running("sc");
-  Running("app");
-  Exit("app", 1);
-  EXPECT_EQ(sup().Phase(), PodPhase::kRunning);  // restarting
-  FireDeadline();
-  Running("app");
-  All();
-  Exit("app", 0);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc SIGTERM"));
-  Killed("sc", SIGTERM);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Succeeded (Completed)"));
-}
-
-TEST_F(SupervisorTest, SidecarThatStopsIsNotRestartedOnceTerminationBegan) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), App("app")}));
-  Start();
-  Running("sc1");
-  Running("sc2");
-  Running("app");
-  All();
-  sup().OnStopRequest(TerminationReason::kRequest);
-  EXPECT_THAT(Ops(), ElementsAre("Signal app SIGTERM"));
-  Exit("sc1", 1);  // crashes while the app is still stopping
-  EXPECT_THAT(Ops(), IsEmpty());
-  EXPECT_EQ(Status("sc1").state.kind, StateSnapshot::Kind::kTerminated);
-  Killed("app", SIGTERM);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc2 SIGTERM"));
-  Killed("sc2", SIGTERM);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Request)"));
-}
-
-TEST_F(SupervisorTest, PendingRestartIsCancelledWhenTerminationBegins) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), App("app")}));
-  Start();
-  Running("sc");
-  Running("app");
-  Exit("sc", 1);
-  All();
-  ASSERT_TRUE(sup().NextDeadline().has_value());
-  sup().OnStopRequest(TerminationReason::kSignal, seconds(10));
-  EXPECT_THAT(All(), ElementsAre("Emit TerminationStarted reason=Signal gracePeriodSeconds=10",
-                                 "Signal app SIGTERM"));
-  EXPECT_EQ(Status("sc").state.kind, StateSnapshot::Kind::kTerminated);
-  EXPECT_EQ(Status("sc").state.exit_code, 1);
-  clock_.Advance(seconds(10));
-  sup().OnDeadline();
-  EXPECT_THAT(Ops(), ElementsAre("Kill app"));  // never "Launch sc"
-  Killed("app", SIGKILL);
-  EXPECT_THAT(All(),
-              ElementsAre("Emit ContainerExited app exitCode=137 signal=SIGKILL reason=Error "
-                          "restartCount=0",
-                          "Emit ContainerNotReady app", "Emit PodFinished phase=Terminated",
-                          "PodFinished Failed (Signal)"));
-}
-
-TEST_F(SupervisorTest, SigkillAtTheGraceDeadlineAndTwoSecondsLaterForWaitingSidecars) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), App("stubborn")}, seconds(5)));
-  Start();
-  Running("sc");
-  Running("stubborn");
-  All();
-  sup().OnStopRequest(TerminationReason::kSignal);
-  EXPECT_THAT(All(), ElementsAre("Emit TerminationStarted reason=Signal gracePeriodSeconds=5",
-                                 "Signal stubborn SIGTERM"));
-  EXPECT_EQ(UntilDeadline(), seconds(5));
-  FireDeadline();  // t0+5: the app ignored SIGTERM; the sidecar's wait is over too
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc SIGTERM", "Kill stubborn"));
-  Killed("stubborn", SIGKILL);
-  EXPECT_EQ(Status("stubborn").state.exit_code, 137);
-  EXPECT_EQ(Status("stubborn").state.signal, SIGKILL);
-  All();
-  EXPECT_EQ(UntilDeadline(), seconds(2));  // minimum stop grace for the sidecar
-  FireDeadline();
-  EXPECT_THAT(Ops(), ElementsAre("Kill sc"));
-  Killed("sc", SIGKILL);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Signal)"));
-  EXPECT_EQ(sup().Phase(), PodPhase::kFailed);  // an app killed after the grace period
-  EXPECT_EQ(sup().NextDeadline(), std::nullopt);
-}
-
-TEST_F(SupervisorTest, PreStopHooksStartAllAtOnceAndSigtermFollowsEachHook) {
-  ContainerPlan sc = Sidecar("sc");
-  sc.has_prestop = true;
-  ContainerPlan app = App("app");
-  app.has_prestop = true;
-  Make(Pod(RestartPolicy::kAlways, {sc, app}));
-  Start();
-  Running("sc");
-  Running("app");
-  All();
-  sup().OnStopRequest(TerminationReason::kRequest);
-  EXPECT_THAT(Ops(), ElementsAre("PreStop sc", "PreStop app"));
-  clock_.Advance(seconds(1));
-  ASSERT_TRUE(sup().OnPreStopFinished("app").has_value());
-  EXPECT_THAT(Ops(), ElementsAre("Signal app SIGTERM"));
-  ASSERT_TRUE(sup().OnPreStopFinished("sc").has_value());
-  EXPECT_THAT(Ops(), IsEmpty());  // the sidecar still waits for the app
-  Exit("app", 0);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc SIGTERM"));
-  Exit("sc", 0);
-  EXPECT_THAT(All(), ElementsAre("Emit ContainerExited sc exitCode=0 signal=null reason=Completed "
-                                 "restartCount=0",
-                                 "Emit ContainerNotReady sc", "Emit PodFinished phase=Terminated",
-                                 "PodFinished Succeeded (Request)"));
-}
-
-TEST_F(SupervisorTest, SecondStopRequestWithZeroGraceKillsEverythingNow) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), App("app")}));
-  Start();
-  Running("sc");
-  Running("app");
-  All();
-  sup().OnStopRequest(TerminationReason::kSignal);
-  EXPECT_THAT(Ops(), ElementsAre("Signal app SIGTERM"));
-  sup().OnStopRequest(TerminationReason::kSignal, seconds(0));
-  EXPECT_THAT(Ops(), ElementsAre("Kill sc", "Kill app"));
-  EXPECT_EQ(sup().NextDeadline(), std::nullopt);  // only the exits are awaited now
-  Killed("app", SIGKILL);
-  Killed("sc", SIGKILL);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Signal)"));
-}
-
-TEST_F(SupervisorTest, SidecarWaitsAreBoundedByTheGracePeriod) {
-  // The upstream vector with grace 2 s: each container takes 1.25 s to exit after SIGTERM.
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc1"), Sidecar("sc2"), Sidecar("sc3"), App("main")},
-           seconds(2)));
-  Start();
-  for (const char* name : {"sc1", "sc2", "sc3", "main"}) Running(name);
-  All();
-  const Clock::TimePoint t0 = clock_.Now();
-  sup().OnStopRequest(TerminationReason::kRequest);
-  EXPECT_THAT(Ops(), ElementsAre("Signal main SIGTERM"));
-  clock_.Advance(std::chrono::milliseconds(1250));
-  Exit("main", 0);
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc3 SIGTERM"));
-  EXPECT_EQ(sup().NextDeadline(), t0 + seconds(2));  // the end of sc1's and sc2's wait
-  FireDeadline();
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc1 SIGTERM", "Signal sc2 SIGTERM"));
-  Exit("sc3", 0);
-  Exit("sc2", 0);
-  Exit("sc1", 0);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Succeeded (Request)"));
-}
-
-TEST_F(SupervisorTest, StopWithZeroGraceSkipsHooksAndSignals) {
-  ContainerPlan app = App("app");
-  app.has_prestop = true;
-  Make(Pod(RestartPolicy::kAlways, {app}));
-  Start();
-  Running("app");
-  All();
-  sup().OnStopRequest(TerminationReason::kRequest, seconds(0));
-  EXPECT_THAT(All(), ElementsAre("Emit TerminationStarted reason=Request gracePeriodSeconds=0",
-                                 "Kill app"));
-}
-
-TEST_F(SupervisorTest, StopDuringInitializationNeverStartsTheRest) {
-  Make(Pod(RestartPolicy::kAlways, {Sidecar("sc"), Init("init"), App("app")}));
-  Start();
-  Running("sc");
-  Running("init");
-  All();
-  sup().OnStopRequest(TerminationReason::kSignal);
-  // Regular init containers do not wait; the sidecar waits for no app (none runs).
-  EXPECT_THAT(Ops(), ElementsAre("Signal sc SIGTERM", "Signal init SIGTERM"));
-  Killed("init", SIGTERM);
-  Killed("sc", SIGTERM);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Signal)"));
-  EXPECT_EQ(Status("app").restart_count, 0);
-  EXPECT_EQ(Status("app").state.kind, StateSnapshot::Kind::kWaiting);
-  sup().OnStopRequest(TerminationReason::kSignal);  // after the end: nothing
-  sup().OnDeadline();
-  EXPECT_THAT(All(), IsEmpty());
-}
-
-TEST_F(SupervisorTest, StopWithNothingRunningFinishesAtOnce) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
-  Start();
-  Running("app");
-  Exit("app", 1);  // in back-off
-  All();
-  sup().OnStopRequest(TerminationReason::kRequest);
-  EXPECT_THAT(All(),
-              ElementsAre("Emit TerminationStarted reason=Request gracePeriodSeconds=30",
-                          "Emit PodFinished phase=Terminated", "PodFinished Failed (Request)"));
-}
-
-TEST_F(SupervisorTest, ContainerLaunchedWhenTerminationBeganIsStillStopped) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
-  Start();
-  Ops();
-  sup().OnStopRequest(TerminationReason::kSignal);  // "Launch app" was queued, not yet reported
-  EXPECT_THAT(Ops(), ElementsAre("Signal app SIGTERM"));
-  Running("app");
-  EXPECT_THAT(Ops(), IsEmpty());
-  EXPECT_FALSE(sup().Finished());
-  Killed("app", SIGTERM);
-  EXPECT_THAT(Ops(), ElementsAre("PodFinished Failed (Signal)"));
-}
-
 // --- Start failures ---
 
 TEST_F(SupervisorTest, AppStartFailureUnderNeverFailsThePod) {
-  Make(Pod(RestartPolicy::kNever, {App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {App("app")}));
   Start();
   All();
   ASSERT_TRUE(sup().OnStartFailed("app", "exec /bin/nope: no such file").has_value());
@@ -568,7 +316,7 @@ TEST_F(SupervisorTest, AppStartFailureUnderNeverFailsThePod) {
 }
 
 TEST_F(SupervisorTest, OneAppFailingToStartDoesNotStopTheOthers) {
-  Make(Pod(RestartPolicy::kAlways, {App("a1"), App("a2"), App("a3")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("a1"), App("a2"), App("a3")}));
   Start();
   EXPECT_THAT(Ops(), ElementsAre("Launch a1 #0", "Launch a2 #0", "Launch a3 #0"));
   Running("a1");
@@ -584,7 +332,7 @@ TEST_F(SupervisorTest, OneAppFailingToStartDoesNotStopTheOthers) {
 }
 
 TEST_F(SupervisorTest, SidecarStartFailureIsRetriedAndHoldsBackTheNext) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
   Ops();
   ASSERT_TRUE(sup().OnStartFailed("sc", "clone3: EPERM").has_value());
@@ -599,7 +347,7 @@ TEST_F(SupervisorTest, SidecarStartFailureIsRetriedAndHoldsBackTheNext) {
 // --- Exit reasons, status, events ---
 
 TEST_F(SupervisorTest, OomKillIsReportedAsOOMKilled) {
-  Make(Pod(RestartPolicy::kNever, {App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {App("app")}));
   Start();
   Running("app");
   All();
@@ -614,7 +362,7 @@ TEST_F(SupervisorTest, OomKillIsReportedAsOOMKilled) {
 }
 
 TEST_F(SupervisorTest, EventsCarryTimeContainerAndRole) {
-  Make(Pod(RestartPolicy::kNever, {Sidecar("sc"), App("app")}));
+  Make(Pod(PodRestartPolicy::kNever, {Sidecar("sc"), App("app")}));
   Start();
   Ops();
   clock_.Advance(seconds(3));
@@ -633,7 +381,7 @@ TEST_F(SupervisorTest, EventsCarryTimeContainerAndRole) {
 }
 
 TEST_F(SupervisorTest, FullEventTimelineOfASimpleJob) {
-  Make(Pod(RestartPolicy::kNever, {Init("init"), Sidecar("log"), App("job")}, seconds(7)));
+  Make(Pod(PodRestartPolicy::kNever, {Init("init"), Sidecar("log"), App("job")}, seconds(7)));
   Start();
   Running("init");
   Exit("init", 0);
@@ -662,7 +410,7 @@ TEST_F(SupervisorTest, FullEventTimelineOfASimpleJob) {
 TEST_F(SupervisorTest, ReadinessProbeDecidesContainerAndPodReadiness) {
   ContainerPlan app = App("app");
   app.has_readiness_probe = true;
-  Make(Pod(RestartPolicy::kAlways, {app}));
+  Make(Pod(PodRestartPolicy::kAlways, {app}));
   Start();
   Running("app");
   EXPECT_THAT(Events(), ElementsAre("ContainerStarted app", "ContainerStartupSucceeded app"));
@@ -675,7 +423,7 @@ TEST_F(SupervisorTest, ReadinessProbeDecidesContainerAndPodReadiness) {
 }
 
 TEST_F(SupervisorTest, StatusSnapshotFollowsTheContainer) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   Running("app");
   EXPECT_EQ(Status("app").state.kind, StateSnapshot::Kind::kRunning);
@@ -699,58 +447,10 @@ TEST_F(SupervisorTest, StatusSnapshotFollowsTheContainer) {
   EXPECT_EQ(s.restart_count, 0);
 }
 
-// --- Pod phase (SEMANTICS 6.4) ---
-
-TEST_F(SupervisorTest, PhaseWalksPendingRunningFailed) {
-  Make(Pod(RestartPolicy::kNever, {Init("init"), App("a1"), App("a2")}));
-  EXPECT_EQ(sup().Phase(), PodPhase::kPending);
-  Start();
-  Running("init");
-  EXPECT_EQ(sup().Phase(), PodPhase::kPending);
-  Exit("init", 0);
-  Running("a1");
-  EXPECT_EQ(sup().Phase(), PodPhase::kPending);  // a2 still being created
-  Running("a2");
-  EXPECT_EQ(sup().Phase(), PodPhase::kRunning);
-  Exit("a1", 1);
-  EXPECT_EQ(sup().Phase(), PodPhase::kRunning);  // a2 still runs
-  Exit("a2", 0);
-  EXPECT_EQ(sup().Phase(), PodPhase::kFailed);
-  EXPECT_EQ(PodPhaseName(sup().Phase()), "Failed");
-}
-
-TEST(PodPhaseTest, AlwaysPodWithEveryAppExitedIsRunning) {
-  const std::vector<ContainerSnapshot> v = {
-      Snap("app", Role::kApp, StateSnapshot::Kind::kTerminated, 0)};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kAlways, v, false), PodPhase::kRunning);
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kOnFailure, v, false), PodPhase::kSucceeded);
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kAlways, v, true), PodPhase::kSucceeded);
-}
-
-TEST(PodPhaseTest, FailedInitIsFailedOnlyUnderNever) {
-  ContainerSnapshot init = Snap("init", Role::kInit, StateSnapshot::Kind::kWaiting);
-  init.last_state = Snap("", Role::kInit, StateSnapshot::Kind::kTerminated, 1).state;
-  const ContainerSnapshot app = Snap("app", Role::kApp, StateSnapshot::Kind::kWaiting);
-  const std::vector<ContainerSnapshot> v = {init, app};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kNever, v, false), PodPhase::kFailed);
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kOnFailure, v, false), PodPhase::kPending);
-}
-
-TEST(PodPhaseTest, TerminatedSidecarsAreIgnored) {
-  ContainerSnapshot sc = Snap("sc", Role::kSidecar, StateSnapshot::Kind::kTerminated, 137);
-  const ContainerSnapshot app = Snap("app", Role::kApp, StateSnapshot::Kind::kTerminated, 0);
-  const std::vector<ContainerSnapshot> v = {sc, app};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kNever, v, false), PodPhase::kSucceeded);
-  sc.state = Snap("sc", Role::kSidecar, StateSnapshot::Kind::kRunning).state;
-  sc.started = true;
-  const std::vector<ContainerSnapshot> w = {sc, app};
-  EXPECT_EQ(ComputePodPhase(RestartPolicy::kNever, w, false), PodPhase::kRunning);
-}
-
 // --- Misuse by the caller ---
 
 TEST_F(SupervisorTest, RejectsUnknownContainersAndImpossibleEvents) {
-  Make(Pod(RestartPolicy::kAlways, {App("app")}));
+  Make(Pod(PodRestartPolicy::kAlways, {App("app")}));
   Start();
   auto again = sup().Start();
   ASSERT_FALSE(again.has_value());
@@ -771,16 +471,16 @@ TEST_F(SupervisorTest, RejectsUnknownContainersAndImpossibleEvents) {
 
 TEST(SupervisorPlanTest, RejectsInvalidPlans) {
   FakeClock clock;
-  auto no_app = Supervisor::Create(Pod(RestartPolicy::kAlways, {Init("init")}), clock);
+  auto no_app = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {Init("init")}), clock);
   ASSERT_FALSE(no_app.has_value());
   EXPECT_NE(no_app.error().context().find("no app container"), std::string::npos);
-  auto dup = Supervisor::Create(Pod(RestartPolicy::kAlways, {App("a"), App("a")}), clock);
+  auto dup = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {App("a"), App("a")}), clock);
   ASSERT_FALSE(dup.has_value());
   EXPECT_NE(dup.error().context().find("\"a\" is repeated"), std::string::npos);
-  auto order = Supervisor::Create(Pod(RestartPolicy::kAlways, {App("a"), Init("i")}), clock);
+  auto order = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {App("a"), Init("i")}), clock);
   ASSERT_FALSE(order.has_value());
   EXPECT_NE(order.error().context().find("\"i\" comes after an app"), std::string::npos);
-  auto grace = Supervisor::Create(Pod(RestartPolicy::kAlways, {App("a")}, seconds(-1)), clock);
+  auto grace = Supervisor::Create(Pod(PodRestartPolicy::kAlways, {App("a")}, seconds(-1)), clock);
   ASSERT_FALSE(grace.has_value());
   EXPECT_EQ(grace.error().code(), make_error_code(ErrorCode::kInvalidSpec));
 }
