@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -53,6 +54,18 @@ class PodRestartCgroupTest : public PodRunTest {
                "i=0; while [ \"$(cat /shared/starts 2>/dev/null | wc -l)\" -lt 2 ]; do "
                "i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.05; done; sleep 1; exit 0"),
              grace));
+  }
+
+  // Waits until the sidecar's instances have written `n` lines to /shared/starts (the emptyDir is
+  // <state-dir>/volumes/shared on the host): a sidecar killed before its first line was written
+  // would leave the app waiting for a second line that never comes.
+  bool WaitForStarts(int n) {
+    return WaitUntil(
+        [&] {
+          const std::string text = ReadText(state_ / "volumes" / "shared" / "starts");
+          return std::count(text.begin(), text.end(), '\n') >= n;
+        },
+        20s);
   }
 
   // The pid the n-th ContainerStarted of `container` reported.
@@ -113,6 +126,7 @@ TEST_F(PodRestartCgroupTest, SidecarKilledThroughCgroupKillRestartsInAFreshLeaf)
   ASSERT_TRUE(WaitForEventN("ContainerStarted", "side", 0, 20s, shim)) << Dump();
   const std::string first_leaf = CgroupOf(StartedPid("side", 0));
   ASSERT_EQ(fs::path(first_leaf).parent_path(), fs::path(PodCgroupPath())) << first_leaf;
+  ASSERT_TRUE(WaitForStarts(1)) << Dump();
   // What the grace-period SIGKILL does: cgroup.kill of the container's leaf.
   std::ofstream(Cgroup2Mount() / first_leaf.substr(1) / "cgroup.kill") << "1" << std::flush;
   ExpectFreshLeafAndOldOneRemoved(shim, first_leaf);
@@ -133,6 +147,7 @@ TEST_F(PodRestartCgroupTest, RestartOfASidecarIgnoringSigtermKillsItAndStartsItA
   ASSERT_TRUE(WaitForEventN("ContainerStarted", "side", 0, 20s, shim)) << Dump();
   const std::string first_leaf = CgroupOf(StartedPid("side", 0));
   ASSERT_FALSE(first_leaf.empty()) << Dump();
+  ASSERT_TRUE(WaitForStarts(1)) << Dump();
   const std::string ctl = std::string(PODSHIM_BINARY) + " ctl --socket " +
                           (state_ / "podshim.sock").string() + " restart side >" +
                           (tmp_ / "ctl.out").string() + " 2>&1 </dev/null";
