@@ -29,60 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr const char kDefaultRoot[] = "/run/podshim-oci";
 
-constexpr const char kUsage[] =
-    "usage: podshim oci [--root DIR] COMMAND [OPTIONS] [ARGS]\n"
-    "runc-compatible runtime for single OCI bundles (state under --root, default "
-    "/run/podshim-oci)\n"
-    "\n"
-    "commands:\n"
-    "  create [--bundle DIR] [--pid-file F] ID   set up ID; its program waits for start\n"
-    "  start ID                                  let a created container's program run\n"
-    "  run [--bundle DIR] [--pid-file F] [-d] ID create + start + wait; exits as the program\n"
-    "  state ID                                  print the state JSON\n"
-    "  kill ID [SIGNAL]                          send SIGNAL (default SIGTERM)\n"
-    "  delete [--force] ID                       remove a stopped (or, forced, any) container\n"
-    "  list [--format table|json] [-q]           list the containers\n"
-    "  features                                  print the OCI features JSON\n"
-    "  spec [--bundle DIR] [-- ARGS...]          write a default config.json (ARGS: sh)\n"
-    "\n"
-    "global options: --root DIR, --version|-v; accepted and ignored as in runc: --log FILE,\n"
-    "--log-format FMT, --debug, --systemd-cgroup, --rootless VALUE. `podshim oci COMMAND --help`\n"
-    "for details.\n";
-
-struct CommandHelp {
-  const char* name;
-  const char* text;
-};
-
-constexpr CommandHelp kHelp[] = {
-    {"create",
-     "usage: podshim oci create [--bundle|-b DIR] [--pid-file FILE] ID\n"
-     "Sets the container up from DIR/config.json (default: the current directory) and leaves\n"
-     "its program waiting until `start`. --pid-file receives the container's pid.\n"},
-    {"start", "usage: podshim oci start ID\nLets the program of a created container run.\n"},
-    {"run",
-     "usage: podshim oci run [--bundle|-b DIR] [--pid-file FILE] [--detach|-d] ID\n"
-     "Creates and starts ID, waits for it and exits with its status (128+N for signal N).\n"
-     "SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to it; its state is\n"
-     "removed at the end. --detach returns once it runs.\n"},
-    {"state", "usage: podshim oci state ID\nPrints the state of ID as JSON.\n"},
-    {"kill",
-     "usage: podshim oci kill ID [SIGNAL]\n"
-     "Sends SIGNAL (name like TERM or SIGKILL, or a number; default SIGTERM) to ID's process.\n"},
-    {"delete",
-     "usage: podshim oci delete [--force|-f] ID\n"
-     "Removes a stopped container, or a created one (its program never ran). --force also\n"
-     "SIGKILLs a running one and waits for it to die.\n"},
-    {"list",
-     "usage: podshim oci list [--format|-f table|json] [--quiet|-q]\n"
-     "Lists the containers under --root.\n"},
-    {"features", "usage: podshim oci features\nPrints the OCI features JSON of this build.\n"},
-    {"spec",
-     "usage: podshim oci spec [--bundle|-b DIR] [-- ARGS...]\n"
-     "Writes DIR/config.json (default: the current directory) with podshim's defaults and\n"
-     "ARGS as process.args (default: sh). Refuses to overwrite an existing config.json.\n"},
-};
-
 int UsageError(const std::string& what, const char* command = nullptr) {
   std::fprintf(stderr, "podshim oci%s%s: %s\n", command ? " " : "", command ? command : "",
                what.c_str());
@@ -97,31 +43,6 @@ int RuntimeError(const Error& e) {
 }
 
 int Done(const Status& s) { return s ? 0 : RuntimeError(s.error()); }
-
-bool WantsHelp(std::span<char* const> args) {
-  for (char* a : args) {
-    std::string_view s = a;
-    if (s == "--") return false;
-    if (s == "--help" || s == "-h") return true;
-  }
-  return false;
-}
-
-// Parses a command's options and checks the positional count is within [min, max].
-Result<OciArgs> ParseCommand(std::span<char* const> args, std::span<const OciOption> options,
-                             size_t min, size_t max) {
-  OciArgs parsed = PODSHIM_TRY(ParseOciArgs(args, options));
-  if (parsed.positional.size() < min) return Error::Invalid("missing argument (see --help)");
-  if (parsed.positional.size() > max) {
-    return Error::Invalid("unexpected argument " + Quoted(parsed.positional[max]));
-  }
-  return parsed;
-}
-
-constexpr OciOption kCreateOptions[] = {
-    {"bundle", 'b', true},     {"pid-file", '\0', true},        {"console-socket", '\0', true},
-    {"no-pivot", '\0', false}, {"no-new-keyring", '\0', false}, {"preserve-fds", '\0', true},
-    {"detach", 'd', false}};
 
 Result<OciCreateRequest> CreateRequest(const OciArgs& a) {
   if (!a.Value("console-socket").empty()) {
@@ -206,24 +127,19 @@ int Spec(const OciArgs& a) {
   return Done(sys::WriteFile(config, oci::DefaultSpecJson(a.positional), 0644));
 }
 
-int Dispatch(const std::string& root, const std::string& cmd, std::span<char* const> args) {
+int Dispatch(const std::string& root, const std::string& cmd, const OciArgs& a) {
   oci::StateDir dir(root);
   const char* c = cmd.c_str();
   if (cmd == "create" || cmd == "run") {
-    auto a = ParseCommand(args, kCreateOptions, 1, 1);
-    if (!a) return UsageError(a.error().ToString(), c);
-    auto req = CreateRequest(*a);
+    auto req = CreateRequest(a);
     if (!req) return UsageError(req.error().ToString(), c);
     if (cmd == "create") return Done(OciCreate(dir, *req));
-    auto status = OciRun(dir, *req, a->Has("detach"));
+    auto status = OciRun(dir, *req, a.Has("detach"));
     return status ? *status : RuntimeError(status.error());
   }
-  if (cmd == "start" || cmd == "state") {
-    auto a = ParseCommand(args, {}, 1, 1);
-    if (!a) return UsageError(a.error().ToString(), c);
-    const std::string& id = a->positional[0];
-    if (cmd == "start") return Done(OciStart(dir, id));
-    auto state = dir.Load(id);
+  if (cmd == "start") return Done(OciStart(dir, a.positional[0]));
+  if (cmd == "state") {
+    auto state = dir.Load(a.positional[0]);
     if (!state) return RuntimeError(state.error());
     auto status = dir.CurrentStatus(*state);
     if (!status) return RuntimeError(status.error());
@@ -231,88 +147,70 @@ int Dispatch(const std::string& root, const std::string& cmd, std::span<char* co
     return 0;
   }
   if (cmd == "kill") {
-    constexpr OciOption kOptions[] = {{"all", 'a', false}};
-    auto a = ParseCommand(args, kOptions, 1, 2);
-    if (!a) return UsageError(a.error().ToString(), c);
-    auto sig = signals::ParseSignal(a->positional.size() > 1 ? a->positional[1] : "SIGTERM");
+    auto sig = signals::ParseSignal(a.positional.size() > 1 ? a.positional[1] : "SIGTERM");
     if (!sig) return UsageError(sig.error().ToString(), c);
-    return Done(OciKill(dir, a->positional[0], *sig));
+    return Done(OciKill(dir, a.positional[0], *sig));
   }
-  if (cmd == "delete") {
-    constexpr OciOption kOptions[] = {{"force", 'f', false}};
-    auto a = ParseCommand(args, kOptions, 1, 1);
-    if (!a) return UsageError(a.error().ToString(), c);
-    return Done(OciDelete(dir, a->positional[0], a->Has("force")));
-  }
-  if (cmd == "list") {
-    constexpr OciOption kOptions[] = {{"format", 'f', true}, {"quiet", 'q', false}};
-    auto a = ParseCommand(args, kOptions, 0, 0);
-    if (!a) return UsageError(a.error().ToString(), c);
-    return List(dir, *a);
-  }
+  if (cmd == "delete") return Done(OciDelete(dir, a.positional[0], a.Has("force")));
+  if (cmd == "list") return List(dir, a);
   if (cmd == "features") {
-    auto a = ParseCommand(args, {}, 0, 0);
-    if (!a) return UsageError(a.error().ToString(), c);
     std::printf("%s\n", oci::FeaturesJson(4).c_str());
     return 0;
   }
-  if (cmd == "spec") {
-    constexpr OciOption kOptions[] = {{"bundle", 'b', true}, {"rootless", '\0', false}};
-    auto a = ParseCommand(args, kOptions, 0, SIZE_MAX);
-    if (!a) return UsageError(a.error().ToString(), c);
-    if (a->Has("rootless")) return UsageError("--rootless: not supported yet", c);
-    return Spec(*a);
+  if (a.Has("rootless")) return UsageError("--rootless: not supported yet", c);
+  return Spec(a);  // "spec"
+}
+
+// The global options: given before the command, then after it (the later wins, as in runc).
+Result<std::string> Root(const OciArgs& global, const OciArgs& command) {
+  auto value = [&](const char* name, const char* fallback) {
+    return command.Value(name, global.Value(name, fallback));
+  };
+  std::string format = value("log-format", "text");
+  if (format != "text" && format != "json") {
+    return Error::Invalid("--log-format: expected text or json, got " + Quoted(format));
   }
-  return UsageError("unknown command " + Quoted(cmd));
+  std::string root = value("root", kDefaultRoot);
+  if (root.empty()) return Error::Invalid("--root: must not be empty");
+  return root;
 }
 
 }  // namespace
 
 int RunOciCommand(int argc, char** argv) {
-  // Global options come before the command, as with runc.
-  constexpr OciOption kGlobal[] = {{"root", '\0', true},
-                                   {"log", '\0', true},
-                                   {"log-format", '\0', true},
-                                   {"debug", '\0', false},
-                                   {"systemd-cgroup", '\0', false},
-                                   {"rootless", '\0', true},
-                                   {"help", 'h', false},
-                                   {"version", 'v', false}};
   std::span<char* const> args(argv + 1, static_cast<size_t>(argc > 0 ? argc - 1 : 0));
-  auto global = ParseOciArgs(args, kGlobal);
+  auto global = ParseOciGlobal(args);
   if (!global) return UsageError(global.error().ToString());
   if (global->Has("version")) return PrintVersion();
   if (global->positional.empty()) {
-    std::fputs(kUsage, global->Has("help") ? stdout : stderr);
-    return global->Has("help") ? 0 : 2;
+    std::fputs(OciHelp().c_str(), global->help ? stdout : stderr);
+    return global->help ? 0 : 2;
   }
-  std::string format = global->Value("log-format", "text");
-  if (format != "text" && format != "json") {
-    return UsageError("--log-format: expected text or json, got " + Quoted(format));
-  }
-  std::string root = global->Value("root", kDefaultRoot);
-  if (root.empty()) return UsageError("--root: must not be empty");
-
-  // The command and its arguments are the tail of argv after the global options.
-  size_t consumed = args.size() - global->positional.size();
-  std::span<char* const> rest = args.subspan(consumed);
-  std::string cmd = rest[0];
-  std::span<char* const> cmd_args = rest.subspan(1);
-  if (WantsHelp(cmd_args) || cmd == "help") {
+  const std::string cmd = global->positional[0];
+  std::vector<char*> cmd_args;
+  for (std::string& a : std::span(global->positional).subspan(1)) cmd_args.push_back(a.data());
+  if (cmd == "help" || global->help) {
     const std::string topic = cmd == "help" && !cmd_args.empty() ? cmd_args[0] : cmd;
-    for (const CommandHelp& h : kHelp) {
-      if (topic == h.name) {
-        std::fputs(h.text, stdout);
-        return 0;
-      }
-    }
-    if (cmd == "help") {
-      std::fputs(kUsage, stdout);
+    if (const OciCommandSpec* spec = FindOciCommand(topic)) {
+      std::fputs(OciCommandHelp(*spec).c_str(), stdout);
       return 0;
     }
-    return UsageError("unknown command " + Quoted(cmd));
+    if (cmd == "help" || topic == cmd) {
+      std::fputs(OciHelp().c_str(), stdout);
+      return 0;
+    }
   }
-  return Dispatch(root, cmd, cmd_args);
+  const OciCommandSpec* spec = FindOciCommand(cmd);
+  if (!spec) return UsageError("unknown command " + Quoted(cmd));
+  auto parsed = ParseOciCommand(*spec, cmd_args);
+  if (!parsed) return UsageError(parsed.error().ToString(), cmd.c_str());
+  if (parsed->help) {
+    std::fputs(OciCommandHelp(*spec).c_str(), stdout);
+    return 0;
+  }
+  auto root = Root(*global, *parsed);
+  if (!root) return UsageError(root.error().ToString());
+  return Dispatch(*root, cmd, *parsed);
 }
 
 }  // namespace podshim::shim
