@@ -1,9 +1,7 @@
-// The command lines of `podshim oci`, declared once for CLI11 (shim/cli/command_line.h), which
-// parses them and writes their help, in the forms runc's CLI accepts: options before the
-// positional arguments, `--opt value`, `--opt=value`, `-o value`, single-dash long names
-// (`-bundle`), and `--` to end the options; the global options (--root, --log, ...) before or
-// after the command. Parsing stops at the first positional argument, so
-// `podshim oci spec -- sh -c 'x'` and `kill ID -9`-style values reach the command untouched.
+// The command lines of `podshim oci`, declared once for CLI11 (shim/cli/command_line.h, which
+// parses them in runc's forms and writes their help): global options before or after the command,
+// `--opt value`, `--opt=value`, `-o value`, `-opt value`, `--` ends the options. The first
+// positional argument ends them too, so `spec -- sh -c 'x'` and `kill ID -9` reach the command.
 #pragma once
 
 #include <map>
