@@ -1,6 +1,6 @@
 // The command lines of `podshim oci` (CLI11): runc-style options before positionals, value forms,
 // `--`, global options before or after the command, help, and clear errors.
-#include "shim/ocirt/oci_args.h"
+#include "shim/cli/oci_args.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "shim/ocirt/oci_args.h"
+#include "shim/cli/oci_args.h"
 
 #include <memory>
 #include <utility>

@@ -18,7 +18,7 @@
 #include "oci/features.h"
 #include "oci/state.h"
 #include "shim/cli/commands.h"
-#include "shim/ocirt/oci_args.h"
+#include "shim/cli/oci_args.h"
 #include "shim/ocirt/oci_lifecycle.h"
 #include "signals/signal_names.h"
 
