@@ -5,27 +5,26 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/duration.h"
 #include "common/quoted.h"
 #include "common/sys.h"
 #include "common/unique_fd.h"
+#include "shim/cli/command_line.h"
 #include "shim/cli/commands.h"
+#include "shim/cli/ctl_args.h"
 #include "shim/cli/ctl_format.h"
 #include "shim/control/control_client.h"
 #include "shim/control/control_protocol.h"
-#include "shim/manifest/manifest.h"
 #include "shim/record/exit_records.h"
 #include "shim/record/shim_lock.h"
 #include "signals/signal_names.h"
@@ -35,192 +34,12 @@ namespace {
 
 using namespace control;  // NOLINT(google-build-using-namespace): this file is the client
 
-constexpr const char kUsage[] =
-    "usage: podshim ctl --socket PATH [--json] COMMAND\n"
-    "  status                              the pod status\n"
-    "  events [--from N] [--follow]        the pod's events (from sequence number N)\n"
-    "  stop [--grace SECONDS]              terminate the pod (the grace period may only shrink)\n"
-    "  kill CONTAINER [--signal SIG]       signal a container's main process (default SIGTERM)\n"
-    "  restart CONTAINER                   kill and start a container again\n"
-    "  exec CONTAINER [--timeout S] -- CMD...   run a command in a container\n"
-    "  stats                               cpu, memory, pids, OOM kills and restarts\n";
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "podshim ctl: %s\n%s", message.c_str(), kUsage);
-  return 2;
-}
-
 std::string Lower(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
 }
 
-// Splits "--opt=value"; `value` is empty when there is no '='.
-bool IsOpt(std::string_view arg, std::string_view name, std::optional<std::string>& inline_value) {
-  if (arg == name) return true;
-  if (arg.size() > name.size() && arg.starts_with(name) && arg[name.size()] == '=') {
-    inline_value = std::string(arg.substr(name.size() + 1));
-    return true;
-  }
-  return false;
-}
-
-// A grace above the manifest's longest duration cannot shrink the pod's, so it is clamped there
-// (the control protocol refuses values above 2^40 seconds).
-std::optional<int64_t> ParseSeconds(std::string_view text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec == std::errc() && p == text.data() + text.size() && v >= 0) {
-    return std::min(v, kMaxManifestSeconds.count());
-  }
-  if (ec == std::errc::result_out_of_range && p == text.data() + text.size() &&
-      text.find_first_not_of("0123456789") == std::string_view::npos) {
-    return kMaxManifestSeconds.count();  // all digits, beyond int64
-  }
-  // Also a kubelet-style duration ("30s", "1m"), rounded down to whole seconds.
-  auto d = ParseDuration(text);
-  if (!d) return std::nullopt;
-  return std::min(std::chrono::duration_cast<std::chrono::seconds>(*d), kMaxManifestSeconds)
-      .count();
-}
-
-struct Invocation {
-  std::string socket;
-  bool json = false;
-  Request request;
-};
-
-// Parses everything after "ctl". Returns nullopt after printing a usage error.
-std::optional<Invocation> ParseArgs(int argc, char** argv, int& status) {
-  Invocation inv;
-  int i = 1;
-  std::vector<std::string_view> args(argv, argv + argc);
-  // Global options, before the command.
-  for (; i < argc && args[i].starts_with("--"); ++i) {
-    std::optional<std::string> v;
-    if (IsOpt(args[i], "--socket", v)) {
-      if (!v) {
-        if (++i >= argc) return status = Usage("--socket needs a path"), std::nullopt;
-        v = std::string(args[i]);
-      }
-      inv.socket = *v;
-    } else if (args[i] == "--json") {
-      inv.json = true;
-    } else if (args[i] == "--help") {
-      std::fputs(kUsage, stdout);
-      return status = 0, std::nullopt;
-    } else {
-      return status = Usage("unknown option " + Quoted(args[i])), std::nullopt;
-    }
-  }
-  if (inv.socket.empty()) return status = Usage("--socket PATH is required"), std::nullopt;
-  if (i >= argc) return status = Usage("missing command"), std::nullopt;
-  std::string_view cmd = args[i++];
-
-  // The command's own options and positionals; "--" ends options (exec's command follows).
-  std::vector<std::string> positional;
-  std::vector<std::string> after_dashes;
-  std::optional<std::string> from, grace, signal, timeout;
-  bool follow = false, dashes = false;
-  for (; i < argc; ++i) {
-    std::string_view a = args[i];
-    if (dashes) {
-      after_dashes.emplace_back(a);
-      continue;
-    }
-    if (a == "--") {
-      dashes = true;
-      continue;
-    }
-    auto take = [&](std::string_view name, std::optional<std::string>& out) {
-      std::optional<std::string> v;
-      if (!IsOpt(a, name, v)) return false;
-      if (!v) {
-        if (i + 1 >= argc) return (out = std::string()), true;
-        v = std::string(args[++i]);
-      }
-      out = *v;
-      return true;
-    };
-    if (a == "--follow" && cmd == "events") {
-      follow = true;
-    } else if (a == "--json") {
-      inv.json = true;
-    } else if ((cmd == "events" && take("--from", from)) ||
-               (cmd == "stop" && take("--grace", grace)) ||
-               (cmd == "kill" && take("--signal", signal)) ||
-               (cmd == "exec" && take("--timeout", timeout))) {
-    } else if (a.starts_with("--")) {
-      return status = Usage(std::string(cmd) + ": unknown option " + Quoted(a)), std::nullopt;
-    } else {
-      positional.emplace_back(a);
-    }
-  }
-  auto need_container = [&]() -> std::optional<std::string> {
-    if (positional.size() != 1) return std::nullopt;
-    return positional[0];
-  };
-  if (cmd == "status" || cmd == "stats") {
-    if (!positional.empty() || dashes)
-      return status = Usage(std::string(cmd) + " takes no arguments"), std::nullopt;
-    inv.request = cmd == "status" ? Request(StatusRequest{}) : Request(StatsRequest{});
-  } else if (cmd == "events") {
-    if (!positional.empty()) return status = Usage("events takes no arguments"), std::nullopt;
-    EventsRequest r;
-    r.follow = follow;
-    if (from) {
-      uint64_t n = 0;
-      auto [p, ec] = std::from_chars(from->data(), from->data() + from->size(), n);
-      if (ec != std::errc() || p != from->data() + from->size()) {
-        return status = Usage("events: --from needs a sequence number, not " + Quoted(*from)),
-               std::nullopt;
-      }
-      r.from_seq = std::max<uint64_t>(n, 1);
-    }
-    inv.request = r;
-  } else if (cmd == "stop") {
-    if (!positional.empty()) return status = Usage("stop takes no arguments"), std::nullopt;
-    StopRequest r;
-    if (grace) {
-      r.grace_seconds = ParseSeconds(*grace);
-      if (!r.grace_seconds) {
-        return status = Usage("stop: --grace needs seconds, not " + Quoted(*grace)), std::nullopt;
-      }
-    }
-    inv.request = r;
-  } else if (cmd == "kill") {
-    auto c = need_container();
-    if (!c) return status = Usage("kill needs exactly one CONTAINER"), std::nullopt;
-    KillRequest r{*c, 15};
-    if (signal) {
-      auto sig = signals::ParseSignal(*signal);
-      if (!sig) return status = Usage("kill: --signal: " + sig.error().ToString()), std::nullopt;
-      r.signal = *sig;
-    }
-    inv.request = r;
-  } else if (cmd == "restart") {
-    auto c = need_container();
-    if (!c) return status = Usage("restart needs exactly one CONTAINER"), std::nullopt;
-    inv.request = RestartRequest{*c};
-  } else if (cmd == "exec") {
-    auto c = need_container();
-    if (!c) return status = Usage("exec needs exactly one CONTAINER before --"), std::nullopt;
-    if (after_dashes.empty()) return status = Usage("exec needs -- CMD..."), std::nullopt;
-    ExecRequest r{*c, after_dashes, std::nullopt};
-    if (timeout) {
-      r.timeout_seconds = ParseSeconds(*timeout);
-      if (!r.timeout_seconds || *r.timeout_seconds < 1) {
-        return status =
-                   Usage("exec: --timeout needs seconds (at least 1), not " + Quoted(*timeout)),
-               std::nullopt;
-      }
-    }
-    inv.request = r;
-  } else {
-    return status = Usage("unknown command " + Quoted(cmd)), std::nullopt;
-  }
-  return inv;
-}
+using Invocation = CtlInvocation;
 
 void PrintError(const ControlError& e) {
   std::fprintf(stderr, "podshim ctl: %s (%s)\n", e.message.c_str(),
@@ -361,9 +180,18 @@ int StreamEvents(const Invocation& inv, LineReader& reader) {
 }  // namespace
 
 int RunCtlCommand(int argc, char** argv) {
-  int status = 2;
-  std::optional<Invocation> inv = ParseArgs(argc, argv, status);
-  if (!inv) return status;
+  std::span<char* const> args(argv, static_cast<size_t>(argc));
+  Result<CtlArgs> parsed = ParseCtlArgs(args.empty() ? args : args.subspan(1));
+  if (!parsed) {
+    PrintErrorLines("podshim ctl: ", parsed.error());
+    std::fputs(CtlUsage().c_str(), stderr);
+    return 2;
+  }
+  if (parsed->help) {
+    std::fputs(parsed->help_text.c_str(), stdout);
+    return 0;
+  }
+  const Invocation* inv = &parsed->invocation;
 
   auto fd = ConnectControlSocket(inv->socket);
   if (!fd) {

@@ -1,48 +1,16 @@
 #include "shim/cli/pod_flags.h"
 
-#include <cstdio>
-#include <initializer_list>
-#include <optional>
-#include <utility>
-#include <vector>
+#include <functional>
+#include <string>
 
 #include "cgroups/cgroup_fs.h"
 #include "common/duration.h"
 #include "common/quoted.h"
+#include "shim/cli/command_line.h"
 #include "shim/cli/resource_flags.h"
 
 namespace podshim::shim {
 namespace {
-
-constexpr const char kCommonUsage[] =
-    "  --id ID                 pod id (default: metadata.name)\n"
-    "  --state-dir DIR         default /run/podshim/<id>\n"
-    "  --cgroup-parent PATH    relative to the cgroup2 mount (default podshim)\n"
-    "  --log-dir DIR           container logs (default <state-dir>/logs)\n"
-    "  --log-level LEVEL       trace|debug|info|warn|error|off (default info)\n"
-    "  --backoff-initial DUR   first restart delay (default 10s)\n"
-    "  --backoff-max DUR       longest restart delay (default 300s)\n"
-    "  --cgroup-required       fail when cpu, memory, pids are not available\n";
-
-// "--opt=value" or "--opt value" for the options in `names`; nullopt when args[*i] is not one
-// of them.
-Result<std::optional<std::pair<std::string, std::string>>> TakeValue(
-    std::span<char* const> args, size_t* i, std::initializer_list<std::string_view> names) {
-  std::string_view arg = args[*i];
-  for (std::string_view name : names) {
-    if (arg == name) {
-      if (*i + 1 >= args.size()) return Error::Invalid(std::string(name) + ": missing value");
-      std::string value = args[*i + 1];
-      *i += 2;
-      return std::optional(std::pair{std::string(name), value});
-    }
-    if (arg.size() > name.size() && arg.starts_with(name) && arg[name.size()] == '=') {
-      *i += 1;
-      return std::optional(std::pair{std::string(name), std::string(arg.substr(name.size() + 1))});
-    }
-  }
-  return std::optional<std::pair<std::string, std::string>>();
-}
 
 // The pod id names the state dir (/run/podshim/<id>) and the cgroup (pod-<id>): the characters
 // of an OCI container id, and short enough that "pod-<id>" is a valid file name.
@@ -60,96 +28,81 @@ Status CheckPodId(std::string_view id) {
   return Ok();
 }
 
+// A value option of run/start: refused when empty, then checked by `check` (if any).
+void AddPodValue(CommandLine& line, const std::string& name, const std::string& value_name,
+                 const std::string& help, std::string* target,
+                 std::function<Status(const std::string&)> check = nullptr) {
+  line.Value(name, value_name, help, [name, target, check](const std::string& v) -> Status {
+    if (v.empty()) return Error::Invalid(name + ": empty value");
+    if (check) PODSHIM_TRY(check(v));
+    *target = v;
+    return Ok();
+  });
+}
+
+void AddDuration(CommandLine& line, const std::string& name, const std::string& help,
+                 std::chrono::nanoseconds* target) {
+  line.Value(name, "DURATION", help, [name, target](const std::string& v) -> Status {
+    *target = PODSHIM_TRY_WRAP(ParseDuration(v), name);
+    return Ok();
+  });
+}
+
+// The command line of `run` or `start`, writing into *o.
+struct PodLine {
+  PodLine(PodCommand command, PodOptions* o);
+  CommandLine line;
+};
+
+PodLine::PodLine(PodCommand command, PodOptions* o)
+    : line(command == PodCommand::kStart ? "podshim start" : "podshim run", "[options] MANIFEST",
+           command == PodCommand::kStart
+               ? "runs the pod detached; prints the control socket path once it listens"
+               : "runs the pod in the foreground until it finishes") {
+  AddPodValue(line, "--id", "ID", "pod id (default: metadata.name)", &o->id,
+              [](const std::string& v) { return CheckPodId(v); });
+  AddPodValue(line, "--state-dir", "DIR", "default /run/podshim/<id>", &o->state_dir);
+  AddPodValue(line, "--cgroup-parent", "PATH", "relative to the cgroup2 mount (default podshim)",
+              &o->cgroup_parent, [](const std::string& v) -> Status {
+                (void)PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(v), "--cgroup-parent");
+                return Ok();
+              });
+  AddPodValue(line, "--log-dir", "DIR", "container logs (default <state-dir>/logs)", &o->log_dir);
+  AddPodValue(line, "--log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)",
+              &o->log_level);
+  AddDuration(line, "--backoff-initial", "first restart delay (default 10s)", &o->backoff_initial);
+  AddDuration(line, "--backoff-max", "longest restart delay (default 300s)", &o->backoff_max);
+  line.Flag("--cgroup-required", "fail when cpu, memory, pids are not available",
+            &o->cgroup_required);
+  if (command == PodCommand::kStart) {
+    AddPodValue(line, "--pid-file", "PATH", "the shim's pid (default <state-dir>/podshim.pid)",
+                &o->pid_file);
+  }
+  AddResourceFlags(line, &o->values);
+}
+
 }  // namespace
 
-std::string_view PodUsage(PodCommand command) {
-  static const std::string run =
-      std::string("usage: podshim run [options] MANIFEST\n") + kCommonUsage;
-  static const std::string start =
-      std::string(
-          "usage: podshim start [options] MANIFEST\n"
-          "  runs the pod detached; prints the control socket path once it listens\n") +
-      kCommonUsage + "  --pid-file PATH         the shim's pid (default <state-dir>/podshim.pid)\n";
-  return command == PodCommand::kStart ? start : run;
+std::string PodUsage(PodCommand command) {
+  PodOptions unused;
+  return PodLine(command, &unused).line.Help();
 }
 
-bool WantsHelp(std::span<char* const> args) {
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string_view a = args[i];
-    if (a == "-h" || a == "--help") return true;
-    if (a == "--") break;
-  }
-  return false;
-}
-
-Result<PodOptions> ParsePodOptions(std::span<char* const> args, PodCommand command) {
-  PodOptions o;
-  std::vector<std::string> positional;
-  std::initializer_list<std::string_view> run_names = {
-      "--id",        "--state-dir",       "--cgroup-parent", "--log-dir",
-      "--log-level", "--backoff-initial", "--backoff-max"};
-  std::initializer_list<std::string_view> start_names = {
-      "--id",        "--state-dir",       "--cgroup-parent", "--log-dir",
-      "--log-level", "--backoff-initial", "--backoff-max",   "--pid-file"};
-  size_t i = 1;
-  while (i < args.size()) {
-    std::string_view arg = args[i];
-    if (arg == "--") {
-      for (++i; i < args.size(); ++i) positional.emplace_back(args[i]);
-      break;
-    }
-    if (!arg.starts_with("-")) {
-      for (; i < args.size(); ++i) positional.emplace_back(args[i]);
-      break;
-    }
-    if (arg == "--cgroup-required") {
-      o.cgroup_required = true;
-      ++i;
-      continue;
-    }
-    auto kv =
-        PODSHIM_TRY(TakeValue(args, &i, command == PodCommand::kStart ? start_names : run_names));
-    if (kv) {
-      auto& [name, value] = *kv;
-      if (name == "--id") o.id = value;
-      if (name == "--state-dir") o.state_dir = value;
-      if (name == "--cgroup-parent") o.cgroup_parent = value;
-      if (name == "--log-dir") o.log_dir = value;
-      if (name == "--log-level") o.log_level = value;
-      if (name == "--pid-file") o.pid_file = value;
-      if (name == "--backoff-initial") {
-        o.backoff_initial = PODSHIM_TRY_WRAP(ParseDuration(value), "--backoff-initial");
-      }
-      if (name == "--backoff-max") {
-        o.backoff_max = PODSHIM_TRY_WRAP(ParseDuration(value), "--backoff-max");
-      }
-      if (value.empty()) return Error::Invalid(name + ": empty value");
-      if (name == "--id") PODSHIM_TRY(CheckPodId(value));
-      if (name == "--cgroup-parent") {
-        (void)PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(value), "--cgroup-parent");
-      }
-      continue;
-    }
-    if (PODSHIM_TRY(ConsumeResourceFlag(args, &i, &o.values))) continue;
-    return Error::Invalid("unknown option " + std::string(arg));
-  }
-  if (positional.size() != 1) {
+Result<PodCommandLine> ParsePodOptions(std::span<char* const> args, PodCommand command) {
+  PodCommandLine out;
+  PodLine pod(command, &out.options);
+  ParsedLine parsed = PODSHIM_TRY(pod.line.Parse(args.empty() ? args : args.subspan(1)));
+  out.help = parsed.help;
+  if (out.help) return out;
+  if (parsed.positional.size() != 1) {
     return Error::Invalid("expected one MANIFEST argument (options come first)");
   }
-  o.manifest = positional.front();
-  return o;
+  out.options.manifest = parsed.positional.front();
+  return out;
 }
 
 void PrintPodError(std::string_view command, const Error& e) {
-  std::string text = e.ToString();
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::fprintf(stderr, "podshim %.*s: %.*s\n", static_cast<int>(command.size()), command.data(),
-                 static_cast<int>(end - start), text.data() + start);
-    start = end + 1;
-  }
+  PrintErrorLines("podshim " + std::string(command) + ": ", e);
 }
 
 }  // namespace podshim::shim

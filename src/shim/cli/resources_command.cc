@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cgroups/cgroup_values.h"
+#include "shim/cli/command_line.h"
 #include "shim/cli/commands.h"
 #include "shim/cli/resource_flags.h"
 #include "shim/manifest/manifest.h"
@@ -18,17 +19,6 @@ namespace podshim::shim {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-constexpr const char kUsage[] =
-    "usage: podshim resources [OPTIONS] MANIFEST\n"
-    "  Prints the QoS class, effective pod requests and limits, and the cgroup v2 file values\n"
-    "  of the pod and of each container, as JSON. Exit status: 0, or 2 on bad input.\n"
-    "options:\n";
-
-void PrintUsage(std::FILE* to) {
-  std::fputs(kUsage, to);
-  std::fputs(kResourceFlagsHelp, to);
-}
 
 // A resource absent or zero is left out; cpu and memory get unit-named keys.
 Json ResourcesJson(const cgroups::ResourceList& list) {
@@ -66,66 +56,38 @@ Json ValuesJson(const cgroups::PodCgroupValues& v) {
   return out;
 }
 
-// Prints every line of `e`, each prefixed with `prefix`.
-void PrintError(std::string_view prefix, const Error& e) {
-  std::string text = e.ToString();
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::fprintf(stderr, "%.*s%.*s\n", static_cast<int>(prefix.size()), prefix.data(),
-                 static_cast<int>(end - start), text.data() + start);
-    start = end + 1;
-  }
-}
-
 }  // namespace
 
 int RunResourcesCommand(int argc, char** argv) {
-  std::span<char* const> args(argv, static_cast<size_t>(argc));
   cgroups::CgroupValueOptions options;
-  std::vector<std::string_view> positional;
-  for (size_t i = 1; i < args.size();) {
-    std::string_view arg = args[i];
-    if (!positional.empty() || arg == "-" || !arg.starts_with("-")) {
-      positional.push_back(arg);
-      ++i;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help") {
-      PrintUsage(stdout);
-      return 0;
-    }
-    if (arg == "--") {
-      for (++i; i < args.size(); ++i) positional.push_back(args[i]);
-      break;
-    }
-    Result<bool> consumed = ConsumeResourceFlag(args, &i, &options);
-    if (!consumed) {
-      PrintError("podshim resources: ", consumed.error());
-      return 2;
-    }
-    if (!*consumed) {
-      std::fprintf(stderr, "podshim resources: unknown option %s\n", args[i]);
-      PrintUsage(stderr);
-      return 2;
-    }
+  CommandLine line("podshim resources", "[options] MANIFEST",
+                   "Prints the QoS class, effective pod requests and limits, and the cgroup v2 "
+                   "file values\nof the pod and of each container, as JSON. Exit status: 0, or 2 "
+                   "on bad input.");
+  AddResourceFlags(line, &options);
+  auto parsed = line.Parse(std::span<char* const>(argv, static_cast<size_t>(argc)).subspan(1));
+  if (parsed && parsed->help) {
+    std::fputs(line.Help().c_str(), stdout);
+    return 0;
   }
-  if (positional.size() != 1) {
-    std::fputs("podshim resources: expected one MANIFEST argument (options come first)\n", stderr);
-    PrintUsage(stderr);
+  if (parsed && parsed->positional.size() != 1) {
+    parsed = Error::Invalid("expected one MANIFEST argument (options come first)");
+  }
+  if (!parsed) {
+    PrintErrorLines("podshim resources: ", parsed.error());
+    std::fputs("run `podshim resources --help` for usage\n", stderr);
     return 2;
   }
-  const std::string manifest(positional.front());
+  const std::string manifest(parsed->positional.front());
 
   Result<Pod> pod = LoadManifest(manifest);
   if (!pod) {
-    PrintError("podshim resources: ", pod.error());
+    PrintErrorLines("podshim resources: ", pod.error());
     return 2;
   }
   Result<cgroups::PodResourcesInput> input = MapPodResources(pod->spec);
   if (!input) {
-    PrintError("podshim resources: " + manifest + ": ", input.error());
+    PrintErrorLines("podshim resources: " + manifest + ": ", input.error());
     return 2;
   }
   Result<std::vector<int64_t>> sizes = cgroups::HugePageSizesIn(*input);
@@ -133,7 +95,7 @@ int RunResourcesCommand(int argc, char** argv) {
   Result<cgroups::PodCgroupValues> values = sizes ? cgroups::ComputePodCgroupValues(*input, options)
                                                   : Result<cgroups::PodCgroupValues>(sizes.error());
   if (!values) {
-    PrintError("podshim resources: ", values.error());
+    PrintErrorLines("podshim resources: ", values.error());
     return 2;
   }
   std::string out = ValuesJson(*values).dump(2, ' ', false, Json::error_handler_t::replace);

@@ -9,7 +9,6 @@
 #include "common/log.h"
 #include "shim/cli/commands.h"
 #include "shim/cli/pod_flags.h"
-#include "shim/cli/resource_flags.h"
 #include "shim/run/pod_runner.h"
 #include "shim/run/stop_signals.h"
 
@@ -20,18 +19,17 @@ int RunPodCommand(int argc, char** argv) {
   // signal (stop_signals.h); one before the pod started is handled as the event loop's first.
   BlockStopSignals();
   std::span<char* const> args(argv, static_cast<size_t>(argc));
-  const std::string usage(PodUsage(PodCommand::kRun));
-  if (WantsHelp(args)) {
-    std::fputs(usage.c_str(), stdout);
-    std::fputs(kResourceFlagsHelp, stdout);
-    return 0;
-  }
-  Result<PodOptions> o = ParsePodOptions(args, PodCommand::kRun);
-  if (!o) {
-    PrintPodError("run", o.error());
-    std::fputs(usage.c_str(), stderr);
+  Result<PodCommandLine> line = ParsePodOptions(args, PodCommand::kRun);
+  if (!line) {
+    PrintPodError("run", line.error());
+    std::fputs("run `podshim run --help` for usage\n", stderr);
     return 2;
   }
+  if (line->help) {
+    std::fputs(PodUsage(PodCommand::kRun).c_str(), stdout);
+    return 0;
+  }
+  PodOptions* o = &line->options;
   if (Status st = log::Init(o->log_level); !st) {
     PrintPodError("run", st.error());
     return 2;

@@ -27,7 +27,6 @@
 #include "common/sys.h"
 #include "shim/cli/commands.h"
 #include "shim/cli/pod_flags.h"
-#include "shim/cli/resource_flags.h"
 #include "shim/record/shim_lock.h"
 #include "shim/run/dead_shim.h"
 #include "shim/run/pod_runner.h"
@@ -193,18 +192,17 @@ int AwaitShim(const StartPlan& plan, UniqueFd channel) {
 
 int StartPodCommand(int argc, char** argv) {
   std::span<char* const> args(argv, static_cast<size_t>(argc));
-  const std::string usage(PodUsage(PodCommand::kStart));
-  if (WantsHelp(args)) {
-    std::fputs(usage.c_str(), stdout);
-    std::fputs(kResourceFlagsHelp, stdout);
-    return 0;
-  }
-  Result<PodOptions> o = ParsePodOptions(args, PodCommand::kStart);
-  if (!o) {
-    PrintPodError("start", o.error());
-    std::fputs(usage.c_str(), stderr);
+  Result<PodCommandLine> line = ParsePodOptions(args, PodCommand::kStart);
+  if (!line) {
+    PrintPodError("start", line.error());
+    std::fputs("run `podshim start --help` for usage\n", stderr);
     return 2;
   }
+  if (line->help) {
+    std::fputs(PodUsage(PodCommand::kStart).c_str(), stdout);
+    return 0;
+  }
+  PodOptions* o = &line->options;
   if (Status st = MakeAbsolute(*o); !st) {
     PrintPodError("start", st.error());
     return 1;

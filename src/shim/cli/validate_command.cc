@@ -2,6 +2,7 @@
 // prints every problem (one per line, "<manifest>: <path>: <what>") to stderr and exits 2, or
 // prints a one-line summary to stdout and exits 0. Starts nothing and needs no privileges.
 #include <cstdio>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common/quoted.h"
+#include "shim/cli/command_line.h"
 #include "shim/cli/commands.h"
 #include "shim/manifest/bundle_check.h"
 #include "shim/manifest/manifest.h"
@@ -16,11 +18,6 @@
 
 namespace podshim::shim {
 namespace {
-
-constexpr const char kUsage[] =
-    "usage: podshim validate MANIFEST\n"
-    "  Checks a pod manifest (YAML or JSON) and the OCI bundles it names; prints every problem.\n"
-    "  Exit status: 0 valid, 2 invalid.\n";
 
 // A partial pod keeps its broken volume mounts (no mountPath, an unknown volume) so that indexes
 // stay those of the manifest; the manifest check reported them, and the bundle check would only
@@ -59,24 +56,23 @@ std::string Summary(const Pod& pod) {
 }  // namespace
 
 int RunValidateCommand(int argc, char** argv) {
-  std::vector<std::string_view> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (arg.size() > 1 && arg.front() == '-') {
-      std::fprintf(stderr, "podshim validate: unknown option %s\n%s", argv[i], kUsage);
-      return 2;
-    }
-    positional.push_back(arg);
+  CommandLine line("podshim validate", "MANIFEST",
+                   "Checks a pod manifest (YAML or JSON) and the OCI bundles it names; prints "
+                   "every problem.\nExit status: 0 valid, 2 invalid.");
+  auto parsed = line.Parse(std::span<char* const>(argv, static_cast<size_t>(argc)).subspan(1));
+  if (parsed && parsed->help) {
+    std::fputs(line.Help().c_str(), stdout);
+    return 0;
   }
-  if (positional.size() != 1) {
-    std::fprintf(stderr, "podshim validate: expected one MANIFEST argument\n%s", kUsage);
+  if (parsed && parsed->positional.size() != 1) {
+    parsed = Error::Invalid("expected one MANIFEST argument");
+  }
+  if (!parsed) {
+    PrintErrorLines("podshim validate: ", parsed.error());
+    std::fputs(line.Help().c_str(), stderr);
     return 2;
   }
-  const std::string manifest(positional.front());
+  const std::string manifest(parsed->positional.front());
 
   ManifestCheck check = CheckManifestFile(manifest);
   std::vector<Error> problems = std::move(check.errors);

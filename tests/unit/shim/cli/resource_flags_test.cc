@@ -1,3 +1,4 @@
+// The resource switches through CLI11: both spellings, defaults, and errors naming the switch.
 #include "shim/cli/resource_flags.h"
 
 #include <gtest/gtest.h>
@@ -8,16 +9,14 @@
 namespace podshim::shim {
 namespace {
 
-// Runs ConsumeResourceFlag over `words` until a non-flag; returns the index reached.
-Result<size_t> Consume(std::vector<std::string> words, cgroups::CgroupValueOptions* options) {
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  size_t i = 0;
-  while (i < argv.size()) {
-    bool consumed = PODSHIM_TRY(ConsumeResourceFlag(argv, &i, options));
-    if (!consumed) break;
-  }
-  return i;
+// Parses `words` with a command line holding only the resource switches; returns the positional
+// arguments (from the first one on).
+Result<std::vector<std::string>> Consume(std::vector<std::string> words,
+                                         cgroups::CgroupValueOptions* options) {
+  CommandLine line("podshim resources", "[options] MANIFEST", "");
+  AddResourceFlags(line, options);
+  ParsedLine parsed = PODSHIM_TRY(line.Parse(words));
+  return parsed.positional;
 }
 
 TEST(ResourceFlagsTest, DefaultsAreSemanticsSection10) {
@@ -37,7 +36,7 @@ TEST(ResourceFlagsTest, EverySwitchInBothSpellings) {
        "--pod-pids-limit", "256", "--cpu-cfs-period=50ms", "--no-cpu-cfs-quota", "pod.yaml"},
       &o);
   ASSERT_TRUE(end) << end.error().ToString();
-  EXPECT_EQ(*end, 7u);  // stopped at the manifest
+  EXPECT_EQ(*end, std::vector<std::string>{"pod.yaml"});  // stopped at the manifest
   EXPECT_EQ(o.cpu_weight_formula, cgroups::CpuWeightFormula::kLinear);
   EXPECT_TRUE(o.memory_qos);
   EXPECT_TRUE(o.single_process_oom_kill);
@@ -52,11 +51,26 @@ TEST(ResourceFlagsTest, EverySwitchInBothSpellings) {
   EXPECT_EQ(o.cpu_cfs_period_us, 1000000);
 }
 
-TEST(ResourceFlagsTest, OtherArgumentsAreLeftAlone) {
+TEST(ResourceFlagsTest, ArgumentsAfterTheManifestAreLeftAlone) {
   cgroups::CgroupValueOptions o;
-  auto end = Consume({"--id", "x"}, &o);
+  auto end = Consume({"pod.yaml", "--memory-qos"}, &o);
   ASSERT_TRUE(end);
-  EXPECT_EQ(*end, 0u);
+  EXPECT_EQ(*end, (std::vector<std::string>{"pod.yaml", "--memory-qos"}));
+  EXPECT_FALSE(o.memory_qos);
+  auto other = Consume({"--id", "x"}, &o);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().ToString(), "unknown option --id");
+}
+
+TEST(ResourceFlagsTest, HelpListsEverySwitch) {
+  cgroups::CgroupValueOptions o;
+  CommandLine line("podshim resources", "[options] MANIFEST", "");
+  AddResourceFlags(line, &o);
+  const std::string help = line.Help();
+  for (const char* flag : {"--cpu-weight-formula", "--memory-qos", "--single-process-oom-kill",
+                           "--pod-pids-limit", "--cpu-cfs-period", "--no-cpu-cfs-quota"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST(ResourceFlagsTest, BadValuesNameTheSwitch) {
@@ -64,7 +78,7 @@ TEST(ResourceFlagsTest, BadValuesNameTheSwitch) {
       {{"--cpu-weight-formula=quadratic"},
        "--cpu-weight-formula: \"quadratic\" is not 2025 or linear"},
       {{"--pod-pids-limit", "12x"}, "--pod-pids-limit: \"12x\" is not an integer"},
-      {{"--pod-pids-limit"}, "--pod-pids-limit: needs a value"},
+      {{"--pod-pids-limit"}, "--pod-pids-limit: missing value"},
       {{"--memory-qos=true"}, "--memory-qos: takes no value"},
       {{"--cpu-cfs-period=500us"},
        "--cpu-cfs-period: \"500us\" is not a whole number of microseconds in [1ms, 1s]"},
