@@ -79,6 +79,38 @@ TEST_F(EventLoopTest, ABatchOfExitsIsHandledAsOneAndEndsThePod) {
   EXPECT_THAT(signaller_.sent(), IsEmpty());
 }
 
+// The app's exit ends the job, which stops the sidecar; the sidecar's own exit is in the same
+// batch, behind a probe transition of the app. Actions wait until the whole batch is known: no
+// stop signal goes to the sidecar that has already exited.
+TEST_F(EventLoopTest, NoActionRunsBeforeTheWholeBatchIsKnown) {
+  Make(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: job}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: proxy, bundle: b, restartPolicy: Always}
+  containers:
+  - {name: web, bundle: b, livenessProbe: {tcpSocket: {port: 1}, initialDelaySeconds: 3600}}
+)");
+  auto outcome = Run({
+      [&] {
+        EXPECT_THAT(LaunchedNames(), ElementsAre("proxy", "web"));
+        signals_.Deliver(
+            {}, {signals::ExitedWith(Pid("web"), 0), signals::KilledBy(Pid("proxy"), SIGKILL)});
+      },
+  });
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_EQ(outcome->reason, TerminationReason::kCompleted);
+  EXPECT_THAT(signaller_.sent(), IsEmpty());
+  EXPECT_THAT(EventsOf("SignalSent"), IsEmpty());
+  auto events = Events();
+  EXPECT_THAT(events, Contains("ContainerNotReady web"));
+  EXPECT_THAT(events, Contains("ContainerExited proxy"));
+  EXPECT_EQ(events.back(), "PodFinished");
+}
+
 TEST_F(EventLoopTest, ExitsInOneBatchRestartTogetherAfterTheirBackOff) {
   Make(R"(
 apiVersion: v1
