@@ -41,7 +41,8 @@ struct EventLoopConfig {
   const Pod* pod = nullptr;
   Supervisor* supervisor = nullptr;
   const Clock* clock = nullptr;
-  // The prepared spec (pod namespaces and mounts applied) of every container, by name.
+  // The prepared spec (pod namespaces and mounts applied) of every container, by name. This and
+  // `container_values` move into the loop's ContainerSlots (container_slot.h) when it is made.
   std::map<std::string, oci::Spec> specs;
   // The pod cgroup's manager, nullptr to run without cgroups. Leaves are created on first
   // launch and get `container_values` applied.
