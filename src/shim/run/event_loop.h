@@ -4,6 +4,8 @@
 // supervisor's NextDeadline(). It carries out the supervisor's actions (launch into the
 // container's leaf cgroup, signal through pidfds, cgroup.kill, hooks, events), runs each
 // container's probes, and serves the control socket (it is the control::ControlHandler).
+// Unit tests drive it through fakes of the launcher, the cgroup manager, the clock and the two
+// seams of loop_sources.h (tests/unit/shim/run/event_loop_*_test.cc).
 #pragma once
 
 #include <filesystem>
@@ -25,14 +27,22 @@
 #include "shim/record/status.h"
 #include "signals/pidfd.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace podshim::shim {
+
+class SignalSource;
+class WakeTimer;
 
 // Everything the loop works with; the caller owns it all and keeps it alive during Run().
 struct EventLoopConfig {
   const Pod* pod = nullptr;
   Supervisor* supervisor = nullptr;
   const Clock* clock = nullptr;
-  // The prepared spec (pod namespaces and mounts applied) of every container, by name.
+  // The prepared spec (pod namespaces and mounts applied) of every container, by name. This and
+  // `container_values` move into the loop's ContainerSlots (container_slot.h) when it is made.
   std::map<std::string, oci::Spec> specs;
   // The pod cgroup's manager, nullptr to run without cgroups. Leaves are created on first
   // launch and get `container_values` applied.
@@ -55,6 +65,10 @@ struct EventLoopConfig {
   // Called once the control socket listens, before the pod starts (`podshim start` reports to
   // its caller then). Not called when listening failed: Run() returns that error.
   std::function<void()> on_listening;
+  // Seams for unit tests (loop_sources.h); nullptr: the real signalfd and reaper, and a
+  // steady_timer for the supervisor's deadlines.
+  SignalSource* signal_source = nullptr;
+  WakeTimer* wake_timer = nullptr;
 };
 
 struct PodOutcome {
@@ -78,6 +92,10 @@ class EventLoop {
   // finished. Every container process has exited and been reaped when it returns, and the
   // control socket is closed (clients following events got every event first).
   Result<PodOutcome> Run();
+
+  // The loop's io_context: work posted to it before or during Run() runs on the loop's thread
+  // (unit tests post their steps here).
+  boost::asio::io_context& io();
 
  private:
   struct Impl;

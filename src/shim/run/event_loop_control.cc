@@ -1,0 +1,131 @@
+// The control API over the running pod: what `podshim ctl` asks, answered on the loop's thread.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <utility>
+
+#include "common/quoted.h"
+#include "shim/run/event_loop_impl.h"
+#include "shim/run/pod_stats.h"
+
+namespace podshim::shim {
+namespace {
+
+using control::ControlError;
+using control::Reply;
+
+ControlError Unavailable(std::string message) {
+  return {control::ErrorCode::kUnavailable, std::move(message)};
+}
+
+}  // namespace
+
+class EventLoop::Impl::Control final : public control::ControlHandler {
+ public:
+  explicit Control(Impl& impl) : impl_(impl) {}
+
+  ContainerSlot* Known(const std::string& name) const { return impl_.slots.Find(name); }
+  ControlError UnknownContainer(const std::string& name) const {
+    return {control::ErrorCode::kUnknownContainer,
+            "no container " + Quoted(name) + " in pod " + Quoted(impl_.config.pod->metadata.name)};
+  }
+
+  Reply<std::string> Status() override {
+    return PodStatusJson(impl_.sup.Snapshot(), impl_.config.status_context);
+  }
+
+  Reply<control::StopResult> Stop(std::optional<std::chrono::seconds> grace) override {
+    if (impl_.sup.Finished()) return std::unexpected(Unavailable("the pod has finished"));
+    control::StopResult r;
+    r.already_terminating = impl_.sup.Terminating();
+    std::chrono::seconds effective =
+        std::min(grace.value_or(impl_.sup.PodGrace()), impl_.sup.PodGrace());
+    impl_.sup.OnStopRequest(TerminationReason::kRequest, effective);
+    r.grace_period_seconds =
+        (r.already_terminating && effective.count() > 0 ? impl_.sup.TerminationGrace() : effective)
+            .count();
+    impl_.Process();
+    return r;
+  }
+
+  Reply<control::KillResult> Kill(const std::string& container, int signal) override {
+    ContainerSlot* slot = Known(container);
+    if (!slot) return std::unexpected(UnknownContainer(container));
+    if (!slot->running) {
+      return std::unexpected(Unavailable("container " + Quoted(container) + " is not running"));
+    }
+    if (::podshim::Status st = impl_.SendSignal(*slot, signal); !st) {
+      return std::unexpected(ControlError{control::ErrorCode::kInternal, st.error().ToString()});
+    }
+    impl_.Process();
+    return control::KillResult{container, signal};
+  }
+
+  Reply<control::RestartResult> Restart(const std::string& container) override {
+    if (!Known(container)) return std::unexpected(UnknownContainer(container));
+    if (::podshim::Status st = impl_.sup.OnRestartRequest(container); !st) {
+      return std::unexpected(Unavailable(st.error().ToString()));
+    }
+    impl_.Process();
+    return control::RestartResult{container};
+  }
+
+  void Exec(const control::ExecRequest& request, ExecDone done) override {
+    auto fail = [&](ControlError e) {
+      boost::asio::post(impl_.io,
+                        [done = std::move(done), e = std::move(e)] { done(std::unexpected(e)); });
+    };
+    ContainerSlot* slot = Known(request.container);
+    if (!slot) return fail(UnknownContainer(request.container));
+    if (!slot->running) {
+      return fail(Unavailable("container " + Quoted(request.container) + " is not running"));
+    }
+    ExecCommand cmd;
+    cmd.argv = request.argv;
+    if (request.timeout_seconds) cmd.timeout = std::chrono::seconds(*request.timeout_seconds);
+    impl_.ExecIn(request.container)(std::move(cmd), [done = std::move(done)](ExecOutcome o) {
+      if (o.start_error) {
+        done(std::unexpected(Unavailable(*o.start_error)));
+        return;
+      }
+      control::ExecResult r;
+      r.exit_code = o.exit_code;
+      r.timed_out = o.timed_out;
+      r.stdout_text = std::move(o.stdout_text);
+      r.stderr_text = std::move(o.stderr_text);
+      done(std::move(r));
+    });
+  }
+
+  Reply<control::StatsResult> Stats() override {
+    return CollectPodStats(impl_.sup.Snapshot(), impl_.config.cgroups, impl_.config.pod_cgroup,
+                           impl_.slots.Leaves());
+  }
+
+  std::vector<control::EventRecord> EventsFrom(uint64_t from_seq, std::size_t max_count) override {
+    std::vector<control::EventRecord> out;
+    if (from_seq == 0) from_seq = 1;
+    auto lines = impl_.config.events->ReadFrom(from_seq, max_count);
+    if (!lines) {
+      spdlog::error("events: {}", lines.error().ToString());
+      return out;
+    }
+    out.reserve(lines->size());
+    for (std::string& line : *lines) out.push_back({from_seq++, std::move(line)});
+    return out;
+  }
+
+  uint64_t NextEventSeq() override { return impl_.config.events->count() + 1; }
+
+  bool PodFinished() override { return impl_.sup.Finished(); }
+
+ private:
+  Impl& impl_;
+};
+
+std::unique_ptr<control::ControlHandler> EventLoop::Impl::MakeControl() {
+  return std::make_unique<Control>(*this);
+}
+
+}  // namespace podshim::shim
