@@ -425,7 +425,6 @@ std::map<std::string, pid_t> RunningPids(const json& status,
   return pids;
 }
 
-
 // The unknown-exit records a new shim writes for a dead shim's running containers.
 int UnknownEnd(const std::vector<json>& ev, const std::string& container) {
   for (size_t i = 0; i < ev.size(); ++i) {
