@@ -1,8 +1,10 @@
 // The client's side of the control protocol (control_protocol.h): reading a response line and
 // the typed results of each command. The shim's side (requests in, responses out) is
 // control_protocol.cc.
+#include <cstdint>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -15,12 +17,30 @@ namespace {
 
 using nlohmann::json;
 
+// An integer field of type T. nlohmann's get<T>() casts a float (5.7e9) or an out-of-range
+// integer to T, which is undefined behaviour; anything but an integer that fits throws, and
+// ExtractResult turns that into a kInternal error naming the command.
+template <class T>
+T IntegerField(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (std::in_range<T>(u)) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (std::in_range<T>(i)) return static_cast<T>(i);
+  } else {
+    throw std::invalid_argument(std::string(key) + ": not an integer");
+  }
+  throw std::out_of_range(std::string(key) + ": out of range");
+}
+
 UsageCounters CountersFromJson(const json& j) {
   UsageCounters c;
   auto get = [&j](const char* key) -> std::optional<uint64_t> {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return std::nullopt;
-    return it->get<uint64_t>();
+    return IntegerField<uint64_t>(j, key);
   };
   c.cpu_usage_usec = get("cpuUsageUsec");
   c.memory_current = get("memoryCurrent");
@@ -81,7 +101,7 @@ Reply<Response> ParseResponse(std::string_view line) {
 
 Reply<StopResult> ParseStopResult(std::string_view text) {
   return ExtractResult<StopResult>(text, "stop", [](const json& j) -> Reply<StopResult> {
-    return StopResult{j.at("gracePeriodSeconds").get<int64_t>(),
+    return StopResult{IntegerField<int64_t>(j, "gracePeriodSeconds"),
                       j.at("alreadyTerminating").get<bool>()};
   });
 }
@@ -96,7 +116,7 @@ Reply<KillResult> ParseKillResult(std::string_view text) {
 
 Reply<ExecResult> ParseExecResult(std::string_view text) {
   return ExtractResult<ExecResult>(text, "exec", [](const json& j) -> Reply<ExecResult> {
-    return ExecResult{j.at("exitCode").get<int>(), j.at("stdout").get<std::string>(),
+    return ExecResult{IntegerField<int>(j, "exitCode"), j.at("stdout").get<std::string>(),
                       j.at("stderr").get<std::string>(), j.at("timedOut").get<bool>()};
   });
 }
@@ -108,7 +128,7 @@ Reply<StatsResult> ParseStatsResult(std::string_view text) {
     for (const json& c : j.at("containers")) {
       r.containers.push_back(ContainerStats{c.at("name").get<std::string>(),
                                             c.at("role").get<std::string>(), CountersFromJson(c),
-                                            c.at("restartCount").get<int>()});
+                                            IntegerField<int>(c, "restartCount")});
     }
     return r;
   });
@@ -119,11 +139,11 @@ Reply<EventsStreamItem> ParseEventsStreamItem(std::string_view text) {
       text, "events", [](const json& j) -> Reply<EventsStreamItem> {
         EventsStreamItem item;
         if (j.contains("end")) {
-          item.next_seq = j.at("nextSeq").get<uint64_t>();
+          item.next_seq = IntegerField<uint64_t>(j, "nextSeq");
           item.pod_finished = j.at("podFinished").get<bool>();
           return item;
         }
-        item.event = EventRecord{j.at("seq").get<uint64_t>(), Compact(j.at("event"))};
+        item.event = EventRecord{IntegerField<uint64_t>(j, "seq"), Compact(j.at("event"))};
         return item;
       });
 }

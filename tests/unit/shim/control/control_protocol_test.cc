@@ -372,3 +372,30 @@ TEST(ControlProtocolTest, MalformedResponses) {
 
 }  // namespace
 }  // namespace podshim::shim::control
+
+namespace podshim::shim::control {
+namespace {
+
+// A response's integers are checked before they are converted: a float or an integer that does
+// not fit was cast by nlohmann's get<int>() (undefined behaviour; the control_protocol fuzz target
+// found exitCode 57e8), and is now a kInternal error naming the field.
+TEST(ControlProtocolTest, ResultIntegersThatDoNotFitAreErrorsNotCasts) {
+  const std::string tail = R"(,"stdout":"","stderr":"","timedOut":false})";
+  for (const char* code : {"57e8", "5700000000", "1.5", "\"3\"", "-2147483649"}) {
+    Reply<ExecResult> r = ParseExecResult(std::string(R"({"exitCode":)") + code + tail);
+    ASSERT_FALSE(r.has_value()) << code;
+    EXPECT_EQ(r.error().code, ErrorCode::kInternal) << code;
+    EXPECT_NE(r.error().message.find("exitCode"), std::string::npos) << r.error().message;
+  }
+  Reply<ExecResult> negative = ParseExecResult(R"({"exitCode":-1)" + tail);
+  ASSERT_TRUE(negative.has_value());
+  EXPECT_EQ(negative->exit_code, -1);
+  EXPECT_FALSE(ParseEventsStreamItem(R"({"seq":-1,"event":{}})").has_value());
+  EXPECT_FALSE(ParseEventsStreamItem(R"({"seq":1e300,"event":{}})").has_value());
+  EXPECT_FALSE(ParseStopResult(R"({"gracePeriodSeconds":1e300,"alreadyTerminating":false})")
+                   .has_value());
+  EXPECT_FALSE(ParseStatsResult(R"({"pod":{"cpuUsageUsec":-5},"containers":[]})").has_value());
+}
+
+}  // namespace
+}  // namespace podshim::shim::control
