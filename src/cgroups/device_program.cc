@@ -1,5 +1,6 @@
 #include "cgroups/device_program.h"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace podshim::cgroups {
@@ -77,9 +78,11 @@ std::vector<bpf_insn> RuleBlock(const DeviceRule& r) {
 
 std::vector<bpf_insn> BuildDeviceProgram(const DeviceRules& rules) {
   // The rules that can decide, last first: stop at one matching everything (the ones before it
-  // in the spec never get a say); then drop the denies at the end, the default denies anyway.
+  // in the spec never get a say), skip a rule repeated later (the later copy decides first, the
+  // same way), then drop the denies at the end, the default denies anyway.
   std::vector<const DeviceRule*> order;
   for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
+    if (std::ranges::any_of(order, [&](const DeviceRule* r) { return *r == *it; })) continue;
     order.push_back(&*it);
     if (MatchesEverything(*it)) break;
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -47,13 +48,16 @@ Result<std::optional<uint32_t>> ParseNumber(const json& rule, const char* key,
   return Error::Invalid(name + ": must be an integer");
 }
 
-// access: a non-empty combination of r, w and m; absent, null or "" is "rwm".
+// access: a non-empty combination of r, w and m, required (runc refuses an empty one too).
 Result<uint32_t> ParseAccess(const json& rule, const std::string& field) {
   auto it = rule.find("access");
-  if (it == rule.end() || it->is_null()) return kDeviceAllAccess;
-  if (!it->is_string()) return Error::Invalid(field + ".access: must be a string");
+  if (it != rule.end() && !it->is_null() && !it->is_string()) {
+    return Error::Invalid(field + ".access: must be a string");
+  }
+  if (it == rule.end() || it->is_null() || it->get_ref<const std::string&>().empty()) {
+    return Error::Invalid(field + ".access: is required (a combination of r, w and m)");
+  }
   const auto& s = it->get_ref<const std::string&>();
-  if (s.empty()) return kDeviceAllAccess;
   uint32_t bits = 0;
   for (char c : s) {
     switch (c) {
@@ -116,6 +120,35 @@ Result<std::optional<DeviceRules>> ParseDeviceRulesFromResources(std::string_vie
   if (it == doc.end()) return std::optional<DeviceRules>();
   auto rules = PODSHIM_TRY(ParseDeviceRules(*it));
   return std::optional<DeviceRules>(std::move(rules));
+}
+
+DeviceRules WithDefaultDevices(DeviceRules rules, std::span<const std::string> spec_device_paths) {
+  struct Default {
+    const char* path;  // nullptr: kept whatever linux.devices holds
+    DeviceType type;
+    std::optional<uint32_t> major, minor;
+    uint32_t access;
+  };
+  static const Default kDefaults[] = {
+      {nullptr, DeviceType::kChar, {}, {}, kDeviceMknod},
+      {nullptr, DeviceType::kBlock, {}, {}, kDeviceMknod},
+      {"/dev/null", DeviceType::kChar, 1, 3, kDeviceAllAccess},
+      {"/dev/random", DeviceType::kChar, 1, 8, kDeviceAllAccess},
+      {"/dev/full", DeviceType::kChar, 1, 7, kDeviceAllAccess},
+      {"/dev/tty", DeviceType::kChar, 5, 0, kDeviceAllAccess},
+      {"/dev/zero", DeviceType::kChar, 1, 5, kDeviceAllAccess},
+      {"/dev/urandom", DeviceType::kChar, 1, 9, kDeviceAllAccess},
+      {nullptr, DeviceType::kChar, 136, {}, kDeviceAllAccess},  // /dev/pts/*
+      {nullptr, DeviceType::kChar, 5, 2, kDeviceAllAccess},     // /dev/ptmx
+      {nullptr, DeviceType::kChar, 10, 200, kDeviceAllAccess},  // /dev/net/tun
+  };
+  for (const Default& d : kDefaults) {
+    if (d.path && std::ranges::find(spec_device_paths, d.path) != spec_device_paths.end()) {
+      continue;
+    }
+    rules.push_back(DeviceRule{true, d.type, d.major, d.minor, d.access});
+  }
+  return rules;
 }
 
 std::string DeviceRuleString(const DeviceRule& rule) {

@@ -1,11 +1,12 @@
 // The OCI `linux.resources.devices` list as podshim enforces it on cgroup v2: parsed, defaults
-// applied (type "a", any major/minor, access "rwm") and every field checked, errors naming the
+// applied (type "a", any major/minor) and every field checked, errors naming the
 // field (`linux.resources.devices[2].access: ...`). Pure; device_program.h turns it into BPF.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +24,7 @@ inline constexpr uint32_t kDeviceRead = 2;   // 'r'
 inline constexpr uint32_t kDeviceWrite = 4;  // 'w'
 inline constexpr uint32_t kDeviceAllAccess = kDeviceMknod | kDeviceRead | kDeviceWrite;
 
-// The most rules a list may hold (each becomes at most 7 BPF instructions).
+// The most rules a spec may list (each becomes at most 7 BPF instructions).
 inline constexpr size_t kMaxDeviceRules = 4096;
 
 struct DeviceRule {
@@ -46,6 +47,12 @@ Result<DeviceRules> ParseDeviceRules(const nlohmann::json& devices,
 // The same from the text of a `linux.resources` object (what `update --resources` reads): its
 // "devices" member, absent meaning nullopt (leave the device filter as it is).
 Result<std::optional<DeviceRules>> ParseDeviceRulesFromResources(std::string_view resources_json);
+
+// `rules` followed by the rules runc 1.1 appends to every container's list (so they win): mknod
+// of any char or block device, and rwm of /dev/null, random, full, tty, zero, urandom, pts/*
+// (136:*), ptmx (5:2) and net/tun (10:200). A default naming a path that linux.devices also
+// lists (`spec_device_paths`) is left out, as runc does (the spec's device takes priority).
+DeviceRules WithDefaultDevices(DeviceRules rules, std::span<const std::string> spec_device_paths);
 
 // "c 1:3 rwm", "a *:* rwm": a rule in cgroup v1's devices.allow notation, for logs and errors.
 std::string DeviceRuleString(const DeviceRule& rule);

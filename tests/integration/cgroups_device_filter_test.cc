@@ -147,6 +147,17 @@ TEST_F(DeviceFilterTest, PodmanDefaultListLoadsAndAllowsItsDevices) {
   EXPECT_EQ(OpenInCgroup(), (Seen{Open::kEperm, Open::kOpened}));
 }
 
+TEST_F(DeviceFilterTest, RuncSpecWithDefaultsKeepsTheStandardDevices) {
+  // What create applies for `runc spec`'s list: the deny-all, then runc's defaults.
+  auto id = ApplyDeviceRules(fd_.get(), WithDefaultDevices({kDenyAll}, {}));
+  ASSERT_TRUE(id) << id.error().ToString();
+  EXPECT_EQ(OpenInCgroup(), (Seen{Open::kOpened, Open::kOpened}));
+  // linux.devices naming /dev/zero replaces its default: no rule, so denied.
+  std::vector<std::string> paths = {"/dev/zero"};
+  ASSERT_TRUE(ApplyDeviceRules(fd_.get(), WithDefaultDevices({kDenyAll}, paths)));
+  EXPECT_EQ(OpenInCgroup(), (Seen{Open::kOpened, Open::kEperm}));
+}
+
 TEST_F(DeviceFilterTest, UpdateReplacesTheProgram) {
   auto first = ApplyDeviceRules(fd_.get(), {kDenyAll, Char(true, 1, 5)});
   ASSERT_TRUE(first) << first.error().ToString();

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
@@ -134,8 +135,8 @@ DeviceRule Rule(bool allow, DeviceType type, std::optional<uint32_t> major,
 }
 constexpr auto kA = DeviceType::kAll, kB = DeviceType::kBlock, kC = DeviceType::kChar;
 
-// podman's (and containerd's) default: deny all, mknod of any device, then the usual devices.
-DeviceRules PodmanDefault() {
+// A client that lists the usual devices itself: deny all, mknod of any device, then the devices.
+DeviceRules FullList() {
   DeviceRules rules = {Rule(false, kA, {}, {}), Rule(true, kC, {}, {}, kDeviceMknod),
                        Rule(true, kB, {}, {}, kDeviceMknod)};
   for (auto [major, minor] : std::initializer_list<std::pair<uint32_t, uint32_t>>{
@@ -173,9 +174,9 @@ void ExpectSameAsReference(const DeviceRules& rules, const std::string& name) {
   }
 }
 
-TEST(DeviceProgramTest, PodmanDefaultList) {
-  DeviceRules rules = PodmanDefault();
-  ExpectSameAsReference(rules, "podman");
+TEST(DeviceProgramTest, FullList) {
+  DeviceRules rules = FullList();
+  ExpectSameAsReference(rules, "full list");
   auto prog = BuildDeviceProgram(rules);
   auto allowed = [&](Request q) { return Interpret(prog, q) == 1u; };
   EXPECT_TRUE(allowed({kC, 1, 3, kDeviceRead | kDeviceWrite}));     // /dev/null
@@ -187,8 +188,49 @@ TEST(DeviceProgramTest, PodmanDefaultList) {
   // The leading deny-all is the default: it costs no instructions.
   DeviceRules without_deny(rules.begin() + 1, rules.end());
   EXPECT_EQ(BuildDeviceProgram(without_deny).size(), prog.size());
-  std::cout << "podman default list: " << rules.size() << " rules, " << prog.size()
-            << " instructions\n";
+}
+
+TEST(DeviceProgramTest, RuncDefaultsAfterTheSpecRules) {
+  // runc spec's deny-all plus the defaults runc appends: the devices every container needs.
+  DeviceRules runc_spec = WithDefaultDevices({Rule(false, kA, {}, {})}, {});
+  ExpectSameAsReference(runc_spec, "runc spec + defaults");
+  auto prog = BuildDeviceProgram(runc_spec);
+  EXPECT_EQ(Interpret(prog, {kC, 1, 3, kDeviceRead | kDeviceWrite}), 1u);
+  EXPECT_EQ(Interpret(prog, {kC, 1, 1, kDeviceRead}), 0u);
+  // A list that has them already: repeating them costs no instructions (the later copy decides).
+  DeviceRules full = FullList();
+  DeviceRules full_plus = WithDefaultDevices(full, {});
+  ExpectSameAsReference(full_plus, "full list + defaults");
+  EXPECT_EQ(BuildDeviceProgram(full_plus).size(), BuildDeviceProgram(full).size());
+  // A deny in the spec cannot take away a default (runc appends them, so they come last).
+  DeviceRules deny_null = WithDefaultDevices({Rule(false, kC, 1, 3)}, {});
+  EXPECT_EQ(Interpret(BuildDeviceProgram(deny_null), {kC, 1, 3, kDeviceRead}), 1u);
+}
+
+// What podman 4.3 (cgroupfs manager) sent, captured from config.json on this host: `podman run`,
+// and `podman run --device /dev/fuse --device-cgroup-rule 'c 42:* rm'` (linux.devices: /dev/fuse).
+TEST(DeviceProgramTest, PodmanCapturedLists) {
+  auto plain = ParseDeviceRules(nlohmann::json::parse(R"([{"allow":false,"access":"rwm"}])"));
+  ASSERT_TRUE(plain) << plain.error().ToString();
+  DeviceRules rules = WithDefaultDevices(*plain, {});
+  ExpectSameAsReference(rules, "podman run");
+  EXPECT_EQ(Interpret(BuildDeviceProgram(rules), {kC, 136, 0, kDeviceRead | kDeviceWrite}), 1u);
+  EXPECT_EQ(BuildDeviceProgram(rules).size(), 62u);  // the deny-all costs nothing
+  std::cout << "podman run: " << rules.size() << " rules with runc's defaults, "
+            << BuildDeviceProgram(rules).size() << " instructions\n";
+
+  auto with_device = ParseDeviceRules(nlohmann::json::parse(
+      R"([{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rwm"},{"allow":true,"type":"c","major":42,"access":"rm"}])"));
+  ASSERT_TRUE(with_device) << with_device.error().ToString();
+  std::vector<std::string> paths = {"/dev/fuse"};
+  rules = WithDefaultDevices(*with_device, paths);
+  ExpectSameAsReference(rules, "podman run --device");
+  auto prog = BuildDeviceProgram(rules);
+  EXPECT_EQ(Interpret(prog, {kC, 10, 229, kDeviceRead | kDeviceWrite}), 1u);  // /dev/fuse
+  EXPECT_EQ(Interpret(prog, {kC, 42, 7, kDeviceRead}), 1u);
+  EXPECT_EQ(Interpret(prog, {kC, 42, 7, kDeviceRead | kDeviceWrite}), 0u);  // "rm": no write
+  EXPECT_EQ(Interpret(prog, {kC, 1, 3, kDeviceWrite}), 1u);
+  EXPECT_EQ(Interpret(prog, {kB, 8, 0, kDeviceRead}), 0u);
 }
 
 TEST(DeviceProgramTest, RuncSpecDenyAllIsTheDefaultOnly) {
