@@ -25,10 +25,17 @@ long Bpf(int cmd, bpf_attr& attr) {
   return r;
 }
 
+// Every byte zero: the kernel refuses an attr whose unused tail is not.
+bpf_attr ZeroAttr() {
+  bpf_attr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  return attr;
+}
+
 uint64_t Ptr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 Result<UniqueFd> ProgramFdById(uint32_t id) {
-  bpf_attr attr{};
+  bpf_attr attr = ZeroAttr();
   attr.prog_id = id;
   long fd = Bpf(BPF_PROG_GET_FD_BY_ID, attr);
   if (fd < 0) return Error::Errno(errno, fmt::format("open BPF program id {}", id));
@@ -37,7 +44,7 @@ Result<UniqueFd> ProgramFdById(uint32_t id) {
 
 Result<uint32_t> ProgramId(int prog_fd) {
   bpf_prog_info info{};
-  bpf_attr attr{};
+  bpf_attr attr = ZeroAttr();
   attr.info.bpf_fd = static_cast<uint32_t>(prog_fd);
   attr.info.info_len = sizeof(info);
   attr.info.info = Ptr(&info);
@@ -48,7 +55,7 @@ Result<uint32_t> ProgramId(int prog_fd) {
 }
 
 Status Attach(int cgroup_dir_fd, int prog_fd, int replace_fd) {
-  bpf_attr attr{};
+  bpf_attr attr = ZeroAttr();
   attr.target_fd = static_cast<uint32_t>(cgroup_dir_fd);
   attr.attach_bpf_fd = static_cast<uint32_t>(prog_fd);
   attr.attach_type = BPF_CGROUP_DEVICE;
@@ -65,7 +72,7 @@ Status Attach(int cgroup_dir_fd, int prog_fd, int replace_fd) {
 }
 
 Status Detach(int cgroup_dir_fd, int prog_fd) {
-  bpf_attr attr{};
+  bpf_attr attr = ZeroAttr();
   attr.target_fd = static_cast<uint32_t>(cgroup_dir_fd);
   attr.attach_bpf_fd = static_cast<uint32_t>(prog_fd);
   attr.attach_type = BPF_CGROUP_DEVICE;
@@ -79,7 +86,7 @@ Status Detach(int cgroup_dir_fd, int prog_fd) {
 
 Result<UniqueFd> LoadDeviceProgram(std::span<const bpf_insn> program) {
   auto load = [&](char* log, uint32_t log_size) {
-    bpf_attr attr{};
+    bpf_attr attr = ZeroAttr();
     attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
     attr.insns = Ptr(program.data());
     attr.insn_cnt = static_cast<uint32_t>(program.size());
@@ -106,7 +113,7 @@ Result<UniqueFd> LoadDeviceProgram(std::span<const bpf_insn> program) {
 Result<std::vector<uint32_t>> AttachedDevicePrograms(int cgroup_dir_fd) {
   std::vector<uint32_t> ids(16);
   for (;;) {
-    bpf_attr attr{};
+    bpf_attr attr = ZeroAttr();
     attr.query.target_fd = static_cast<uint32_t>(cgroup_dir_fd);
     attr.query.attach_type = BPF_CGROUP_DEVICE;
     attr.query.prog_ids = Ptr(ids.data());
