@@ -292,6 +292,7 @@ class PodmanTest(ClientTest):
     def run_detached(self, suffix, *args):
         p = self.pm("run", "-d", "--network", "none", *ULIMITS, "--name", self.name(suffix),
                     *args, check=True)
+        self.run_stderr = p.stderr
         cid = p.stdout.strip().splitlines()[-1]
         pid = int(self.pm("inspect", "-f", "{{.State.Pid}}", cid, check=True).stdout)
         self.assertGreater(pid, 0)
@@ -310,7 +311,9 @@ class PodmanTest(ClientTest):
             self.assert_nothing_left(ids, own_mounts=[f"{self.dir}/pm/root/overlay"])
             for cid in ids:
                 self.assertFalse(os.path.exists(f"/run/podshim-oci/{cid}"), "podshim state left")
-            self.assertEqual(processes_mentioning(self.dir), [], "podman/conmon processes left")
+            # conmon runs `podman container cleanup` after an exit: give it time to finish.
+            wait_for("podman's and conmon's processes to exit",
+                     lambda: not processes_mentioning(self.dir))
         finally:
             # podman's own: its storage mounts, libpod_parent/conmon cgroups, cni.lock.
             for pid in processes_mentioning(self.dir):
@@ -355,7 +358,9 @@ class PodmanTest(ClientTest):
 
     def test_pause_and_unpause_freeze_the_cgroup(self):  # needs pause/resume, cgroupsPath
         cid, pid = self.run_detached("pz", IMAGE, "sleep", "100")
-        freeze = os.path.join(v2_cgroup_of(pid), "cgroup.freeze")
+        cg = v2_cgroup_of(pid)
+        self.assertIn(cid, cg, "the container is not in a cgroup of its own")
+        freeze = os.path.join(cg, "cgroup.freeze")
         self.pm("pause", cid, check=True)
         self.assertEqual(self.pm("inspect", "-f", "{{.State.Status}}", cid).stdout.strip(),
                          "paused")
@@ -368,7 +373,8 @@ class PodmanTest(ClientTest):
             self.assertEqual(f.read().strip(), "0")
 
     def test_memory_limit_is_written_or_warned_about(self):  # needs cgroupsPath + resources
-        cid, pid = self.run_detached("mem", "--memory", "64m", IMAGE, "sleep", "100")
+        cid, pid = self.run_detached("mem", "--log-driver", "k8s-file", "--memory", "64m", IMAGE,
+                                     "sleep", "100")
         cg = v2_cgroup_of(pid)
         self.assertIn(cid, cg, "the container is not in a cgroup of its own")
         limit = os.path.join(cg, "memory.max")
@@ -377,7 +383,7 @@ class PodmanTest(ClientTest):
                 self.assertEqual(f.read().strip(), str(64 << 20))
         else:  # a hybrid host: memory is bound to cgroup v1; podshim says it once
             logs = self.pm("logs", cid, check=True)
-            self.assertRegex(logs.stdout + logs.stderr,
+            self.assertRegex(self.run_stderr + logs.stdout + logs.stderr,
                              r"cgroup controllers? [^;]*memory[^;]* not available")
 
 
