@@ -334,9 +334,9 @@ class PodmanTest(ClientTest):
     def test_stop_sends_sigkill_after_the_timeout(self):
         # sleep as pid 1 ignores SIGTERM (no handler): podman kills it after -t 2.
         cid, _ = self.run_detached("kl", IMAGE, "sleep", "100")
-        start = time.monotonic()
-        self.pm("stop", "-t", "2", cid, check=True)
-        self.assertGreaterEqual(time.monotonic() - start, 2.0)
+        p = self.pm("stop", "-t", "2", cid, check=True)
+        self.assertIn("StopSignal SIGTERM failed to stop container", p.stderr)
+        self.assertIn("resorting to SIGKILL", p.stderr)
         self.assertEqual(self.pm("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip(),
                          "137")
 
