@@ -307,7 +307,7 @@ class PodmanTest(ClientTest):
         ids = self.all_ids()
         self.pm("rm", "-af", "-t", "0")
         try:
-            # c/storage keeps its driver home mounted (private) until `system reset`.
+            # c/storage keeps its driver home mounted (private); it goes with the temp dir.
             self.assert_nothing_left(ids, own_mounts=[f"{self.dir}/pm/root/overlay"])
             for cid in ids:
                 self.assertFalse(os.path.exists(f"/run/podshim-oci/{cid}"), "podshim state left")
@@ -315,10 +315,10 @@ class PodmanTest(ClientTest):
             wait_for("podman's and conmon's processes to exit",
                      lambda: not processes_mentioning(self.dir))
         finally:
-            # podman's own: its storage mounts, libpod_parent/conmon cgroups, cni.lock.
+            # podman's own: libpod_parent/conmon cgroups, cni.lock, the blob-info cache; its
+            # storage mount goes with the temp dir (not `system reset`: it drops host networks).
             for pid in processes_mentioning(self.dir):
                 os.kill(pid, signal.SIGKILL)
-            self.pm("system", "reset", "-f")
             self.remove_created()
 
     def test_run_rm_prints_and_exits_with_the_status(self):
@@ -396,6 +396,9 @@ class ContainerdTest(ClientTest):
         for path in ("/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
                      "/run/containerd/runc"):
             self.note_if_new(path)
+        self.ns = self.tag
+        for root in cgroup_hierarchies():  # cgroupsPath /<namespace>/<id>: the parent is ours
+            self.note_if_new(os.path.join(root, self.ns))
         with open(f"{d}/config.toml", "w") as f:
             f.write(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
                     'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
@@ -406,7 +409,6 @@ class ContainerdTest(ClientTest):
                                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         self.addCleanup(self.clean_containerd)
-        self.ns = self.tag
         make_rootfs(f"{d}/R")
         run([sys.executable, MK_IMAGE, f"{d}/R", f"{d}/bb.tar", IMAGE, "sh"], check=True)
         wait_for("containerd's socket", lambda: os.path.exists(f"{d}/c.sock"))
