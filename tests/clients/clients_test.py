@@ -474,6 +474,13 @@ class ContainerdTest(ClientTest):
                      "echo hi; exit 3")
         self.assertEqual((p.returncode, p.stdout), (3, "hi\n"), p.stderr)
 
+    def test_failed_create_reports_podshims_error(self):
+        # The shim reads a failed create's reason only from the last error line of --log.
+        p = self.ctr("run", "--rm", *self.run_args(), IMAGE, f"{self.tag}-nx", "/no/such/prog")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("OCI runtime create failed", p.stderr)
+        self.assertIn("/no/such/prog", p.stderr)
+
     def test_run_t_relays_a_terminal(self):  # needs --console-socket
         argv = ["ctr", "--address", f"{self.dir}/c.sock", "-n", self.ns, "run", "--rm", "-t",
                 *self.run_args(), IMAGE, f"{self.tag}-tt", "sh"]
