@@ -141,8 +141,8 @@ def start_time(pid):
 
 
 def run_in_pty(argv, lines, prompt="# ", timeout=30.0):
-    """Runs argv on a new pseudo-terminal (its controlling tty), types `lines` once `prompt`
-    appears, returns (exit status, everything it printed)."""
+    """Runs argv on a new pseudo-terminal (its controlling tty), types `lines` (if any) once
+    `prompt` appears, returns (exit status, everything it printed)."""
     pid, master = pty.fork()
     if pid == 0:
         try:
@@ -154,7 +154,7 @@ def run_in_pty(argv, lines, prompt="# ", timeout=30.0):
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            if not typed and prompt.encode() in out:
+            if lines and not typed and prompt.encode() in out:
                 os.write(master, lines.encode())
                 typed = True
             ready, _, _ = select.select([master], [], [], 0.2)
@@ -356,6 +356,13 @@ class PodmanTest(ClientTest):
         self.assertIn("/dev/pts/", out)
         self.assertIn("abcd", out)
 
+    def test_exec_t_gets_a_terminal(self):  # needs exec and --console-socket
+        cid, _ = self.run_detached("et", IMAGE, "sleep", "100")
+        status, out = run_in_pty(self.podman + ["exec", "-t", cid, "sh", "-c", "tty; exit 6"],
+                                 None)
+        self.assertEqual(status, 6, out)
+        self.assertIn("/dev/pts/", out)
+
     def test_pause_and_unpause_freeze_the_cgroup(self):  # needs pause/resume, cgroupsPath
         cid, pid = self.run_detached("pz", IMAGE, "sleep", "100")
         cg = v2_cgroup_of(pid)
@@ -494,6 +501,15 @@ class ContainerdTest(ClientTest):
         self.run_detached(cid, "sleep", "100")
         p = self.ctr("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo from-exec; exit 4")
         self.assertEqual((p.returncode, p.stdout), (4, "from-exec\n"), p.stderr)
+
+    def test_task_exec_t_gets_a_terminal(self):  # needs exec and --console-socket
+        cid = f"{self.tag}-et"
+        self.run_detached(cid, "sleep", "100")
+        argv = ["ctr", "--address", f"{self.dir}/c.sock", "-n", self.ns, "task", "exec", "-t",
+                "--exec-id", "e2", cid, "sh", "-c", "tty; exit 6"]
+        status, out = run_in_pty(argv, None)
+        self.assertEqual(status, 6, out)
+        self.assertIn("/dev/pts/", out)
 
     def test_task_pause_and_resume(self):  # needs pause/resume
         cid = f"{self.tag}-pz"
