@@ -43,7 +43,8 @@ def run(argv, timeout=60, check=False, **kw):
     p = subprocess.run(argv, stdin=kw.pop("stdin", subprocess.DEVNULL), capture_output=True,
                        text=True, timeout=timeout, **kw)
     if check and p.returncode != 0:
-        raise AssertionError(f"{argv} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        raise AssertionError(f"{argv} exited {p.returncode}\nstdout: {p.stdout}\n"
+                             f"stderr: {p.stderr}")
     return p
 
 
