@@ -13,6 +13,7 @@ packages=(
   busybox-static iproute2 procps util-linux
   runc  # oci_runc_parity_test writes its bundle with `runc spec`
   python3  # scripts/check-layout.py (LayoutTest), the benchmarks' summaries
+  containerd podman conmon catatonit  # the clients tier (tests/clients/): real clients of podshim-runc
 )
 for arg in "$@"; do
   case "$arg" in

@@ -11,8 +11,8 @@ namespace {
 
 constexpr OciOption kGlobalOptions[] = {
     {"root", '\0', true, "state directory (default /run/podshim-oci)", "DIR"},
-    {"log", '\0', true, "accepted and ignored, as runc's", "FILE"},
-    {"log-format", '\0', true, "text or json; accepted and ignored otherwise", "FORMAT"},
+    {"log", '\0', true, "also write errors to FILE, in runc's form", "FILE"},
+    {"log-format", '\0', true, "the form of --log lines: text (default) or json", "FORMAT"},
     {"debug", '\0', false, "accepted and ignored"},
     {"systemd-cgroup", '\0', false, "accepted and ignored"},
     {"rootless", '\0', true, "accepted and ignored", "VALUE"},

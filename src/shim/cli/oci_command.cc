@@ -19,6 +19,7 @@
 #include "oci/state.h"
 #include "shim/cli/commands.h"
 #include "shim/cli/oci_args.h"
+#include "shim/cli/oci_log.h"
 #include "shim/ocirt/oci_lifecycle.h"
 #include "signals/signal_names.h"
 
@@ -30,6 +31,7 @@ namespace fs = std::filesystem;
 constexpr const char kDefaultRoot[] = "/run/podshim-oci";
 
 int UsageError(const std::string& what, const char* command = nullptr) {
+  OciLogError(what);
   std::fprintf(stderr, "podshim oci%s%s: %s\n", command ? " " : "", command ? command : "",
                what.c_str());
   std::fprintf(stderr, "run `podshim oci %s--help` for usage\n",
@@ -38,6 +40,7 @@ int UsageError(const std::string& what, const char* command = nullptr) {
 }
 
 int RuntimeError(const Error& e) {
+  OciLogError(e.ToString());
   std::fprintf(stderr, "podshim oci: %s\n", e.ToString().c_str());
   return 1;
 }
@@ -181,6 +184,8 @@ int RunOciCommand(int argc, char** argv) {
   std::span<char* const> args(argv + 1, static_cast<size_t>(argc > 0 ? argc - 1 : 0));
   auto global = ParseOciGlobal(args);
   if (!global) return UsageError(global.error().ToString());
+  // --log before the command logs usage errors of the command too (set again below).
+  (void)ConfigureOciLog(global->Value("log"), global->Value("log-format"));
   if (global->Has("version")) return PrintVersion();
   if (global->positional.empty()) {
     std::fputs(OciHelp().c_str(), global->help ? stdout : stderr);
@@ -210,6 +215,9 @@ int RunOciCommand(int argc, char** argv) {
   }
   auto root = Root(*global, *parsed);
   if (!root) return UsageError(root.error().ToString());
+  const std::string log = parsed->Value("log", global->Value("log"));
+  auto logged = ConfigureOciLog(log, parsed->Value("log-format", global->Value("log-format")));
+  if (!logged) return RuntimeError(logged.error());
   return Dispatch(*root, cmd, *parsed);
 }
 

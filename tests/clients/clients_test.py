@@ -1,0 +1,585 @@
+#!/usr/bin/env python3
+"""The `clients` tier: real podman 4.3 and containerd 1.6 drive podshim as their OCI runtime.
+
+podman gets `--runtime <build>/src/podshim-runc` (private --root/--runroot/--tmpdir, cgroupfs,
+file events, an image from `podman import` of a busybox-static rootfs); containerd runs privately
+in a temp dir and its own runc shim execs podshim-runc (`ctr run --runc-binary`), on an image
+built by scripts/mk-oci-image.py. Every test has its own short temp dir (socket paths < 107
+bytes), container names and containerd namespace, and checks at the end that nothing is left:
+no process, mount, cgroup or state dir of its containers. What podman and containerd themselves
+leave (libpod_parent cgroups, /run/containerd dirs, cni.lock) is removed when the test created it.
+
+Usage: clients_test.py --build BUILD_DIR [--list | TEST...]   (TEST: Class.test_name)
+Exit 77 (ctest's SKIP_RETURN_CODE) when a client package is not installed.
+"""
+import argparse
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MK_IMAGE = os.path.join(SOURCE, "scripts", "mk-oci-image.py")
+BUILD = ""  # set by main()
+CGROUP = "/sys/fs/cgroup"
+IMAGE = "localhost/busybox:local"
+ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]  # root's hard caps
+SKIPPED = []
+
+
+def runtime():
+    return os.path.join(BUILD, "src", "podshim-runc")
+
+
+def run(argv, timeout=60, check=False, **kw):
+    """Runs argv, returns CompletedProcess with text stdout/stderr."""
+    p = subprocess.run(argv, stdin=kw.pop("stdin", subprocess.DEVNULL), capture_output=True,
+                       text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{argv} exited {p.returncode}\nstdout: {p.stdout}\n"
+                             f"stderr: {p.stderr}")
+    return p
+
+
+def wait_for(what, predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def missing_packages(*binaries):
+    return [b for b in binaries if shutil.which(b) is None]
+
+
+def make_rootfs(root):
+    """A busybox-static root: /bin/busybox and its applets as symlinks (as `--install -s`)."""
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "etc", "tmp"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy2(shutil.which("busybox"), os.path.join(root, "bin", "busybox"))
+    for applet in run(["busybox", "--list-full"], check=True).stdout.split():
+        path = os.path.join(root, applet)
+        if not os.path.lexists(path):
+            os.symlink("/bin/busybox", path)
+
+
+def unescape_mount(path):
+    return path.encode().decode("unicode_escape")  # mountinfo's \040 etc.
+
+
+def mounts_under(prefix):
+    with open("/proc/self/mountinfo") as f:
+        points = [unescape_mount(line.split()[4]) for line in f]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
+
+
+def cgroup_hierarchies():
+    """Every mounted hierarchy root: the v1 ones and cgroup2 (unified on a hybrid host)."""
+    roots = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2"):
+                roots.append(unescape_mount(fields[4]))
+    return roots
+
+
+def cgroups_named(fragment):
+    """Cgroup dirs (in any hierarchy) whose name contains fragment."""
+    found = []
+    for root in cgroup_hierarchies():
+        for top, dirs, _ in os.walk(root):
+            found += [os.path.join(top, d) for d in dirs if fragment in d]
+    return found
+
+
+def v2_cgroup_of(pid):
+    """The cgroup2 directory of pid (its `0::` line), or None."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                rel = line.strip()[3:]
+                base = os.path.join(CGROUP, "unified")
+                if not os.path.isdir(base):
+                    base = CGROUP
+                return base + rel
+    return None
+
+
+def processes_mentioning(text):
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def start_time(pid):
+    """Field 22 of /proc/PID/stat (so a reused pid is not mistaken for ours), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
+def run_in_pty(argv, lines, prompt="# ", timeout=30.0):
+    """Runs argv on a new pseudo-terminal (its controlling tty), types `lines` (if any) once
+    `prompt` appears, returns (exit status, everything it printed)."""
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    out = b""
+    typed = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if lines and not typed and prompt.encode() in out:
+                os.write(master, lines.encode())
+                typed = True
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed its side
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(master)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+class ClientTest(unittest.TestCase):
+    """A short private temp dir, the container pids seen, and leftover checks."""
+
+    PACKAGES = ()
+
+    def setUp(self):
+        missing = missing_packages(*self.PACKAGES)
+        if missing:
+            SKIPPED.append(self.id())
+            self.skipTest(f"not installed: {', '.join(missing)} (scripts/setup.sh installs them)")
+        self.dir = tempfile.mkdtemp(prefix="pc", dir="/tmp")  # short: unix socket paths
+        self.tag = os.path.basename(self.dir).lower().replace("_", "")
+        self.pids = {}  # container process pid -> start time
+        self.created = []  # paths outside self.dir that did not exist before the test
+        self.addCleanup(self.remove_dir)
+
+    def remember_pid(self, pid):
+        self.pids[pid] = start_time(pid)
+
+    def note_if_new(self, path):
+        if not os.path.exists(path):
+            self.created.append(path)
+
+    def remove_created(self):
+        for path in sorted(self.created, key=len, reverse=True):
+            if path.endswith("/cache"):  # podman's blob-info cache: a directory of files
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.isdir(path) and not os.path.islink(path):
+                try:
+                    os.rmdir(path)  # only when empty: another user may have come meanwhile
+                except OSError:
+                    pass
+            elif os.path.lexists(path):
+                os.unlink(path)
+
+    def remove_dir(self):
+        for point in sorted(mounts_under(self.dir), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def assert_nothing_left(self, ids, own_mounts=()):
+        """No container process, mount under our dir (but the client's `own_mounts`) or cgroup
+        of `ids`."""
+        wait_for("the containers' processes to exit",
+                 lambda: not [p for p, t in self.pids.items() if t and start_time(p) == t])
+        for cid in ids:
+            self.assertEqual(cgroups_named(cid), [], f"cgroups of {cid} left")
+        left = [m for m in mounts_under(self.dir) if m not in own_mounts]
+        self.assertEqual(left, [], "mounts left")
+
+
+class RuncNameTest(unittest.TestCase):
+    """podshim-runc is `podshim oci` with runc's argv; global flags anywhere; --log lines."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pc", dir="/tmp")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def test_version_has_runcs_shape(self):
+        p = run([runtime(), "--version"], check=True)
+        self.assertRegex(p.stdout, r"^podshim version \S+\ncommit: \S+\nspec: 1\.\d+\.\d+\n")
+
+    def test_answers_as_the_oci_command(self):
+        direct = run([os.path.join(BUILD, "src", "podshim"), "oci", "features"], check=True)
+        linked = run([runtime(), "features"], check=True)
+        self.assertEqual(json.loads(linked.stdout), json.loads(direct.stdout))
+
+    def test_json_log_gets_the_error_line_containerd_reads(self):
+        log = os.path.join(self.dir, "log.json")
+        p = run([runtime(), "--root", self.dir, "--log", log, "--log-format", "json", "state",
+                 "nope"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("does not exist", p.stderr)
+        with open(log) as f:
+            last = json.loads(f.read().splitlines()[-1])
+        self.assertEqual(last["level"], "error")
+        self.assertIn("does not exist", last["msg"])
+        self.assertRegex(last["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+    def test_global_flags_after_the_command_and_text_log(self):
+        log = os.path.join(self.dir, "log")
+        p = run([runtime(), "kill", "--log", log, "--root", self.dir, "--systemd-cgroup",
+                 "--debug", "nope", "9"])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        with open(log) as f:
+            self.assertRegex(f.read(), r'^time="[^"]+" level=error msg=".*does not exist.*"\n$')
+
+
+class PodmanTest(ClientTest):
+    PACKAGES = ("podman", "conmon", "catatonit", "busybox")
+
+    def setUp(self):
+        super().setUp()
+        d = self.dir
+        for path in ("/etc/cni/net.d/cni.lock", "/var/lib/containers/cache",
+                     "/var/lib/containers"):
+            self.note_if_new(path)
+        for root in cgroup_hierarchies():
+            self.note_if_new(os.path.join(root, "libpod_parent"))
+            self.note_if_new(os.path.join(root, "libpod_parent", "conmon"))
+        self.podman = ["podman", "--root", f"{d}/pm/root", "--runroot", f"{d}/pm/run",
+                       "--tmpdir", f"{d}/pm/tmp", "--storage-driver", "overlay",
+                       "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+                       "--runtime", runtime()]
+        self.addCleanup(self.clean_podman)
+        make_rootfs(f"{d}/R")
+        run(["tar", "-C", f"{d}/R", "-cf", f"{d}/r.tar", "."], check=True)
+        self.pm("import", "--change", 'CMD ["sh"]', f"{d}/r.tar", IMAGE, check=True)
+
+    def pm(self, *args, **kw):
+        return run(self.podman + list(args), **kw)
+
+    def name(self, suffix):
+        return f"{self.tag}-{suffix}"
+
+    def run_detached(self, suffix, *args):
+        p = self.pm("run", "-d", "--network", "none", *ULIMITS, "--name", self.name(suffix),
+                    *args, check=True)
+        self.run_stderr = p.stderr
+        cid = p.stdout.strip().splitlines()[-1]
+        pid = int(self.pm("inspect", "-f", "{{.State.Pid}}", cid, check=True).stdout)
+        self.assertGreater(pid, 0)
+        self.remember_pid(pid)
+        return cid, pid
+
+    def all_ids(self):
+        p = self.pm("ps", "-a", "--no-trunc", "--format", "{{.ID}}")
+        return p.stdout.split()
+
+    def clean_podman(self):
+        ids = self.all_ids()
+        self.pm("rm", "-af", "-t", "0")
+        try:
+            # c/storage keeps its driver home mounted (private); it goes with the temp dir.
+            self.assert_nothing_left(ids, own_mounts=[f"{self.dir}/pm/root/overlay"])
+            for cid in ids:
+                self.assertFalse(os.path.exists(f"/run/podshim-oci/{cid}"), "podshim state left")
+            # conmon runs `podman container cleanup` after an exit: give it time to finish.
+            wait_for("podman's and conmon's processes to exit",
+                     lambda: not processes_mentioning(self.dir))
+        finally:
+            # podman's own: libpod_parent/conmon cgroups, cni.lock, the blob-info cache; its
+            # storage mount goes with the temp dir (not `system reset`: it drops host networks).
+            for pid in processes_mentioning(self.dir):
+                os.kill(pid, signal.SIGKILL)
+            self.remove_created()
+
+    def test_run_rm_prints_and_exits_with_the_status(self):
+        p = self.pm("run", "--rm", "--network", "none", *ULIMITS, "--name", self.name("rm"),
+                    IMAGE, "sh", "-c", "echo hi; exit 3")
+        self.assertEqual((p.returncode, p.stdout), (3, "hi\n"), p.stderr)
+
+    def test_exec_passes_output_and_status(self):  # needs `podshim oci exec`
+        cid, _ = self.run_detached("ex", IMAGE, "sleep", "100")
+        p = self.pm("exec", cid, "sh", "-c", "echo from-exec; exit 4")
+        self.assertEqual((p.returncode, p.stdout), (4, "from-exec\n"), p.stderr)
+
+    def test_stop_sends_sigkill_after_the_timeout(self):
+        # sleep as pid 1 ignores SIGTERM (no handler): podman kills it after -t 2.
+        cid, _ = self.run_detached("kl", IMAGE, "sleep", "100")
+        p = self.pm("stop", "-t", "2", cid, check=True)
+        self.assertIn("StopSignal SIGTERM failed to stop container", p.stderr)
+        self.assertIn("resorting to SIGKILL", p.stderr)
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip(),
+                         "137")
+
+    def test_stop_sigterm_ends_a_normal_container(self):
+        # --init: catatonit forwards SIGTERM to sleep, which dies of it: 128 + 15.
+        cid, _ = self.run_detached("tm", "--init", IMAGE, "sleep", "100")
+        self.pm("stop", "-t", "20", cid, check=True)
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip(),
+                         "143")
+
+    def test_run_t_relays_a_terminal(self):  # needs --console-socket
+        status, out = run_in_pty(
+            self.podman + ["run", "--rm", "-it", "--network", "none", *ULIMITS, "--name",
+                           self.name("tt"), IMAGE, "sh"],
+            "tty; echo ab''cd; exit 5\n")
+        self.assertEqual(status, 5, out)
+        self.assertIn("/dev/pts/", out)
+        self.assertIn("abcd", out)
+
+    def test_exec_t_gets_a_terminal(self):  # needs exec and --console-socket
+        cid, _ = self.run_detached("et", IMAGE, "sleep", "100")
+        status, out = run_in_pty(self.podman + ["exec", "-t", cid, "sh", "-c", "tty; exit 6"],
+                                 None)
+        self.assertEqual(status, 6, out)
+        self.assertIn("/dev/pts/", out)
+
+    def test_pause_and_unpause_freeze_the_cgroup(self):  # needs pause/resume, cgroupsPath
+        cid, pid = self.run_detached("pz", IMAGE, "sleep", "100")
+        cg = v2_cgroup_of(pid)
+        self.assertIn(cid, cg, "the container is not in a cgroup of its own")
+        freeze = os.path.join(cg, "cgroup.freeze")
+        self.pm("pause", cid, check=True)
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.Status}}", cid).stdout.strip(),
+                         "paused")
+        with open(freeze) as f:
+            self.assertEqual(f.read().strip(), "1")
+        self.pm("unpause", cid, check=True)
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.Status}}", cid).stdout.strip(),
+                         "running")
+        with open(freeze) as f:
+            self.assertEqual(f.read().strip(), "0")
+
+    def test_memory_limit_is_written_or_warned_about(self):  # needs cgroupsPath + resources
+        cid, pid = self.run_detached("mem", "--log-driver", "k8s-file", "--memory", "64m", IMAGE,
+                                     "sleep", "100")
+        cg = v2_cgroup_of(pid)
+        self.assertIn(cid, cg, "the container is not in a cgroup of its own")
+        limit = os.path.join(cg, "memory.max")
+        if os.path.exists(limit):
+            with open(limit) as f:
+                self.assertEqual(f.read().strip(), str(64 << 20))
+        else:  # a hybrid host: memory is bound to cgroup v1; podshim says it once
+            logs = self.pm("logs", cid, check=True)
+            self.assertRegex(self.run_stderr + logs.stdout + logs.stderr,
+                             r"cgroup controllers? [^;]*memory[^;]* not available")
+
+
+class ContainerdTest(ClientTest):
+    PACKAGES = ("containerd", "ctr", "containerd-shim-runc-v2", "busybox")
+
+    def setUp(self):
+        super().setUp()
+        d = self.dir
+        for path in ("/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
+                     "/run/containerd/runc"):
+            self.note_if_new(path)
+        self.ns = self.tag
+        for root in cgroup_hierarchies():  # cgroupsPath /<namespace>/<id>: the parent is ours
+            self.note_if_new(os.path.join(root, self.ns))
+        with open(f"{d}/config.toml", "w") as f:
+            f.write(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
+                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                    f'[grpc]\n  address = "{d}/c.sock"\n'
+                    f'[ttrpc]\n  address = "{d}/c.sock.ttrpc"\n')
+        log = open(f"{d}/containerd.log", "w")
+        self.containerd = subprocess.Popen(["containerd", "--config", f"{d}/config.toml"],
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        self.addCleanup(self.clean_containerd)
+        make_rootfs(f"{d}/R")
+        run([sys.executable, MK_IMAGE, f"{d}/R", f"{d}/bb.tar", IMAGE, "sh"], check=True)
+        wait_for("containerd's socket", lambda: os.path.exists(f"{d}/c.sock"))
+        self.ctr("image", "import", f"{d}/bb.tar", check=True)
+
+    def ctr(self, *args, **kw):
+        return run(["ctr", "--address", f"{self.dir}/c.sock", "-n", self.ns, *args], **kw)
+
+    def run_args(self):
+        return ["--runc-binary", runtime(), "--runc-root", f"{self.dir}/rr"]
+
+    def run_detached(self, cid, *cmd):
+        self.ctr("run", "-d", *self.run_args(), IMAGE, cid, *cmd, check=True)
+        pid = self.task_pid(cid)
+        self.remember_pid(pid)
+        return pid
+
+    def tasks(self):
+        rows = self.ctr("task", "ls", "-q").stdout.split()
+        out = {}
+        for line in self.ctr("task", "ls").stdout.splitlines()[1:]:
+            fields = line.split()
+            if fields and fields[0] in rows:
+                out[fields[0]] = (int(fields[1]), fields[2])
+        return out
+
+    def task_pid(self, cid):
+        return self.tasks()[cid][0]
+
+    def task_status(self, cid):
+        return self.tasks()[cid][1]
+
+    def clean_containerd(self):
+        ids = self.ctr("containers", "ls", "-q").stdout.split()
+        try:
+            for cid in self.tasks():
+                self.ctr("task", "kill", "-a", "-s", "SIGKILL", cid)
+                wait_for(f"task {cid} to stop",
+                         lambda: self.tasks().get(cid, (0, "STOPPED"))[1] == "STOPPED")
+                self.ctr("task", "delete", cid)
+            for cid in ids:
+                self.ctr("containers", "rm", cid)
+            self.assert_nothing_left(ids)
+            state = f"{self.dir}/rr/{self.ns}"
+            self.assertEqual(os.listdir(state) if os.path.isdir(state) else [], [],
+                             "podshim state left")
+        finally:
+            self.containerd.terminate()
+            try:
+                self.containerd.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.containerd.kill()
+                self.containerd.wait()
+            # A shim outlives containerd only if a task was left; it mentions our socket path.
+            left = processes_mentioning(self.dir)
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            self.remove_created()
+            self.assertEqual(left, [], "shim processes left")
+
+    def test_run_rm_prints_and_exits_with_the_status(self):
+        p = self.ctr("run", "--rm", *self.run_args(), IMAGE, f"{self.tag}-rm", "sh", "-c",
+                     "echo hi; exit 3")
+        self.assertEqual((p.returncode, p.stdout), (3, "hi\n"), p.stderr)
+
+    def test_failed_create_reports_podshims_error(self):
+        # The shim reads a failed create's reason only from the last error line of --log.
+        p = self.ctr("run", "--rm", *self.run_args(), IMAGE, f"{self.tag}-nx", "/no/such/prog")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("OCI runtime create failed", p.stderr)
+        self.assertIn("/no/such/prog", p.stderr)
+
+    def test_run_t_relays_a_terminal(self):  # needs --console-socket
+        argv = ["ctr", "--address", f"{self.dir}/c.sock", "-n", self.ns, "run", "--rm", "-t",
+                *self.run_args(), IMAGE, f"{self.tag}-tt", "sh"]
+        status, out = run_in_pty(argv, "tty; echo ab''cd; exit 5\n")
+        self.assertEqual(status, 5, out)
+        self.assertIn("/dev/pts/", out)
+        self.assertIn("abcd", out)
+
+    def test_task_exec_passes_output_and_status(self):  # needs `podshim oci exec`
+        cid = f"{self.tag}-ex"
+        self.run_detached(cid, "sleep", "100")
+        p = self.ctr("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo from-exec; exit 4")
+        self.assertEqual((p.returncode, p.stdout), (4, "from-exec\n"), p.stderr)
+
+    def test_task_exec_t_gets_a_terminal(self):  # needs exec and --console-socket
+        cid = f"{self.tag}-et"
+        self.run_detached(cid, "sleep", "100")
+        argv = ["ctr", "--address", f"{self.dir}/c.sock", "-n", self.ns, "task", "exec", "-t",
+                "--exec-id", "e2", cid, "sh", "-c", "tty; exit 6"]
+        status, out = run_in_pty(argv, None)
+        self.assertEqual(status, 6, out)
+        self.assertIn("/dev/pts/", out)
+
+    def test_task_pause_and_resume(self):  # needs pause/resume
+        cid = f"{self.tag}-pz"
+        self.run_detached(cid, "sleep", "100")
+        self.ctr("task", "pause", cid, check=True)
+        self.assertEqual(self.task_status(cid), "PAUSED")
+        self.ctr("task", "resume", cid, check=True)
+        self.assertEqual(self.task_status(cid), "RUNNING")
+
+    def test_task_kill_sigterm_and_delete_reports_the_status(self):
+        cid = f"{self.tag}-tm"
+        # sh as pid 1 needs its trap to die of SIGTERM; kill until the trap is installed.
+        self.run_detached(cid, "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done")
+
+        def stopped():
+            self.ctr("task", "kill", cid)  # fails once it has stopped
+            return self.task_status(cid) == "STOPPED"
+
+        wait_for("the task to stop on SIGTERM", stopped)
+        p = self.ctr("task", "delete", cid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("exit code 7", p.stderr)
+
+    def test_task_kill_all_sigkill(self):
+        cid = f"{self.tag}-kl"
+        self.run_detached(cid, "sh", "-c", "sleep 100 & wait")
+        self.ctr("task", "kill", "-a", "-s", "SIGKILL", cid, check=True)
+        wait_for("the task to stop on SIGKILL", lambda: self.task_status(cid) == "STOPPED")
+        p = self.ctr("task", "delete", cid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("exit code 137", p.stderr)
+
+
+def all_tests():
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    out = []
+
+    def walk(s):
+        for t in s:
+            if isinstance(t, unittest.TestSuite):
+                walk(t)
+            else:
+                out.append(t.id().split(".", 1)[1])
+
+    walk(suite)
+    return out
+
+
+def main():
+    global BUILD
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", required=False, default=os.path.join(SOURCE, "build"))
+    ap.add_argument("--list", action="store_true", help="print the test names, one a line")
+    ap.add_argument("tests", nargs="*", help="Class.test_name (default: all)")
+    args = ap.parse_args()
+    if args.list:
+        print("\n".join(all_tests()))
+        return 0
+    BUILD = os.path.abspath(args.build)
+    if os.geteuid() != 0:
+        print("clients tier: needs root (podman rootful, containerd)", file=sys.stderr)
+        return 1
+    names = args.tests or all_tests()
+    suite = unittest.defaultTestLoader.loadTestsFromNames(names, sys.modules[__name__])
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    if not result.wasSuccessful():
+        return 1
+    return 77 if SKIPPED and len(SKIPPED) == result.testsRun else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
