@@ -226,6 +226,7 @@ Status CgroupV2Manager::Apply(const CgroupPath& cg, const CgroupFileValues& valu
     std::string controller(ControllerOf(v.file));
     if (controller != "cgroup" && !reaching.contains(controller)) continue;
     PODSHIM_TRY(fs_->Write(cg, files[i], v.value));
+    if (!options_.verify_read_back) continue;
     const std::string read_back = PODSHIM_TRY(fs_->Read(cg, files[i]));
     if (!ReadBackMatches(v.file, v.value, read_back, page_size_)) {
       return Error::Domain(ErrorCode::kConflict, "verify " + fs_->FullPath(cg, files[i]).string() +
