@@ -158,6 +158,10 @@ class CgroupV2Manager final : public CgroupManager {
   // Takes `dirs` (what an earlier CreateAt created, maybe in another process) as created by
   // this manager, so that Remove() and RemovePod() remove them.
   void AdoptCreated(const std::vector<CgroupPath>& dirs);
+  // After `cg` is gone: rmdir of each ancestor that podshim created (this manager, or another
+  // podshim: marked as CreatedParent), deepest first, while it is empty. Busy ones stay, for
+  // whoever removes the last cgroup below them.
+  void RemoveEmptyParentsOf(const CgroupPath& cg);
 
   // The pod cgroup, once CreatePod succeeded.
   const std::optional<CgroupPath>& pod() const { return pod_; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cgroups/created_parent_mark.h"
 #include "cgroups/manager.h"
 
 namespace podshim::cgroups {
@@ -32,6 +33,7 @@ Result<std::vector<CgroupPath>> CgroupV2Manager::CreateAt(const CgroupPath& cg) 
       return std::move(made).error().Wrap("create cgroup");
     }
     created_.push_back(dir);
+    MarkCreatedParent(fs_->FullPath(dir));
   }
   const std::set<std::string> base(options_.base_controllers.begin(),
                                    options_.base_controllers.end());
@@ -54,6 +56,17 @@ Result<std::vector<CgroupPath>> CgroupV2Manager::CreateAt(const CgroupPath& cg) 
 void CgroupV2Manager::AdoptCreated(const std::vector<CgroupPath>& dirs) {
   for (const CgroupPath& dir : dirs) {
     if (std::find(created_.begin(), created_.end(), dir) == created_.end()) created_.push_back(dir);
+  }
+}
+
+void CgroupV2Manager::RemoveEmptyParentsOf(const CgroupPath& cg) {
+  for (size_t depth = cg.Depth(); depth-- > 1;) {
+    const CgroupPath dir = cg.Prefix(depth);
+    auto mine = std::find(created_.begin(), created_.end(), dir);
+    if (mine == created_.end() && !MarkedCreatedParent(fs_->FullPath(dir))) break;
+    Status removed = fs_->RemoveDir(dir);
+    if (!removed && !IsErrno(removed.error(), ENOENT)) break;  // EBUSY: another cgroup is there
+    if (mine != created_.end()) created_.erase(mine);
   }
 }
 

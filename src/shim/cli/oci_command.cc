@@ -3,8 +3,8 @@
 // 1 a runtime error (runc's convention: bad bundle, unknown container, wrong state); 2 a usage
 // error (unknown command or option, missing argument, bad signal name); `run`: the container's.
 #include <pwd.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -104,7 +104,21 @@ Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::stri
   out.mount_ = mount->mount_point.string();
   out.path_ = path;
   out.resources_json_ = resources;
-  out.created_ = PODSHIM_TRY_WRAP(out.manager_->CreateAt(path), "container " + Quoted(id));
+  auto created = out.manager_->CreateAt(path);
+  // Another container's delete may remove a shared parent between our check and our mkdir
+  // (ENOENT; ENODEV from a file of a cgroup being removed): once more, creating it again.
+  if (!created && (created.error().code() == std::errc::no_such_file_or_directory ||
+                   created.error().code() == std::errc::no_such_device)) {
+    created = out.manager_->CreateAt(path);
+  }
+  out.created_ = PODSHIM_TRY_WRAP(std::move(created), "container " + Quoted(id));
+  if (out.created_.empty() || out.created_.back() != path) {
+    // Joining an existing cgroup, as runc: only an empty one.
+    if (PODSHIM_TRY(out.manager_->Populated(path))) {
+      return Error::Domain(ErrorCode::kConflict, "container " + Quoted(id) + ": cgroup " +
+                                                     dir.string() + " is not empty");
+    }
+  }
   PODSHIM_TRY_WRAP(WriteValues(*out.manager_, path, values), "container " + Quoted(id));
   out.fd_ = PODSHIM_TRY(out.manager_->OpenDirFd(path));
   return out;
@@ -123,13 +137,12 @@ Result<OciCgroupHandle> OpenOciCgroup(const oci::ContainerState& state) {
 
 Status ApplyOciResources(OciCgroupHandle& cg, const std::string& resources_json,
                          const std::string& field) {
-  const auto values =
-      PODSHIM_TRY(MapFor(cg.manager->FullPath(cg.path), resources_json, field));
+  const auto values = PODSHIM_TRY(MapFor(cg.manager->FullPath(cg.path), resources_json, field));
   return WriteValues(*cg.manager, cg.path, values);
 }
 
 Status RemoveOciCgroup(const oci::ContainerState& state) {
-  if (state.cgroup_path.empty() || state.cgroup_created.empty()) return Ok();
+  if (state.cgroup_path.empty() || state.cgroup_created.empty()) return Ok();  // joined
   OciCgroupHandle cg = PODSHIM_TRY(OpenOciCgroup(state));
   std::vector<CgroupPath> created;
   for (const std::string& p : state.cgroup_created) {
@@ -140,12 +153,7 @@ Status RemoveOciCgroup(const oci::ContainerState& state) {
     auto exists = cg.manager->Populated(cg.path);
     if (exists && *exists) PODSHIM_TRY(cg.manager->Kill(cg.path));
     PODSHIM_TRY(cg.manager->Remove(cg.path));
-    created.pop_back();
-  }
-  // Parents: removed while empty; one another container still uses stays.
-  for (auto it = created.rbegin(); it != created.rend(); ++it) {
-    auto removed = cg.manager->TryRemove(*it);
-    if (!removed || !*removed) break;
+    cg.manager->RemoveEmptyParentsOf(cg.path);
   }
   return Ok();
 }

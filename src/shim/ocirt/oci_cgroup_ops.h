@@ -34,7 +34,8 @@ Status OciUpdate(const oci::StateDir& dir, const std::string& id, const std::str
 // The pids in the container's cgroup and its descendants, sorted.
 Result<std::vector<pid_t>> OciPids(const oci::StateDir& dir, const std::string& id);
 // `ps ARGS` (default -ef) filtered to those pids, header kept, as runc's table.
-Result<std::string> OciPsTable(const std::vector<pid_t>& pids, const std::vector<std::string>& args);
+Result<std::string> OciPsTable(const std::vector<pid_t>& pids,
+                               const std::vector<std::string>& args);
 
 // Sends `sig` to every process of the container's cgroup (frozen meanwhile so none forks away,
 // unless the container is paused). A stopped container whose cgroup is empty or gone: success,
