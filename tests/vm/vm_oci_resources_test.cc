@@ -65,8 +65,8 @@ TEST_F(VmOciResourcesTest, MemoryLimitOomKills) {
   Config({"alloc", "96"}, json());
   EXPECT_EQ(Run(), 0) << "control run without a limit:\n" << ReadText(Out());
   fs::remove(Out());
-  // 32 MiB (the VM has no swap).
-  Config({"alloc", "96"}, {{"memory", {{"limit", 33554432}}}});
+  // 32 MiB and no swap (swap is memory+swap in the spec: equal means memory.swap.max 0).
+  Config({"alloc", "96"}, {{"memory", {{"limit", 33554432}, {"swap", 33554432}}}});
   EXPECT_EQ(Run(), 128 + SIGKILL) << ReadText(Out());
   EXPECT_EQ(ReadText(Out()).find("allocated 40"), std::string::npos)
       << "allocated past the 32 MiB limit:\n"

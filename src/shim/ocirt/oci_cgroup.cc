@@ -52,7 +52,18 @@ Result<cgroups::OciResourceValues> MapFor(const std::filesystem::path& cgroup_di
 Status WriteValues(cgroups::CgroupV2Manager& manager, const CgroupPath& cg,
                    const cgroups::OciResourceValues& values) {
   for (const std::string& note : values.ignored) OciWarn(note + ", ignoring");
-  PODSHIM_TRY(manager.Apply(cg, values.files));
+  // As runc: without swap accounting (no memory.swap.max) "max" and "0" are what the kernel
+  // does anyway, so they are dropped; any other swap limit fails on the missing file.
+  cgroups::CgroupFileValues files, swap_off;
+  for (const auto& v : values.files) {
+    bool optional = v.file == "memory.swap.max" && (v.value == "max" || v.value == "0");
+    (optional ? swap_off : files).push_back(v);
+  }
+  PODSHIM_TRY(manager.Apply(cg, files));
+  if (!swap_off.empty() &&
+      ::access((manager.FullPath(cg) / "memory.swap.max").c_str(), F_OK) == 0) {
+    PODSHIM_TRY(manager.Apply(cg, swap_off));
+  }
   if (auto warning = manager.TakeWarning()) OciWarn(*warning);
   return Ok();
 }
