@@ -1,6 +1,6 @@
-// One cgroup v2 control file and the exact string podshim writes to it ("cpu.max" = "50000 100000").
-// The pure resource math produces these in write order; the manager writes them. A value that
-// kubelet leaves unset is absent, never written as a default.
+// One cgroup v2 control file and the exact string podshim writes to it ("cpu.max" = "50000
+// 100000"). The pure resource math produces these in write order; the manager writes them. A value
+// that kubelet leaves unset is absent, never written as a default.
 #pragma once
 
 #include <string>

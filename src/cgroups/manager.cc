@@ -2,13 +2,13 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <thread>
 
 #include "cgroups/control_files.h"
+#include "cgroups/created_parent_mark.h"
 #include "common/quoted.h"
 
 namespace podshim::cgroups {
@@ -32,20 +32,6 @@ std::string FileOf(const CgroupPath& cg, std::string_view file) {
 
 bool IsErrno(const Error& e, int err) {
   return e.code() == std::error_code(err, std::system_category());
-}
-
-// Set on each --cgroup-parent component podshim creates, so that whichever shim removes the last
-// pod below it removes the parent too, not only the shim that happened to create it. trusted.*:
-// only root can set it, so no one else can make podshim remove a directory (rmdir of an empty
-// one at that). Where the filesystem has no xattrs, only the creator removes it, as before.
-constexpr char kCreatedParentXattr[] = "trusted.podshim.created-parent";
-
-void MarkCreatedParent(const std::filesystem::path& dir) {
-  (void)::setxattr(dir.c_str(), kCreatedParentXattr, "1", 1, 0);
-}
-
-bool MarkedCreatedParent(const std::filesystem::path& dir) {
-  return ::getxattr(dir.c_str(), kCreatedParentXattr, nullptr, 0) >= 0;
 }
 
 }  // namespace
@@ -226,6 +212,7 @@ Status CgroupV2Manager::Apply(const CgroupPath& cg, const CgroupFileValues& valu
     std::string controller(ControllerOf(v.file));
     if (controller != "cgroup" && !reaching.contains(controller)) continue;
     PODSHIM_TRY(fs_->Write(cg, files[i], v.value));
+    if (!options_.verify_read_back) continue;
     const std::string read_back = PODSHIM_TRY(fs_->Read(cg, files[i]));
     if (!ReadBackMatches(v.file, v.value, read_back, page_size_)) {
       return Error::Domain(ErrorCode::kConflict, "verify " + fs_->FullPath(cg, files[i]).string() +

@@ -108,6 +108,9 @@ struct CgroupManagerOptions {
   std::chrono::milliseconds freeze_timeout{1000};
   // For the read-back comparison of memory.* files; 0 means sysconf(_SC_PAGESIZE).
   uint64_t page_size = 0;
+  // Apply() reads each file back and compares. `podshim oci` turns it off, as runc does: OCI
+  // values (io.max lines, `unified` keys, cpuset lists) read back in other forms.
+  bool verify_read_back = true;
 };
 
 class CgroupV2Manager final : public CgroupManager {
@@ -146,6 +149,19 @@ class CgroupV2Manager final : public CgroupManager {
   std::vector<std::string> NotEnforcedFiles() const override;
   std::optional<std::string> TakeWarning() override;
   std::filesystem::path FullPath(const CgroupPath& cg) const override;
+
+  // For `podshim oci` (options.parent is the root): creates the cgroup at exactly `cg` and its
+  // missing ancestors, enabling the base controllers top-down from the root (missing ones are
+  // recorded for TakeWarning). An existing `cg` is joined: it is not recorded as created, so
+  // RemovePod() leaves it. Returns what it created, outermost first (manager_place.cc).
+  Result<std::vector<CgroupPath>> CreateAt(const CgroupPath& cg);
+  // Takes `dirs` (what an earlier CreateAt created, maybe in another process) as created by
+  // this manager, so that Remove() and RemovePod() remove them.
+  void AdoptCreated(const std::vector<CgroupPath>& dirs);
+  // After `cg` is gone: rmdir of each ancestor that podshim created (this manager, or another
+  // podshim: marked as CreatedParent), deepest first, while it is empty. Busy ones stay, for
+  // whoever removes the last cgroup below them.
+  void RemoveEmptyParentsOf(const CgroupPath& cg);
 
   // The pod cgroup, once CreatePod succeeded.
   const std::optional<CgroupPath>& pod() const { return pod_; }

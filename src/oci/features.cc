@@ -133,7 +133,8 @@ std::string FeaturesJson(int indent) {
   ordered_json linux_json;
   linux_json["namespaces"] = ToStrings(kNamespaces);
   linux_json["capabilities"] = CompiledCapabilityNames();
-  linux_json["cgroup"] = {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};
+  linux_json["cgroup"] = {
+      {"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
   ordered_json seccomp;
   seccomp["enabled"] = true;
   seccomp["actions"] = ToStrings(kSeccompActions);

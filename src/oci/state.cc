@@ -108,6 +108,15 @@ std::string StateToFileJson(const ContainerState& state) {
     for (const Hook& h : *list) hooks.push_back(HookToJson(h));
     j["hooks"][name] = std::move(hooks);
   }
+  if (!state.cgroup_path.empty()) {
+    j["cgroupMount"] = state.cgroup_mount;
+    j["cgroupPath"] = state.cgroup_path;
+    j["cgroupCreated"] = state.cgroup_created;
+  }
+  if (!state.resources_json.empty()) {
+    ordered_json resources = ordered_json::parse(state.resources_json, nullptr, false);
+    if (!resources.is_discarded()) j["resources"] = std::move(resources);
+  }
   return j.dump(2) + "\n";
 }
 
@@ -132,6 +141,11 @@ Result<ContainerState> StateFromFileJson(std::string_view text) {
     s.owner = Field<std::string>(j, "owner", &current);
     s.annotations = Field<std::map<std::string, std::string>>(j, "annotations", &current);
     s.pid_start_time = Field<uint64_t>(j, "pidStartTime", &current);
+    s.cgroup_mount = Field<std::string>(j, "cgroupMount", &current);
+    s.cgroup_path = Field<std::string>(j, "cgroupPath", &current);
+    s.cgroup_created = Field<std::vector<std::string>>(j, "cgroupCreated", &current);
+    current = "resources";
+    if (auto r = j.find("resources"); r != j.end() && !r->is_null()) s.resources_json = r->dump();
     auto hooks = j.find("hooks");
     for (const auto& [name, list] : HookLists(s)) {
       if (hooks == j.end() || !hooks->contains(name)) continue;
@@ -193,14 +207,14 @@ Result<std::optional<ProcStat>> ReadProcStat(const std::filesystem::path& proc_r
 }
 
 ContainerStatus DeriveStatus(const ContainerState& state, const std::optional<ProcStat>& proc,
-                             bool fifo_exists) {
+                             bool fifo_exists, bool frozen) {
   if (!proc || proc->state == 'Z' || proc->state == 'X' || proc->state == 'x') {
     return ContainerStatus::kStopped;
   }
   if (state.pid_start_time != 0 && proc->start_time != state.pid_start_time) {
     return ContainerStatus::kStopped;  // the pid now belongs to someone else
   }
-  if (state.status == ContainerStatus::kPaused) return ContainerStatus::kPaused;
+  if (frozen) return ContainerStatus::kPaused;
   return fifo_exists ? ContainerStatus::kCreated : ContainerStatus::kRunning;
 }
 
@@ -299,7 +313,19 @@ Result<ContainerStatus> StateDir::CurrentStatus(const ContainerState& state) con
   std::optional<ProcStat> proc = PODSHIM_TRY(ReadProcStat(proc_root_, state.pid));
   struct stat st;
   bool fifo_exists = ::lstat(FifoPath(state.id).c_str(), &st) == 0;
-  return DeriveStatus(state, proc, fifo_exists);
+  // As runc: the freezer decides "paused". A cgroup that is gone (or a kernel without
+  // cgroup.freeze) is not frozen.
+  bool frozen = false;
+  if (!state.cgroup_path.empty()) {
+    auto freeze = sys::ReadFile(state.CgroupDir() / "cgroup.freeze");
+    frozen = freeze && freeze->starts_with('1');
+  }
+  return DeriveStatus(state, proc, fifo_exists, frozen);
+}
+
+std::filesystem::path ContainerState::CgroupDir() const {
+  if (cgroup_path.empty()) return {};
+  return std::filesystem::path(cgroup_mount) / cgroup_path;
 }
 
 }  // namespace podshim::oci

@@ -42,6 +42,17 @@ struct ContainerState {
   std::vector<Hook> start_container;  // run inside the container's namespaces at start
   std::vector<Hook> poststart;        // after start
   std::vector<Hook> poststop;         // at delete
+  // The container's cgroup v2 (cgroup_path empty: none, e.g. a host without a cgroup2 mount):
+  // the cgroup2 mount point, the cgroup below it ("podshim/web"), and the directories podshim
+  // created for it (outermost first; empty when it joined an existing cgroup), which delete
+  // removes. resources_json: linux.resources as last applied (`update` merges into it).
+  std::string cgroup_mount;
+  std::string cgroup_path;
+  std::vector<std::string> cgroup_created;
+  std::string resources_json;
+
+  // <cgroup_mount>/<cgroup_path>; empty without a cgroup.
+  std::filesystem::path CgroupDir() const;
 };
 
 // The state as `runc state` prints it and as hooks receive it on stdin: ociVersion, id, pid,
@@ -63,10 +74,11 @@ Result<ProcStat> ParseProcStat(std::string_view text);
 // Reads <proc_root>/<pid>/stat; nullopt when the process does not exist.
 Result<std::optional<ProcStat>> ReadProcStat(const std::filesystem::path& proc_root, pid_t pid);
 
-// runc's rule: a dead, zombie or reused pid is stopped; otherwise created while the fifo exists,
-// running once it is gone. A process in group-stop ('T') is still running (no freezer here).
+// runc's rule: a dead, zombie or reused pid is stopped; otherwise paused while the container's
+// cgroup is frozen (cgroup.freeze 1), created while the fifo exists, running once it is gone. A
+// process in group-stop ('T') is still running.
 ContainerStatus DeriveStatus(const ContainerState& state, const std::optional<ProcStat>& proc,
-                             bool fifo_exists);
+                             bool fifo_exists, bool frozen = false);
 
 // Container ids as runc accepts them: [A-Za-z0-9_+.-]+, not "." or "..", at most 1024 bytes.
 Status ValidateContainerId(std::string_view id);
@@ -91,7 +103,7 @@ class StateDir {
   // Removes <root>/<id> and everything in it; succeeds when it is already gone.
   Status Remove(std::string_view id) const;
 
-  // Reads the process and the fifo and derives the status now.
+  // Reads the process, the fifo and the cgroup's cgroup.freeze and derives the status now.
   Result<ContainerStatus> CurrentStatus(const ContainerState& state) const;
 
  private:

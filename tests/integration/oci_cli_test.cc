@@ -75,6 +75,14 @@ class OciCliTest : public ::testing::Test {
     if (tmp_.empty()) return;
     // Whatever a failed test left running: delete --force every container of our root.
     for (const std::string& id : ListIds()) Podshim({"delete", "--force", id});
+    // delete removed every cgroup create made, the parent too.
+    for (const char* mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+      if (!fs::exists(fs::path(mount) / "cgroup.controllers")) continue;
+      const fs::path parent = mount + CgroupParent();
+      EXPECT_FALSE(fs::exists(parent)) << parent << " left behind";
+      ::rmdir(parent.c_str());
+      break;
+    }
     std::error_code ec;
     fs::remove_all(tmp_, ec);
   }
@@ -96,6 +104,7 @@ class OciCliTest : public ::testing::Test {
   // Starts podshim with stdout/stderr in files (a created container keeps inherited pipes
   // open, so pipes would never reach EOF). Returns the pid.
   pid_t Spawn(const std::vector<std::string>& args, const std::string& tag) {
+    PlaceCgroup(args);
     std::vector<std::string> argv = Argv(args);
     std::vector<char*> cargv;
     for (std::string& a : argv) cargv.push_back(a.data());
@@ -118,6 +127,20 @@ class OciCliTest : public ::testing::Test {
     while (::waitpid(pid, &w, 0) < 0 && errno == EINTR) {
     }
     return {DecodeWait(w), ReadText(tmp_ / (tag + ".out")), ReadText(tmp_ / (tag + ".err"))};
+  }
+
+  // The cgroup parent of this test's containers (podshim-itest-<tmp name>): create and run put
+  // each container at <parent>/<id> unless the test set linux.cgroupsPath itself, so that
+  // parallel runs never share a cgroup.
+  std::string CgroupParent() const { return "/podshim-itest-" + tmp_.filename().string(); }
+  void PlaceCgroup(const std::vector<std::string>& args) {
+    if (args.empty() || (args[0] != "create" && args[0] != "run")) return;
+    json c = json::parse(ReadText(bundle_ / "config.json"), nullptr, false);
+    if (c.is_discarded() || !c.is_object()) return;
+    std::string set = c["linux"].value("cgroupsPath", "");
+    if (!set.empty() && !set.starts_with(CgroupParent() + "/")) return;
+    c["linux"]["cgroupsPath"] = CgroupParent() + "/" + args.back();
+    std::ofstream(bundle_ / "config.json") << c.dump(2);
   }
 
   CmdResult Podshim(const std::vector<std::string>& args) {

@@ -27,7 +27,29 @@ constexpr OciOption kCreateOptions[] = {
     {"no-new-keyring", '\0', false, "accepted"},
     {"preserve-fds", '\0', true, "only 0 is supported", "N"},
     {"detach", 'd', false, "run: return once the container runs"}};
-constexpr OciOption kKillOptions[] = {{"all", 'a', false, "accepted"}};
+constexpr OciOption kKillOptions[] = {
+    {"all", 'a', false, "signal every process in the container's cgroup"}};
+constexpr OciOption kPsOptions[] = {{"format", 'f', true, "table (default) or json", "FORMAT"}};
+constexpr OciOption kUpdateOptions[] = {
+    {"resources", 'r', true, "linux.resources JSON to merge in ('-': stdin); other flags ignored",
+     "FILE"},
+    {"blkio-weight", '\0', true, "blkio weight, 10 to 1000", "N"},
+    {"cpu-period", '\0', true, "CFS period (microseconds)", "N"},
+    {"cpu-quota", '\0', true, "CFS quota (microseconds, -1: none)", "N"},
+    {"cpu-share", '\0', true, "cpu shares (relative weight)", "N"},
+    {"cpu-shares", '\0', true, "same as --cpu-share", "N"},
+    {"cpu-rt-period", '\0', true, "not on cgroup v2 (warning)", "N"},
+    {"cpu-rt-runtime", '\0', true, "not on cgroup v2 (warning)", "N"},
+    {"cpuset-cpus", '\0', true, "cpus to use (\"0-2,4\")", "LIST"},
+    {"cpuset-mems", '\0', true, "memory nodes to use", "LIST"},
+    {"memory", '\0', true, "memory limit (bytes, or 512m, 1g; -1: none)", "SIZE"},
+    {"memory-reservation", '\0', true, "memory.low (bytes)", "SIZE"},
+    {"memory-swap", '\0', true, "memory + swap limit (bytes; -1: unlimited swap)", "SIZE"},
+    {"kernel-memory", '\0', true, "not on cgroup v2 (warning)", "SIZE"},
+    {"kernel-memory-tcp", '\0', true, "not on cgroup v2 (warning)", "SIZE"},
+    {"pids-limit", '\0', true, "maximum number of pids (-1: none)", "N"},
+    {"l3-cache-schema", '\0', true, "not supported (Intel RDT)", "SCHEMA"},
+    {"mem-bw-schema", '\0', true, "not supported (Intel RDT)", "SCHEMA"}};
 constexpr OciOption kDeleteOptions[] = {
     {"force", 'f', false, "also SIGKILL a running container and wait for it"}};
 constexpr OciOption kListOptions[] = {{"format", 'f', true, "table (default) or json", "FORMAT"},
@@ -54,9 +76,32 @@ constexpr OciCommandSpec kCommands[] = {
      "removed at the end. --detach returns once it runs.",
      kCreateOptions, 1, 1},
     {"state", "ID", "print the state JSON", "Prints the state of ID as JSON.", {}, 1, 1},
-    {"kill", "ID [SIGNAL]", "send SIGNAL (default SIGTERM)",
-     "Sends SIGNAL (name like TERM or SIGKILL, or a number; default SIGTERM) to ID's process.",
+    {"kill", "[--all] ID [SIGNAL]", "send SIGNAL (default SIGTERM)",
+     "Sends SIGNAL (name like TERM or SIGKILL, or a number; default SIGTERM) to ID's process;\n"
+     "--all: to every process in its cgroup (succeeds after the container exited).",
      kKillOptions, 1, 2},
+    {"pause",
+     "ID",
+     "freeze every process of ID",
+     "Freezes the container's cgroup (cgroup.freeze); its status becomes paused.",
+     {},
+     1,
+     1},
+    {"resume",
+     "ID",
+     "thaw a paused container",
+     "Thaws the container's cgroup; its status is running again.",
+     {},
+     1,
+     1},
+    {"update", "[OPTIONS] ID", "change the cgroup limits of ID",
+     "Merges --resources (a linux.resources JSON object, '-' for stdin) or the flags into the\n"
+     "container's resources and writes them to its cgroup.",
+     kUpdateOptions, 1, 1},
+    {"ps", "[--format table|json] ID [PS ARGS...]", "list the processes of ID",
+     "Lists the processes in the container's cgroup: json prints their pids ([1,2]); table\n"
+     "runs ps (default: ps -ef) and keeps the lines of those pids.",
+     kPsOptions, 1, SIZE_MAX},
     {"delete", "[OPTIONS] ID", "remove a stopped (or, forced, any) container",
      "Removes a stopped container, or a created one (its program never ran). --force also\n"
      "SIGKILLs a running one and waits for it to die.",

@@ -4,6 +4,7 @@
 // error (unknown command or option, missing argument, bad signal name); `run`: the container's.
 #include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "shim/cli/commands.h"
 #include "shim/cli/oci_args.h"
 #include "shim/cli/oci_log.h"
+#include "shim/ocirt/oci_cgroup_ops.h"
 #include "shim/ocirt/oci_lifecycle.h"
 #include "signals/signal_names.h"
 
@@ -130,6 +132,39 @@ int Spec(const OciArgs& a) {
   return Done(sys::WriteFile(config, oci::DefaultSpecJson(a.positional), 0644));
 }
 
+int Ps(const oci::StateDir& dir, const OciArgs& a) {
+  std::string format = a.Value("format", "table");
+  if (format != "table" && format != "json") {
+    return UsageError("--format: expected table or json, got " + Quoted(format), "ps");
+  }
+  auto pids = OciPids(dir, a.positional[0]);
+  if (!pids) return RuntimeError(pids.error());
+  if (format == "json") {
+    std::printf("%s\n", nlohmann::json(*pids).dump().c_str());
+    return 0;
+  }
+  auto table = OciPsTable(*pids, {a.positional.begin() + 1, a.positional.end()});
+  if (!table) return RuntimeError(table.error());
+  std::fputs(table->c_str(), stdout);
+  return 0;
+}
+
+int Update(const oci::StateDir& dir, const OciArgs& a) {
+  std::string resources;
+  std::string field = "--resources";
+  if (std::string file = a.Value("resources"); !file.empty()) {
+    auto text = file == "-" ? sys::ReadAll(STDIN_FILENO) : sys::ReadFile(file);
+    if (!text) return RuntimeError(text.error());
+    resources = std::move(*text);
+  } else {
+    auto json = UpdateFlagsToResources(a.values);
+    if (!json) return UsageError(json.error().ToString(), "update");
+    resources = std::move(*json);
+    field = "update";
+  }
+  return Done(OciUpdate(dir, a.positional[0], resources, field));
+}
+
 int Dispatch(const std::string& root, const std::string& cmd, const OciArgs& a) {
   oci::StateDir dir(root);
   const char* c = cmd.c_str();
@@ -152,8 +187,13 @@ int Dispatch(const std::string& root, const std::string& cmd, const OciArgs& a) 
   if (cmd == "kill") {
     auto sig = signals::ParseSignal(a.positional.size() > 1 ? a.positional[1] : "SIGTERM");
     if (!sig) return UsageError(sig.error().ToString(), c);
+    if (a.Has("all")) return Done(OciKillAll(dir, a.positional[0], *sig));
     return Done(OciKill(dir, a.positional[0], *sig));
   }
+  if (cmd == "pause") return Done(OciPause(dir, a.positional[0]));
+  if (cmd == "resume") return Done(OciResume(dir, a.positional[0]));
+  if (cmd == "update") return Update(dir, a);
+  if (cmd == "ps") return Ps(dir, a);
   if (cmd == "delete") return Done(OciDelete(dir, a.positional[0], a.Has("force")));
   if (cmd == "list") return List(dir, a);
   if (cmd == "features") {

@@ -21,6 +21,7 @@
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
+#include "shim/ocirt/oci_cgroup.h"
 #include "shim/ocirt/oci_hooks.h"
 
 namespace podshim::shim {
@@ -120,6 +121,9 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
   if (::mkfifo(opts.fifo_path.c_str(), 0622) < 0 || ::chmod(opts.fifo_path.c_str(), 0622) < 0) {
     return Error::Errno(errno, "mkfifo " + opts.fifo_path.string());
   }
+  // Before the process exists: it is cloned straight into its cgroup (CLONE_INTO_CGROUP).
+  OciCgroupPlacement cgroup = PODSHIM_TRY(PlaceOciCgroup(out.spec, req.id));
+  opts.cgroup_dir_fd = cgroup.dir_fd();
   oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildLaunchPlan(out.spec, bundle, std::move(opts)));
   oci::LinuxLauncher launcher;
   ChildGuard child(PODSHIM_TRY(launcher.Launch(plan)));
@@ -138,6 +142,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
   s.start_container = out.spec.hooks.start_container;
   s.poststart = out.spec.hooks.poststart;
   s.poststop = out.spec.hooks.poststop;
+  cgroup.Record(s);
   // The child is ours and waits at its gate, so its stat is readable.
   auto stat = PODSHIM_TRY(oci::ReadProcStat("/proc", s.pid));
   if (!stat) return Error::Errno(ESRCH, "container " + Quoted(req.id) + ": process vanished");
@@ -154,6 +159,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
     PODSHIM_TRY(sys::WriteFileAtomic(req.pid_file, std::to_string(s.pid)));
   }
   dir_guard.Dismiss();
+  cgroup.Keep();
   out.process = std::move(child).Release();
   return out;
 }
@@ -192,8 +198,10 @@ void RunPoststart(const ContainerState& state) {
   if (!r) Warn(r.error().ToString());
 }
 
-// Runs poststop (failures are warnings, as runc) and removes the state dir.
+// Removes the cgroup (as runc, before poststop), runs poststop (failures are warnings, as runc)
+// and removes the state dir.
 Status Cleanup(const oci::StateDir& dir, const ContainerState& state) {
+  PODSHIM_TRY_WRAP(RemoveOciCgroup(state), "container " + Quoted(state.id));
   auto r = RunHooks("poststop", state.poststop, HookState(state, ContainerStatus::kStopped));
   if (!r) Warn(r.error().ToString());
   return dir.Remove(state.id);

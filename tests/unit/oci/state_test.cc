@@ -169,6 +169,54 @@ TEST(DeriveStatusTest, FollowsRuncRules) {
       << "a reused pid is not our container";
 }
 
+TEST(DeriveStatusTest, AFrozenCgroupIsPausedWhileTheProcessLives) {
+  ContainerState s = Sample();
+  ProcStat alive{'S', s.pid_start_time};
+  EXPECT_EQ(DeriveStatus(s, alive, false, true), ContainerStatus::kPaused);
+  EXPECT_EQ(DeriveStatus(s, alive, true, true), ContainerStatus::kPaused);
+  EXPECT_EQ(DeriveStatus(s, std::nullopt, false, true), ContainerStatus::kStopped);
+  s.status = ContainerStatus::kPaused;  // a recorded status does not count, the freezer does
+  EXPECT_EQ(DeriveStatus(s, alive, false, false), ContainerStatus::kRunning);
+}
+
+TEST(StateFileTest, CgroupAndResourcesRoundTrip) {
+  ContainerState s = Sample();
+  s.cgroup_mount = "/sys/fs/cgroup";
+  s.cgroup_path = "podshim/web-1";
+  s.cgroup_created = {"podshim", "podshim/web-1"};
+  s.resources_json = R"({"memory":{"limit":1024}})";
+  auto back = StateFromFileJson(StateToFileJson(s));
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->cgroup_mount, "/sys/fs/cgroup");
+  EXPECT_EQ(back->cgroup_path, "podshim/web-1");
+  EXPECT_EQ(back->cgroup_created, s.cgroup_created);
+  EXPECT_EQ(nlohmann::json::parse(back->resources_json), nlohmann::json::parse(s.resources_json));
+  EXPECT_EQ(back->CgroupDir(), fs::path("/sys/fs/cgroup/podshim/web-1"));
+  // Not in the runc shape that `state` prints.
+  EXPECT_EQ(StateToRuncJson(s, ContainerStatus::kRunning, -1).find("cgroup"), std::string::npos);
+  EXPECT_TRUE(Sample().CgroupDir().empty());
+}
+
+TEST(StateDirTest, CurrentStatusReadsTheFreezer) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "proc" / "77");
+  fs::create_directories(tmp.path() / "cg" / "c1");
+  std::ofstream(tmp.path() / "proc" / "77" / "stat") << StatLine(77, "sh", 'S', 5) << "\n";
+  std::ofstream(tmp.path() / "cg" / "c1" / "cgroup.freeze") << "1\n";
+  StateDir dir(tmp.path() / "root", tmp.path() / "proc");
+  ContainerState s = Sample();
+  s.pid = 77;
+  s.pid_start_time = 5;
+  auto unfrozen = dir.CurrentStatus(s);
+  ASSERT_TRUE(unfrozen);
+  EXPECT_EQ(*unfrozen, ContainerStatus::kRunning) << "no cgroup recorded";
+  s.cgroup_mount = (tmp.path() / "cg").string();
+  s.cgroup_path = "c1";
+  EXPECT_EQ(*dir.CurrentStatus(s), ContainerStatus::kPaused);
+  std::ofstream(tmp.path() / "cg" / "c1" / "cgroup.freeze") << "0\n";
+  EXPECT_EQ(*dir.CurrentStatus(s), ContainerStatus::kRunning);
+}
+
 TEST(ContainerIdTest, AcceptsRuncIdsOnly) {
   EXPECT_TRUE(ValidateContainerId("web_1.a+b-c"));
   EXPECT_FALSE(ValidateContainerId(""));
