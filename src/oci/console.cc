@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 
 #include "common/quoted.h"
+#include "oci/rootfs_resolve.h"
 
 namespace podshim::oci {
 namespace {
@@ -39,6 +41,25 @@ int SendFd(int socket_fd, int fd) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return errno;
   return n == static_cast<ssize_t>(iov.iov_len) ? 0 : EPIPE;
+}
+
+// A bind mount of the pty slave on /dev/console (created as a file when missing), resolved in
+// the container's root like every other mount target. 0 or an errno.
+int MountConsole(int slave) {
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return errno;
+  int target = OpenInRoot(root, "/dev/console", CreateKind::kFile);
+  ::close(root);
+  if (target < 0) return -target;
+  int err = 0;
+  int mnt = ::open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (mnt < 0 ||
+      ::move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    err = errno;
+  }
+  if (mnt >= 0) ::close(mnt);
+  ::close(target);
+  return err;
 }
 
 // Closes `fd` keeping errno.
@@ -95,6 +116,12 @@ int SetUpConsoleInChild(const TerminalPlan& terminal, int socket_fd, uid_t uid, 
   if (st.st_uid != uid && ::fchown(slave, uid, static_cast<gid_t>(-1)) < 0) {
     return failed(ConsoleStep::kChown);
   }
+  if (terminal.mount_console) {
+    if (int e = MountConsole(slave)) {
+      errno = e;
+      return failed(ConsoleStep::kMountConsole);
+    }
+  }
   for (int fd = 0; fd < 3; ++fd) {
     if (::dup2(slave, fd) < 0) return failed(ConsoleStep::kStdio);
   }
@@ -123,6 +150,8 @@ std::string ConsoleStepName(int32_t step) {
       return "make the terminal the controlling terminal";
     case ConsoleStep::kChown:
       return "give the terminal to the process's user";
+    case ConsoleStep::kMountConsole:
+      return "bind the terminal onto /dev/console";
   }
   return "set up the terminal";
 }

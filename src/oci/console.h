@@ -22,6 +22,9 @@ namespace podshim::oci {
 struct TerminalPlan {
   int socket_fd = -1;
   std::optional<ConsoleSize> size;
+  // The container's first process (its own rootfs): the slave is also bind-mounted on
+  // /dev/console, as runc does; exec plans leave it alone.
+  bool mount_console = false;
 };
 
 // What the child sends with the master, as runc does (the name of the file it opened there).
@@ -35,15 +38,17 @@ enum class ConsoleStep : int32_t {
   kWindowSize,    // TIOCSWINSZ from process.consoleSize
   kSend,          // sendmsg of the master over the console socket
   kSetsid,
-  kStdio,    // the slave onto fds 0, 1, 2
-  kSetCtty,  // TIOCSCTTY
-  kChown,    // fchown of the slave to the process's uid (runc's fixStdioPermissions)
+  kStdio,         // the slave onto fds 0, 1, 2
+  kSetCtty,       // TIOCSCTTY
+  kChown,         // fchown of the slave to the process's uid (runc's fixStdioPermissions)
+  kMountConsole,  // bind the slave onto /dev/console
 };
 
 // Runs in the clone3 child, after the mounts and pivot_root and before the ids and capabilities
 // change: only syscalls on prepared data (STYLE.md 5d.7). Allocates the pty, sends the master
-// over `socket_fd` and closes both (the master and the socket), makes the slave fds 0-2 and the
-// controlling terminal of a new session, owned by `uid`. Returns 0, or an errno with `*step`
+// over `socket_fd` and closes both (the master and the socket), bind-mounts the slave on
+// /dev/console (terminal.mount_console), makes it fds 0-2 and the controlling terminal of a new
+// session, owned by `uid`. Returns 0, or an errno with `*step`
 // set to the failed ConsoleStep.
 int SetUpConsoleInChild(const TerminalPlan& terminal, int socket_fd, uid_t uid, int32_t* step);
 

@@ -168,7 +168,7 @@ Status PlanTerminal(const Process& proc, int console_socket_fd, LaunchPlan& plan
   if (console_socket_fd < 0) {
     return Error::Invalid("process.terminal: needs a console socket to send the pty master to");
   }
-  plan.terminal = TerminalPlan{console_socket_fd, proc.console_size};
+  plan.terminal = TerminalPlan{console_socket_fd, proc.console_size, plan.setup_rootfs};
   return Ok();
 }
 

@@ -213,10 +213,11 @@ TEST_F(OciTerminalTest, CreateSendsTheMasterOfTheContainersOwnPty) {
   EXPECT_TRUE(NoState());
 }
 
-TEST_F(OciTerminalTest, RunDetachedSendsTheMasterAndTheTtyBelongsToTheUser) {
-  WriteConfig("stat -c '%u %t' $(tty); read x; exit 9", true, [](json& c) {
-    c["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
-  });
+TEST_F(OciTerminalTest, RunDetachedSendsTheMasterTheTtyIsTheUsersAndTheConsole) {
+  WriteConfig("stat -c '%u %t' $(tty); stat -c '%t:%T' /dev/console; read x; exit 9", true,
+              [](json& c) {
+                c["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+              });
   int listener = BindConsoleSocket();
   fs::path pid_file = tmp_ / "pid";
   CmdResult run = Podshim({"run", "-d", "--bundle", bundle_.string(), "--console-socket",
@@ -226,9 +227,10 @@ TEST_F(OciTerminalTest, RunDetachedSendsTheMasterAndTheTtyBelongsToTheUser) {
   int master = ReceiveMaster(listener, &name);
   ::close(listener);
   ASSERT_GE(master, 0);
-  // Owned by the process's uid (as runc's fixStdioPermissions); %t: major 88 (0x88) = pts.
-  std::string out = ReadUntil(master, "\r\n");
-  EXPECT_EQ(out, "1000 88\r\n");
+  // Owned by the process's uid (as runc's fixStdioPermissions); %t: major 136 (0x88) = pts.
+  // /dev/console is the same pty, bind-mounted (runc's mountConsole).
+  std::string out = ReadUntil(master, "88:0\r\n");
+  EXPECT_EQ(out, "1000 88\r\n88:0\r\n");
   ASSERT_EQ(::write(master, "\n", 1), 1);
   const pid_t pid = std::stoi(ReadText(pid_file));
   int w = 0;

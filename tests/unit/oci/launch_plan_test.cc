@@ -241,6 +241,7 @@ TEST(BuildLaunchPlanTest, ATerminalNeedsAConsoleSocketAndASocketNeedsATerminal) 
   ASSERT_TRUE(plan->terminal->size.has_value());
   EXPECT_EQ(plan->terminal->size->height, 25u);
   EXPECT_EQ(plan->terminal->size->width, 81u);
+  EXPECT_TRUE(plan->terminal->mount_console) << "a new mount namespace: /dev/console too";
 
   spec.process->terminal = false;
   auto stray = Build(spec, opts);
