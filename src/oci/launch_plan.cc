@@ -166,7 +166,9 @@ Status PlanTerminal(const Process& proc, int console_socket_fd, LaunchPlan& plan
     return Ok();
   }
   if (console_socket_fd < 0) {
-    return Error::Invalid("process.terminal: needs a console socket to send the pty master to");
+    return Error::Domain(ErrorCode::kUnsupported,
+                         "process.terminal: not supported without a console socket (podshim oci "
+                         "create --console-socket, or podshim oci run in the foreground)");
   }
   plan.terminal = TerminalPlan{console_socket_fd, proc.console_size, plan.setup_rootfs};
   return Ok();

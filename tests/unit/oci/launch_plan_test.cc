@@ -230,7 +230,8 @@ TEST(BuildLaunchPlanTest, ATerminalNeedsAConsoleSocketAndASocketNeedsATerminal) 
   auto no_socket = Build(spec);
   ASSERT_FALSE(no_socket);
   EXPECT_EQ(no_socket.error().ToString(),
-            "process.terminal: needs a console socket to send the pty master to");
+            "process.terminal: not supported without a console socket (podshim oci create "
+            "--console-socket, or podshim oci run in the foreground)");
 
   LaunchOptions opts;
   opts.console_socket_fd = 7;
