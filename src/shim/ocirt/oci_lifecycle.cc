@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "common/process_handle.h"
@@ -250,10 +251,8 @@ Status ForwardUntilExit(int pidfd, int sfd) {
   }
 }
 
-// The foreground terminal: our stdin raw (restored on every way out) and relayed to `master`,
-// its output to our stdout, until the process exits.
+// The foreground terminal, relayed to `master` until the process exits (stdin is raw by now).
 Status RelayUntilExit(int master, int pidfd, int sfd) {
-  RawTerminal raw = PODSHIM_TRY_WRAP(RawTerminal::Enter(STDIN_FILENO), "terminal");
   RelayFds fds;
   fds.master = master;
   fds.pidfd = pidfd;
@@ -341,10 +340,14 @@ Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool d
   StateDirGuard dir_guard(dir, req.id);
   ContainerState& state = launched.state;
   UniqueFd master;  // a terminal: sent before the process reported ready, so already queued
+  std::optional<RawTerminal> raw;  // our stdin, raw until we return (errors included)
   if (launched.console) {
     master = PODSHIM_TRY_WRAP(oci::ReceiveConsoleMaster(launched.console.get()),
                               "container " + Quoted(req.id));
     launched.console.Reset();
+    // Before the program runs: its first `stty size` already sees the caller's size.
+    raw.emplace(PODSHIM_TRY_WRAP(RawTerminal::Enter(STDIN_FILENO), "terminal"));
+    CopyWindowSize(STDIN_FILENO, master.get());
   }
   PODSHIM_TRY(OpenGate(dir, state, child.handle().pidfd()));
   // No second write of state.json: the status is derived (the fifo is gone: running).

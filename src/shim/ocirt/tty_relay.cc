@@ -41,13 +41,6 @@ class IgnoreSigpipe {
   struct sigaction old_ {};
 };
 
-void CopyWindowSize(int from, int to) {
-  struct winsize ws {};
-  if (::ioctl(from, TIOCGWINSZ, &ws) == 0 && (ws.ws_row != 0 || ws.ws_col != 0)) {
-    (void)::ioctl(to, TIOCSWINSZ, &ws);
-  }
-}
-
 struct Relay {
   const RelayFds& fds;
   const std::function<void(int)>& forward;
@@ -137,6 +130,13 @@ struct Relay {
 
 }  // namespace
 
+void CopyWindowSize(int from, int to) {
+  struct winsize ws {};
+  if (::ioctl(from, TIOCGWINSZ, &ws) == 0 && (ws.ws_row != 0 || ws.ws_col != 0)) {
+    (void)::ioctl(to, TIOCSWINSZ, &ws);
+  }
+}
+
 Result<RawTerminal> RawTerminal::Enter(int fd) {
   RawTerminal t;
   if (!::isatty(fd)) return t;
@@ -162,7 +162,6 @@ Status RelayTerminal(const RelayFds& fds, const std::function<void(int)>& forwar
   if (flags < 0 || ::fcntl(fds.master, F_SETFL, flags | O_NONBLOCK) < 0) {
     return Error::Errno(errno, "fcntl pty master");
   }
-  if (::isatty(fds.in)) CopyWindowSize(fds.in, fds.master);
   Relay relay{fds, forward, {}, true, true, true};
   PODSHIM_TRY(relay.Run());
   relay.Drain();

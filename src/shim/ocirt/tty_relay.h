@@ -28,6 +28,9 @@ class RawTerminal {
   struct termios saved_ {};
 };
 
+// Sets `to`'s window size to `from`'s when `from` is a terminal with a size (a no-op otherwise).
+void CopyWindowSize(int from, int to);
+
 struct RelayFds {
   int master = -1;     // the container's pty master
   int pidfd = -1;      // the container's process: the relay ends once it exits
@@ -37,9 +40,10 @@ struct RelayFds {
 };
 
 // Copies `in` to the master and the master to `out` until the process exits, then what the
-// master still holds. SIGWINCH (and the start) copy `in`'s window size to the master when `in`
-// is a terminal. EOF on `in` stops reading it; a closed `out` drops the output (the container
-// is never blocked by it). Returns once the pidfd is readable; the caller reaps.
+// master still holds. SIGWINCH copies `in`'s window size to the master (the caller copies it
+// once before the program runs: CopyWindowSize). EOF on `in` stops reading it; a closed `out` drops
+// the output (the container is never blocked by it). Returns once the pidfd is readable; the caller
+// reaps.
 Status RelayTerminal(const RelayFds& fds, const std::function<void(int)>& forward);
 
 }  // namespace podshim::shim
