@@ -19,6 +19,7 @@
 
 #include "common/quoted.h"
 #include "oci/child_mounts.h"
+#include "oci/console.h"
 #include "oci/rootfs_resolve.h"
 #include "oci/seccomp.h"
 
@@ -115,6 +116,7 @@ struct Child {
     };
     relocate(fds.sync);
     relocate(fds.fifo);
+    relocate(fds.console);
     for (int& j : fds.joins) relocate(j);
     // Copy every source above `wanted` first, so installing one never clobbers another.
     int sources[3 + 64];
@@ -241,6 +243,15 @@ struct Child {
     }
   }
 
+  // A new pty as stdio and controlling terminal, its master sent to the console socket.
+  void SetUpConsole() {
+    int32_t step = -1;
+    if (int e = SetUpConsoleInChild(*plan.terminal, fds.console, plan.uid, &step)) {
+      Fail(ChildStep::kConsole, step, e);
+    }
+    fds.console = -1;  // closed
+  }
+
   void LoadSeccomp() const {
     if (int e = LoadSeccompInChild(*plan.seccomp)) Fail(ChildStep::kSeccomp, -1, e);
   }
@@ -332,6 +343,7 @@ struct Child {
     if (plan.setup_rootfs) SetUpRootfs();
     WriteSysctls();
     SetRlimits();
+    if (plan.terminal) SetUpConsole();
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it while we have it
     // (the filter then also sees the remaining set-up syscalls, as with runc).
     const bool seccomp_early = plan.seccomp && !plan.no_new_privileges;
@@ -438,6 +450,8 @@ std::string ChildStepName(const LaunchPlan& plan, ChildStep step, int32_t index)
       return "open exec fifo through /proc/self/fd (is /proc mounted?)";
     case ChildStep::kSeccomp:
       return "load seccomp filter";
+    case ChildStep::kConsole:
+      return ConsoleStepName(index);
   }
   return "set-up step " + std::to_string(static_cast<uint32_t>(step));
 }

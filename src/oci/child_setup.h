@@ -40,6 +40,7 @@ enum class ChildStep : uint32_t {
   kStartGate,   // opening the exec fifo (index -1: /proc not mounted)
   kSeccomp,
   kExec,
+  kConsole,  // after kRlimit, index: a ConsoleStep (console.h)
 };
 
 enum class ChildReportKind : uint32_t { kReady = 1, kFailed = 2 };
@@ -54,8 +55,9 @@ struct ChildReport {
 
 // Fds the parent opened for the child (copies in the child's fd table after clone3).
 struct ChildFds {
-  int sync = -1;  // SOCK_SEQPACKET: reads "go" (1 byte), writes ChildReports
-  int fifo = -1;  // StartGate::kFifo: the O_PATH fd of the exec fifo
+  int sync = -1;     // SOCK_SEQPACKET: reads "go" (1 byte), writes ChildReports
+  int fifo = -1;     // StartGate::kFifo: the O_PATH fd of the exec fifo
+  int console = -1;  // plan.terminal: the console socket
   static constexpr int kMaxJoins = 8;
   int joins[kMaxJoins] = {-1, -1, -1, -1, -1, -1, -1, -1};  // parallel to plan.joins
 };

@@ -157,6 +157,23 @@ Status PlanSysctls(const Spec& spec, LaunchPlan& plan) {
   return Ok();
 }
 
+// process.terminal: the pty goes to the console socket the caller connected.
+Status PlanTerminal(const Process& proc, int console_socket_fd, LaunchPlan& plan) {
+  if (!proc.terminal) {
+    if (console_socket_fd >= 0) {
+      return Error::Invalid("process.terminal: false, but a console socket was given");
+    }
+    return Ok();
+  }
+  if (console_socket_fd < 0) {
+    return Error::Domain(ErrorCode::kUnsupported,
+                         "process.terminal: not supported without a console socket (podshim oci "
+                         "create --console-socket, or podshim oci run in the foreground)");
+  }
+  plan.terminal = TerminalPlan{console_socket_fd, proc.console_size, plan.setup_rootfs};
+  return Ok();
+}
+
 }  // namespace
 
 int NamespaceCloneFlag(NamespaceType type) {
@@ -261,10 +278,6 @@ Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path
   plan.container_id = std::move(opts.container_id);
   if (!spec.process) return Error::Invalid("process: required to start a container");
   const Process& proc = *spec.process;
-  if (proc.terminal) {
-    return Error::Domain(ErrorCode::kUnsupported,
-                         "process.terminal: a terminal is not supported yet");
-  }
   if (proc.args.empty()) return Error::Invalid("process.args: needs at least one entry");
   if (proc.args[0].empty()) return Error::Invalid("process.args[0]: must not be empty");
   plan.cwd = PODSHIM_TRY(AbsoluteContainerPath(proc.cwd, "process.cwd"));
@@ -298,6 +311,7 @@ Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path
   if (plan.gate == StartGate::kFifo && plan.fifo_path.empty()) {
     return Error::Invalid("start gate: a fifo path is required");
   }
+  PODSHIM_TRY(PlanTerminal(proc, opts.console_socket_fd, plan));
   return plan;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "oci/console.h"
 #include "oci/mounts.h"
 #include "oci/seccomp.h"
 #include "oci/spec.h"
@@ -63,6 +64,10 @@ struct LaunchOptions {
   int cgroup_dir_fd = -1;      // cgroup v2 directory: clone3(CLONE_INTO_CGROUP); -1: caller's
   StartGate gate = StartGate::kNone;
   std::filesystem::path fifo_path;  // kFifo: an existing fifo (mkfifo by the caller)
+  // A connected AF_UNIX SOCK_STREAM socket (console.h: ConnectConsoleSocket, or one end of a
+  // socketpair), not owned by the plan: required when process.terminal is true, refused
+  // otherwise. The child sends the pty master over it.
+  int console_socket_fd = -1;
 };
 
 struct NamespaceJoin {
@@ -154,11 +159,15 @@ struct LaunchPlan {
   int cgroup_dir_fd = -1;
   StartGate gate = StartGate::kNone;
   std::filesystem::path fifo_path;
+  // Present: the process gets a new pty (console.h), sent over terminal->socket_fd. Exec plans
+  // set it themselves: plan.terminal = TerminalPlan{fd, process.consoleSize}.
+  std::optional<TerminalPlan> terminal;
 };
 
 // Builds the plan. Errors: kInvalidSpec naming the field (`mounts[2].destination: ".." escapes
-// the root filesystem`), kUnsupported for what podshim cannot do (process.terminal, joining a
-// time namespace by path, seccomp notify).
+// the root filesystem`), kUnsupported for what podshim cannot do (joining a time namespace by
+// path, seccomp notify). process.terminal needs opts.console_socket_fd (and refuses it when
+// false).
 Result<LaunchPlan> BuildLaunchPlan(const Spec& spec, const std::filesystem::path& bundle_dir,
                                    LaunchOptions opts);
 

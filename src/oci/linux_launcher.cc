@@ -146,6 +146,12 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
     return Error::Domain(ErrorCode::kUnsupported, Prefix(plan) + ": too many namespaces to join");
   }
   ChildFds fds;
+  if (plan.terminal) {
+    if (plan.terminal->socket_fd < 0) {
+      return Error::Invalid(Prefix(plan) + ": a terminal needs a console socket");
+    }
+    fds.console = plan.terminal->socket_fd;
+  }
   // Closed in the parent once the child has its copies.
   std::vector<UniqueFd> owned = PODSHIM_TRY(OpenChildFds(plan, fds));
   if (!plan.pid_ns_path.empty() && (plan.clone_flags & CLONE_NEWPID)) {

@@ -22,7 +22,8 @@ constexpr OciOption kVersionOption = {"version", 'v', false, "print the version 
 constexpr OciOption kCreateOptions[] = {
     {"bundle", 'b', true, "the bundle directory (default: the current one)", "DIR"},
     {"pid-file", '\0', true, "write the container's pid here", "FILE"},
-    {"console-socket", '\0', true, "not supported (process.terminal is not supported)", "PATH"},
+    {"console-socket", '\0', true,
+     "process.terminal: send the pty master to this AF_UNIX socket (create, run -d)", "PATH"},
     {"no-pivot", '\0', false, "accepted"},
     {"no-new-keyring", '\0', false, "accepted"},
     {"preserve-fds", '\0', true, "only 0 is supported", "N"},
@@ -61,7 +62,8 @@ constexpr OciOption kSpecOptions[] = {
 constexpr OciCommandSpec kCommands[] = {
     {"create", "[OPTIONS] ID", "set up ID; its program waits for start",
      "Sets the container up from DIR/config.json (default: the current directory) and leaves\n"
-     "its program waiting until `start`. --pid-file receives the container's pid.",
+     "its program waiting until `start`. --pid-file receives the container's pid. With\n"
+     "process.terminal, the pty master is sent to --console-socket.",
      kCreateOptions, 1, 1},
     {"start",
      "ID",
@@ -73,7 +75,9 @@ constexpr OciCommandSpec kCommands[] = {
     {"run", "[OPTIONS] ID", "create + start + wait; exits as the program",
      "Creates and starts ID, waits for it and exits with its status (128+N for signal N).\n"
      "SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to it; its state is\n"
-     "removed at the end. --detach returns once it runs.",
+     "removed at the end. --detach returns once it runs. With process.terminal, the caller's\n"
+     "terminal is relayed (raw) to the container's pty, or with -d the pty master is sent to\n"
+     "--console-socket.",
      kCreateOptions, 1, 1},
     {"state", "ID", "print the state JSON", "Prints the state of ID as JSON.", {}, 1, 1},
     {"kill", "[--all] ID [SIGNAL]", "send SIGNAL (default SIGTERM)",

@@ -50,12 +50,10 @@ int RuntimeError(const Error& e) {
 int Done(const Status& s) { return s ? 0 : RuntimeError(s.error()); }
 
 Result<OciCreateRequest> CreateRequest(const OciArgs& a) {
-  if (!a.Value("console-socket").empty()) {
-    return Error::Invalid("--console-socket: not supported (process.terminal is not supported)");
-  }
   std::string preserve = a.Value("preserve-fds", "0");
   if (preserve != "0") return Error::Invalid("--preserve-fds: not supported yet");
-  return OciCreateRequest{a.positional[0], a.Value("bundle", "."), a.Value("pid-file")};
+  return OciCreateRequest{a.positional[0], a.Value("bundle", "."), a.Value("pid-file"),
+                          a.Value("console-socket")};
 }
 
 // The user owning a container's state dir, as runc's list shows it.

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,18 +12,21 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "common/process_handle.h"
 #include "common/quoted.h"
 #include "common/sys.h"
 #include "common/time_format.h"
+#include "oci/console.h"
 #include "oci/features.h"
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
 #include "shim/ocirt/oci_cgroup.h"
 #include "shim/ocirt/oci_hooks.h"
+#include "shim/ocirt/tty_relay.h"
 
 namespace podshim::shim {
 namespace {
@@ -88,12 +92,29 @@ struct Launched {
   ContainerState state;
   ProcessHandle process;
   oci::Spec spec;
+  UniqueFd console;  // foreground run with a terminal: our end of the console socketpair
 };
+
+// The console socket of a terminal (none without one): the caller's --console-socket, or for a
+// process we stay attached to, a socketpair whose other end stays with us (`ours`).
+Result<UniqueFd> ConsoleSocket(const oci::Spec& spec, const OciCreateRequest& req, bool detached,
+                               UniqueFd& ours) {
+  const bool terminal = spec.process->terminal;
+  PODSHIM_TRY(oci::CheckConsoleOptions(terminal, detached, !req.console_socket.empty()));
+  if (!terminal) return UniqueFd();
+  if (detached) return oci::ConnectConsoleSocket(req.console_socket);
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    return Error::Errno(errno, "console socketpair");
+  }
+  ours.Reset(sv[0]);
+  return UniqueFd(sv[1]);
+}
 
 // Sets the container up and leaves it waiting at exec.fifo; on success the caller owns the state
 // dir (guard dismissed) and the process (guard released). `run` gates too: the state must exist
 // before the program runs, so that `state`, `kill` and `list` see it from its first instruction.
-Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
+Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, bool detached) {
   PODSHIM_TRY(oci::ValidateContainerId(req.id));
   std::error_code ec;
   fs::path bundle = fs::absolute(req.bundle.empty() ? fs::path(".") : req.bundle, ec);
@@ -106,9 +127,8 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
   if (!out.spec.process) {
     return Error::Invalid("config.json: process: required to run a container");
   }
-  if (out.spec.process->terminal) {
-    return Error::Domain(ErrorCode::kUnsupported, "process.terminal: not supported yet");
-  }
+  // Connected before anything is created: a bad socket leaves nothing behind.
+  UniqueFd console = PODSHIM_TRY(ConsoleSocket(out.spec, req, detached, out.console));
 
   PODSHIM_TRY(dir.CreateContainerDir(req.id));
   StateDirGuard dir_guard(dir, req.id);
@@ -117,6 +137,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req) {
   opts.container_id = req.id;
   opts.gate = oci::StartGate::kFifo;
   opts.fifo_path = dir.FifoPath(req.id);
+  opts.console_socket_fd = console.get();
   // 0622 as runc: the container's user, whoever it is, can open it for writing.
   if (::mkfifo(opts.fifo_path.c_str(), 0622) < 0 || ::chmod(opts.fifo_path.c_str(), 0622) < 0) {
     return Error::Errno(errno, "mkfifo " + opts.fifo_path.string());
@@ -219,12 +240,40 @@ int DecodeStatus(const siginfo_t& info) {
   return 128 + info.si_status;  // CLD_KILLED, CLD_DUMPED
 }
 
+// Waits for the process behind `pidfd` to exit, passing on the signals read from `sfd`.
+Status ForwardUntilExit(int pidfd, int sfd) {
+  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+  for (;;) {
+    int r = ::poll(p, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Error::Errno(errno, "poll");
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si) {
+        // A window change only matters to a terminal (runc does not forward it either).
+        if (si.ssi_signo == SIGWINCH) continue;
+        (void)sys::PidfdSendSignal(pidfd, static_cast<int>(si.ssi_signo));
+      }
+    }
+    if (p[0].revents & POLLIN) return Ok();
+  }
+}
+
+// The foreground terminal, relayed to `master` until the process exits (stdin is raw by now).
+Status RelayUntilExit(int master, int pidfd, int sfd) {
+  RelayFds fds;
+  fds.master = master;
+  fds.pidfd = pidfd;
+  fds.signal_fd = sfd;
+  return RelayTerminal(fds, [pidfd](int sig) { (void)sys::PidfdSendSignal(pidfd, sig); });
+}
+
 }  // namespace
 
 Status OciCreate(const oci::StateDir& dir, const OciCreateRequest& req) {
   // The process outlives us, waiting at its gate (runc's detached create); dropping the handle
   // only closes our pidfd.
-  PODSHIM_TRY(Launch(dir, req));
+  PODSHIM_TRY(Launch(dir, req, /*detached=*/true));
   return Ok();
 }
 
@@ -286,6 +335,7 @@ Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool d
   sigset_t forwarded, old;
   sigemptyset(&forwarded);
   for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+  sigaddset(&forwarded, SIGWINCH);  // a terminal follows the caller's size; otherwise dropped
   UniqueFd sfd;
   if (!detach) {
     if (::sigprocmask(SIG_BLOCK, &forwarded, &old) < 0) return Error::Errno(errno, "sigprocmask");
@@ -293,10 +343,20 @@ Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool d
     if (!sfd) return Error::Errno(errno, "signalfd");
   }
 
-  Launched launched = PODSHIM_TRY(Launch(dir, req));
+  Launched launched = PODSHIM_TRY(Launch(dir, req, detach));
   ChildGuard child(std::move(launched.process));
   StateDirGuard dir_guard(dir, req.id);
   ContainerState& state = launched.state;
+  UniqueFd master;  // a terminal: sent before the process reported ready, so already queued
+  std::optional<RawTerminal> raw;  // our stdin, raw until we return (errors included)
+  if (launched.console) {
+    master = PODSHIM_TRY_WRAP(oci::ReceiveConsoleMaster(launched.console.get()),
+                              "container " + Quoted(req.id));
+    launched.console.Reset();
+    // Before the program runs: its first `stty size` already sees the caller's size.
+    raw.emplace(PODSHIM_TRY_WRAP(RawTerminal::Enter(STDIN_FILENO), "terminal"));
+    CopyWindowSize(STDIN_FILENO, master.get());
+  }
   PODSHIM_TRY(OpenGate(dir, state, child.handle().pidfd()));
   // No second write of state.json: the status is derived (the fifo is gone: running).
   state.status = ContainerStatus::kRunning;
@@ -308,18 +368,10 @@ Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool d
   }
 
   int pidfd = child.handle().pidfd();
-  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-  for (;;) {
-    int r = ::poll(p, 2, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Error::Errno(errno, "poll");
-    if (p[1].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (::read(sfd.get(), &si, sizeof si) == sizeof si) {
-        (void)sys::PidfdSendSignal(pidfd, static_cast<int>(si.ssi_signo));
-      }
-    }
-    if (p[0].revents & POLLIN) break;
+  if (master) {
+    PODSHIM_TRY(RelayUntilExit(master.get(), pidfd, sfd.get()));
+  } else {
+    PODSHIM_TRY(ForwardUntilExit(pidfd, sfd.get()));
   }
   siginfo_t info{};
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED) < 0) {

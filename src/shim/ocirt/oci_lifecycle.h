@@ -16,6 +16,9 @@ struct OciCreateRequest {
   std::string id;
   std::filesystem::path bundle;  // relative paths are made absolute
   std::string pid_file;          // empty: none
+  // process.terminal: the caller's AF_UNIX socket the pty master is sent to (runc's
+  // --console-socket). Needed by create and run -d with a terminal, refused otherwise.
+  std::string console_socket;
 };
 
 // Loads and checks the bundle, sets the process up and leaves it waiting at exec.fifo, runs the
@@ -36,7 +39,8 @@ Status OciDelete(const oci::StateDir& dir, const std::string& id, bool force);
 
 // create + start + wait in the foreground: forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1
 // and SIGUSR2 to the container, removes its state at the end and returns its exit status (128+N
-// for a signal). `detach`: return 0 once it runs, as `runc run -d`.
+// for a signal). With process.terminal, relays the caller's terminal (put in raw mode until the
+// end) to the container's pty (tty_relay.h). `detach`: return 0 once it runs, as `runc run -d`.
 Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool detach);
 
 }  // namespace podshim::shim

@@ -223,15 +223,41 @@ TEST(BuildLaunchPlanTest, ValuesInErrorsAreEscaped) {
             "linux.maskedPaths[0]: \"proc/\\nk\\xff\" is not an absolute path");
 }
 
+TEST(BuildLaunchPlanTest, ATerminalNeedsAConsoleSocketAndASocketNeedsATerminal) {
+  Spec spec = DefaultTestSpec({"sh"});
+  spec.process->terminal = true;
+  spec.process->console_size = ConsoleSize{25, 81};
+  auto no_socket = Build(spec);
+  ASSERT_FALSE(no_socket);
+  EXPECT_EQ(no_socket.error().ToString(),
+            "process.terminal: not supported without a console socket (podshim oci create "
+            "--console-socket, or podshim oci run in the foreground)");
+
+  LaunchOptions opts;
+  opts.console_socket_fd = 7;
+  auto plan = Build(spec, opts);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  ASSERT_TRUE(plan->terminal.has_value());
+  EXPECT_EQ(plan->terminal->socket_fd, 7);
+  ASSERT_TRUE(plan->terminal->size.has_value());
+  EXPECT_EQ(plan->terminal->size->height, 25u);
+  EXPECT_EQ(plan->terminal->size->width, 81u);
+  EXPECT_TRUE(plan->terminal->mount_console) << "a new mount namespace: /dev/console too";
+
+  spec.process->terminal = false;
+  auto stray = Build(spec, opts);
+  ASSERT_FALSE(stray);
+  EXPECT_EQ(stray.error().ToString(), "process.terminal: false, but a console socket was given");
+  auto none = Build(spec);
+  ASSERT_TRUE(none) << none.error().ToString();
+  EXPECT_FALSE(none->terminal.has_value());
+}
+
 TEST(BuildLaunchPlanTest, UnsupportedAndInvalidSpecs) {
   auto error_of = [](Spec spec) {
     auto r = Build(spec);
     return r ? std::string("ok") : r.error().ToString();
   };
-  Spec terminal = DefaultTestSpec({"sh"});
-  terminal.process->terminal = true;
-  EXPECT_EQ(error_of(terminal), "process.terminal: a terminal is not supported yet");
-
   Spec time_join = DefaultTestSpec({"sh"});
   time_join.linux_config.namespaces.push_back({NamespaceType::kTime, "/proc/1/ns/time"});
   EXPECT_EQ(error_of(time_join),
@@ -354,7 +380,7 @@ TEST(BuildLaunchPlanTest, RuncSpecConfigPlansNoFailingAmbientCap) {
   auto spec = ParseSpec(*text);
   ASSERT_TRUE(spec) << spec.error().ToString();
   ASSERT_FALSE(spec->process->capabilities->ambient.empty());
-  spec->process->terminal = false;  // refused for now (a separate issue)
+  spec->process->terminal = false;  // a terminal needs a console socket, not given here
   auto plan = Build(*spec);
   ASSERT_TRUE(plan) << plan.error().ToString();
   const CapabilityMasks& m = *plan->capabilities;

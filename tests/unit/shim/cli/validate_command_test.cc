@@ -128,7 +128,9 @@ spec:
   fs::create_directories(dir_ / "bundles/app/rootfs");
   const std::string m = (dir_ / "pod.yaml").string();
   const std::string problem =
-      m + ": spec.containers[0].bundle: process.terminal: a terminal is not supported yet";
+      m +
+      ": spec.containers[0].bundle: process.terminal: not supported without a console socket "
+      "(podshim oci create --console-socket, or podshim oci run in the foreground)";
 
   EXPECT_EQ(Validate("pod.yaml"), 2);
   EXPECT_EQ(err_, problem + "\n" + m + ": 1 problem\n");
