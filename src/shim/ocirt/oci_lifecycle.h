@@ -16,6 +16,7 @@ struct OciCreateRequest {
   std::string id;
   std::filesystem::path bundle;  // relative paths are made absolute
   std::string pid_file;          // empty: none
+  int preserve_fds = 0;          // the caller's fds 3 .. 3+N-1 become the container's 3 ..
 };
 
 // Loads and checks the bundle, sets the process up and leaves it waiting at exec.fifo, runs the
