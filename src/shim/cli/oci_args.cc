@@ -42,7 +42,7 @@ constexpr OciOption kExecOptions[] = {
     {"preserve-fds", '\0', true, "pass the caller's fds 3 .. 3+N-1 on to the process", "N"},
     {"process-label", '\0', true, "accepted and ignored (no SELinux)", "LABEL"},
     {"apparmor", '\0', true, "accepted and ignored (no AppArmor)", "PROFILE"},
-    {"ignore-paused", '\0', false, "accepted"}};
+    {"ignore-paused", '\0', false, "exec into a paused container too"}};
 constexpr OciOption kKillOptions[] = {{"all", 'a', false, "accepted"}};
 constexpr OciOption kDeleteOptions[] = {
     {"force", 'f', false, "also SIGKILL a running container and wait for it"}};

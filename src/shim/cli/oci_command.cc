@@ -92,6 +92,7 @@ Result<OciExecRequest> ExecRequest(const OciArgs& a) {
   req.preserve_fds = PODSHIM_TRY(PreserveFds(a));
   req.process_label = a.Value("process-label");
   req.apparmor = a.Value("apparmor");
+  req.ignore_paused = a.Has("ignore-paused");
   return req;
 }
 

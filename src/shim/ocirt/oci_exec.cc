@@ -175,7 +175,7 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
   if (status == ContainerStatus::kStopped) {
     return Error::Domain(ErrorCode::kConflict, "cannot exec in a stopped container");
   }
-  if (status == ContainerStatus::kPaused) {
+  if (status == ContainerStatus::kPaused && !req.ignore_paused) {
     return Error::Domain(ErrorCode::kConflict,
                          "cannot exec in a paused container (use --ignore-paused to override)");
   }

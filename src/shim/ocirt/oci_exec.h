@@ -30,6 +30,7 @@ struct OciExecRequest {
   int preserve_fds = 0;           // --preserve-fds: the caller's 3 .. 3+N-1 become the same
   std::string process_label;      // --process-label (recorded, not applied)
   std::string apparmor;           // --apparmor (recorded, not applied)
+  bool ignore_paused = false;     // --ignore-paused: exec into a paused (frozen) container
 };
 
 // The process runc 1.1.5 builds from the spec's and the flags: args replaced, env and additional
