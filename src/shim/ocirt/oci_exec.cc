@@ -64,8 +64,10 @@ Status CheckTerminal(const oci::Process& p, const OciExecRequest& req) {
     return Error::Invalid("cannot use console socket if podshim will not detach or allocate tty");
   }
   if (p.terminal) {
-    // TODO(tty): the terminal helper's LaunchPlan pty step (issue 14 item 2) goes here: pass
-    // req.console_socket to the plan, as create does.
+    // TODO(tty): once the terminal work (issue 14 item 2, branch wip-tty: oci/console.h) is on
+    // main: connect req.console_socket (ConnectConsoleSocket) and set, in LaunchInCgroup after
+    // BuildExecPlan, plan.terminal = TerminalPlan{fd, process.console_size}; a foreground -t
+    // without a socket relays through shim/ocirt/tty_relay.h as `run` does.
     return Error::Domain(ErrorCode::kUnsupported, "process.terminal: not supported yet");
   }
   return Ok();
