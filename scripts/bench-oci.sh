@@ -2,7 +2,8 @@
 # Container start-up cost, side by side: N sequential `run`s of /bin/true (default 100) with
 # `podshim oci run`, `runc run`, `crun run`, and the floor `unshare -mpinu --fork chroot ROOTFS
 # /bin/true`. Each iteration uses its own container id (hyperfine --parameter-scan). Prints ms
-# per container and the ratio to crun. Needs root.
+# per container and the ratio to crun. Then `exec` latency: `podshim oci exec` against `runc exec`
+# of /bin/true in a running container of each, side by side in one hyperfine run. Needs root.
 #   crun refuses this host's hybrid cgroups, so its hyperfine runs in a private mount namespace
 #   where /sys/fs/cgroup is a cgroup2 mount, with --cgroup-manager=disabled.
 # Usage: scripts/bench-oci.sh [RUNS]     PODSHIM=path/to/podshim (default build/src/podshim)
@@ -29,6 +30,7 @@ cleanup() {
   for id in $(runc --root "$state/runc" list -q 2>/dev/null); do
     runc --root "$state/runc" delete -f "$id" >/dev/null 2>&1 || true
   done
+  "$podshim" oci --root "$state/podshim" delete -f sleeper >/dev/null 2>&1 || true
   rm -rf "$work" "$state"
 }
 trap cleanup EXIT
@@ -101,4 +103,33 @@ print(f"{'runtime':<24}{'ms/container':>14}{'stddev':>10}{'vs crun':>10}")
 for label, key in rows:
     mean, sd, n = data[key]
     print(f"{label:<24}{mean:>14.2f}{sd:>10.2f}{mean / crun:>9.2f}x")
+EOF
+
+# exec latency: one running container per runtime (the same bundles, sleeping), then RUNS execs
+# of /bin/true into each, one runtime after the other in one hyperfine run.
+for rt in podshim runc; do
+  python3 - "$work/$rt/config.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/bin/sleep", "100000"]
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+EOF
+done
+"$podshim" oci --root "$state/podshim" run -d --bundle "$work/podshim" sleeper </dev/null >/dev/null
+runc --root "$state/runc" run -d --bundle "$work/runc" sleeper </dev/null >/dev/null 2>&1
+"$podshim" oci --root "$state/podshim" exec sleeper /bin/true
+runc --root "$state/runc" exec sleeper /bin/true
+hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/exec.json" \
+  -n "podshim oci exec" "$podshim oci --root $state/podshim exec sleeper /bin/true" \
+  -n "runc exec" "runc --root $state/runc exec sleeper /bin/true" >/dev/null
+python3 - "$work/exec.json" "$runs" <<'EOF'
+import json, statistics, sys
+results = json.load(open(sys.argv[1]))["results"]
+runc = statistics.mean(next(r for r in results if r["command"] == "runc exec")["times"]) * 1000
+print()
+print(f"{sys.argv[2]} execs of /bin/true into a running container, one runtime after the other")
+print(f"{'runtime':<24}{'ms/exec':>14}{'stddev':>10}{'vs runc':>10}")
+for r in results:
+    mean, sd = statistics.mean(r["times"]) * 1000, statistics.pstdev(r["times"]) * 1000
+    print(f"{r['command']:<24}{mean:>14.2f}{sd:>10.2f}{mean / runc:>9.2f}x")
 EOF

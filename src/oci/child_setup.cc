@@ -177,11 +177,29 @@ struct Child {
     return err;
   }
 
+  void RunRootfsSteps(int root_fd) const {
+    for (size_t i = 0; i < plan.rootfs_steps.size(); ++i) {
+      if (int e = RunRootfsStep(root_fd, plan.rootfs_steps[i])) {
+        Fail(ChildStep::kRootfsStep, static_cast<int32_t>(i), e);
+      }
+    }
+  }
+
+  // No mount namespace of its own: the steps mount in the runtime's, then chroot (runc, crun).
+  void ChrootRootfs() const {
+    int root_fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) Fail(ChildStep::kChroot, -1, errno);
+    RunRootfsSteps(root_fd);
+    ::close(root_fd);
+    if (::chroot(plan.rootfs.c_str()) < 0 || ::chdir("/") < 0) Fail(ChildStep::kChroot, -1, errno);
+  }
+
   void SetUpRootfs() const {
-    unsigned long root_prop = plan.rootfs_propagation;
-    // pivot_root refuses a shared new root: go shared only after it.
-    if (root_prop & MS_SHARED) root_prop = (root_prop & ~MS_SHARED) | MS_SLAVE;
-    if (::mount(nullptr, "/", nullptr, root_prop, nullptr) < 0) {
+    if (plan.chroot_rootfs) return ChrootRootfs();
+    // Slave whatever the spec asks: nothing mounted during set-up reaches the host, and an
+    // `unbindable` or `shared` spec does not stop the bind and pivot_root. The spec's
+    // propagation goes on the container's root mount once it is "/" (below).
+    if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
       Fail(ChildStep::kRootPropagation, -1, errno);
     }
     if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
@@ -190,15 +208,10 @@ struct Child {
     // Opened after the self-bind: lookups from it see the mounts the steps stack on it.
     int root_fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) Fail(ChildStep::kRootfsBind, -1, errno);
-    for (size_t i = 0; i < plan.rootfs_steps.size(); ++i) {
-      if (int e = RunRootfsStep(root_fd, plan.rootfs_steps[i])) {
-        Fail(ChildStep::kRootfsStep, static_cast<int32_t>(i), e);
-      }
-    }
+    RunRootfsSteps(root_fd);
     ::close(root_fd);
     if (int e = PivotRoot()) Fail(ChildStep::kPivotRoot, -1, e);
-    if ((plan.rootfs_propagation & MS_SHARED) &&
-        ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0) {
+    if (::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0) {
       Fail(ChildStep::kRootPropagation, -1, errno);
     }
     // After pivot_root the root is the container's: the same resolution, from "/".
@@ -341,6 +354,9 @@ struct Child {
     JoinNamespaces();
     SetNames();
     if (plan.setup_rootfs) SetUpRootfs();
+    if (!plan.exec_root.empty() && ::chroot(plan.exec_root.c_str()) < 0) {
+      Fail(ChildStep::kChroot, -1, errno);
+    }
     WriteSysctls();
     SetRlimits();
     if (plan.terminal) SetUpConsole();
@@ -409,6 +425,8 @@ std::string ChildStepName(const LaunchPlan& plan, ChildStep step, int32_t index)
       return "rootfs step";
     case ChildStep::kPivotRoot:
       return "pivot_root";
+    case ChildStep::kChroot:
+      return "chroot " + (plan.exec_root.empty() ? plan.rootfs : plan.exec_root);
     case ChildStep::kMaskPath:
       if (const auto* p = at(plan.masked_paths)) return "mask " + *p;
       return "mask path";

@@ -18,10 +18,11 @@ enum class ChildStep : uint32_t {
   kSetns,        // index: plan.joins
   kHostname,
   kDomainname,
-  kRootPropagation,  // mount(NULL, "/", rootfs_propagation)
+  kRootPropagation,  // MS_SLAVE|MS_REC on "/"; rootfs_propagation after pivot_root
   kRootfsBind,       // bind the rootfs onto itself
   kRootfsStep,       // index: plan.rootfs_steps
   kPivotRoot,
+  kChroot,        // no mount namespace of its own (plan.chroot_rootfs, plan.exec_root)
   kMaskPath,      // index: plan.masked_paths
   kReadonlyPath,  // index: plan.readonly_paths
   kReadonlyRootfs,

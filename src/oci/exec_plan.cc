@@ -33,12 +33,12 @@ Status PlanJoins(const Spec& spec, pid_t container_pid, LaunchPlan& plan) {
         break;
     }
   }
-  if (!has_mount) {
-    return Error::Domain(ErrorCode::kUnsupported,
-                         "linux.namespaces: a mount namespace is required (an exec'd process "
-                         "would run in the host's filesystem)");
-  }
   for (NamespaceJoin& j : others) plan.joins.push_back(std::move(j));
+  if (!has_mount) {
+    // The container shares our mount namespace and was chrooted: enter the same root.
+    plan.exec_root = "/proc/" + std::to_string(container_pid) + "/root";
+    return Ok();
+  }
   // Last: it also sets our root and cwd to the container's root, so every path after it (the
   // chdir, the exec lookup) resolves inside the container.
   plan.joins.push_back({NamespaceType::kMount, CLONE_NEWNS, ns_dir + "mnt"});
@@ -69,6 +69,7 @@ Result<LaunchPlan> BuildUnprefixed(const Spec& spec, const ExecOptions& opts) {
   plan.stdio[0] = opts.stdin_fd;
   plan.stdio[1] = opts.stdout_fd;
   plan.stdio[2] = opts.stderr_fd;
+  plan.extra_fds = opts.extra_fds;
   plan.cgroup_dir_fd = opts.cgroup_dir_fd;
   return plan;
 }

@@ -22,7 +22,8 @@ struct ExecOptions {
   int stdin_fd = -1;              // -1: inherit the caller's 0 / 1 / 2
   int stdout_fd = -1;
   int stderr_fd = -1;
-  int cgroup_dir_fd = -1;  // CLONE_INTO_CGROUP target (the caller creates it); -1: caller's
+  std::vector<int> extra_fds;  // become 3, 4, ... in the process (not owned by the plan)
+  int cgroup_dir_fd = -1;      // CLONE_INTO_CGROUP target (the caller creates it); -1: caller's
 };
 
 // The plan: clone_flags 0; every namespace in spec.linux.namespaces joined through
@@ -33,7 +34,8 @@ struct ExecOptions {
 // noNewPrivileges, seccomp. process.terminal is not looked at (argv replaces process.args).
 // Errors, each after `exec in container "web": `: kInvalidSpec naming the field (`argv: needs
 // at least one entry`, `container_pid: -1 is not a process id`, spec fields as in
-// BuildLaunchPlan); kUnsupported when the spec has no mount namespace.
+// BuildLaunchPlan). A spec with no mount namespace (the container shares the runtime's and was
+// chrooted) gives plan.exec_root = /proc/<container_pid>/root, chrooted into after the joins.
 Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts);
 
 // "net", "mnt", ...: the name of a namespace type under /proc/<pid>/ns/.

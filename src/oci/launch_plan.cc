@@ -85,12 +85,10 @@ Status PlanNamespaces(const Spec& spec, LaunchPlan& plan, bool& has_uts) {
     }
   }
   for (NamespaceJoin& j : others) plan.joins.push_back(std::move(j));
-  if (!mount_new && !mount_joined) {
-    return Error::Domain(ErrorCode::kUnsupported,
-                         "linux.namespaces: a mount namespace is required (podshim never sets up "
-                         "a rootfs in the host's mount namespace)");
-  }
-  plan.setup_rootfs = mount_new;
+  // A joined mount namespace gets the rootfs the spec describes, as a new one does (runc).
+  // Without one the container inherits podshim's: the rootfs is set up there and chrooted into.
+  plan.setup_rootfs = true;
+  plan.chroot_rootfs = !mount_new && !mount_joined;
   if (plan.clone_flags & CLONE_NEWUSER) {
     if (spec.linux_config.uid_mappings.empty() || spec.linux_config.gid_mappings.empty()) {
       return Error::Invalid(
@@ -112,6 +110,18 @@ Status PlanFilesystem(const Spec& spec, const std::filesystem::path& bundle, Lau
   plan.rootfs_propagation = PODSHIM_TRY(
       ParseRootfsPropagation(spec.linux_config.rootfs_propagation, "linux.rootfsPropagation"));
   if (!plan.setup_rootfs) return Ok();
+  if (plan.chroot_rootfs) {
+    // As runc: masking or remounting would change podshim's own mount namespace.
+    const char* what = !spec.linux_config.masked_paths.empty()     ? "linux.maskedPaths"
+                       : !spec.linux_config.readonly_paths.empty() ? "linux.readonlyPaths"
+                       : plan.readonly_rootfs                      ? "root.readonly"
+                                                                   : nullptr;
+    if (what) {
+      return Error::Invalid(std::string(what) +
+                            ": needs a mount namespace in linux.namespaces (without one the "
+                            "container shares podshim's)");
+    }
+  }
   RootfsInputs in{bundle, (plan.clone_flags & CLONE_NEWUSER) != 0};
   plan.rootfs_steps = PODSHIM_TRY(PlanRootfsSteps(spec, in));
   for (size_t i = 0; i < spec.linux_config.masked_paths.size(); ++i) {

@@ -129,11 +129,17 @@ struct LaunchPlan {
   std::optional<std::string> domainname;
 
   // Filesystem.
-  bool setup_rootfs = false;  // false only when the mount namespace is shared (joined): no
-                              // mounts, no pivot_root; the process just chdirs
-  std::string rootfs;         // absolute host path
+  bool setup_rootfs = false;  // false for an exec plan: no mounts, no pivot_root
+  // The spec lists no mount namespace: the rootfs is set up in the runtime's own (its mounts
+  // outlive the container, as with runc and crun) and entered with chroot, not pivot_root.
+  bool chroot_rootfs = false;
+  // Exec plan of such a container: chroot here (/proc/<init>/root) after joining namespaces.
+  std::string exec_root;
+  std::string rootfs;  // absolute host path
   bool readonly_rootfs = false;
-  unsigned long rootfs_propagation = 0;     // applied to "/" first (default MS_SLAVE|MS_REC)
+  // Set on the container's "/" after pivot_root (default MS_SLAVE|MS_REC); until then "/" is
+  // MS_SLAVE|MS_REC, so nothing mounted during set-up reaches the host.
+  unsigned long rootfs_propagation = 0;
   std::vector<RootfsStep> rootfs_steps;     // before pivot_root, in order
   std::vector<std::string> masked_paths;    // after pivot_root: /dev/null or ro tmpfs over it
   std::vector<std::string> readonly_paths;  // after pivot_root: bind + remount ro

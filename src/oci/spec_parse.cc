@@ -282,6 +282,15 @@ Result<Spec> ParseSpec(std::string_view json_text) {
   }
 }
 
+Result<Process> ParseProcessJson(std::string_view json_text, std::string_view document) {
+  nlohmann::json doc = PODSHIM_TRY(ParseJsonDocument(json_text, document));
+  try {
+    return ParseProcess(JsonNode(doc, std::string(document), "process"));
+  } catch (const nlohmann::json::exception& e) {
+    return Error::Invalid(std::string(document) + ": " + e.what());
+  }
+}
+
 Result<Spec> LoadSpec(const std::filesystem::path& bundle_dir) {
   std::error_code ec;
   std::filesystem::path bundle = std::filesystem::absolute(bundle_dir, ec);

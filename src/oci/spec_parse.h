@@ -19,6 +19,10 @@ namespace podshim::oci {
 // Not validated here: capability names (ResolveCapabilities) and syscall names (CompileSeccomp).
 Result<Spec> ParseSpec(std::string_view json_text);
 
+// Parses a runtime-spec `process` object on its own (runc's `exec --process FILE`), validated
+// as config.json's; errors name the file: "FILE: process.args: must have at least one entry".
+Result<Process> ParseProcessJson(std::string_view json_text, std::string_view document);
+
 // Reads <bundle_dir>/config.json and parses it; root.path is made absolute against the
 // (absolute) bundle directory and lexically normalised.
 Result<Spec> LoadSpec(const std::filesystem::path& bundle_dir);

@@ -26,7 +26,7 @@ constexpr OciOption kCreateOptions[] = {
      "process.terminal: send the pty master to this AF_UNIX socket (create, run -d)", "PATH"},
     {"no-pivot", '\0', false, "accepted"},
     {"no-new-keyring", '\0', false, "accepted"},
-    {"preserve-fds", '\0', true, "only 0 is supported", "N"},
+    {"preserve-fds", '\0', true, "pass the caller's fds 3 .. 3+N-1 on to the container", "N"},
     {"detach", 'd', false, "run: return once the container runs"}};
 constexpr OciOption kKillOptions[] = {
     {"all", 'a', false, "signal every process in the container's cgroup"}};
@@ -51,6 +51,22 @@ constexpr OciOption kUpdateOptions[] = {
     {"pids-limit", '\0', true, "maximum number of pids (-1: none)", "N"},
     {"l3-cache-schema", '\0', true, "not supported (Intel RDT)", "SCHEMA"},
     {"mem-bw-schema", '\0', true, "not supported (Intel RDT)", "SCHEMA"}};
+constexpr OciOption kExecOptions[] = {
+    {"process", 'p', true, "the process JSON (runtime-spec `process`) instead of COMMAND", "FILE"},
+    {"detach", 'd', false, "return once the process runs (the caller reaps it)"},
+    {"pid-file", '\0', true, "write the process's pid here", "FILE"},
+    {"console-socket", '\0', true, "receives the pty master (with --tty and --detach)", "PATH"},
+    {"tty", 't', false, "allocate a pseudo-terminal"},
+    {"env", 'e', true, "add KEY=VALUE to the environment (repeatable)", "KEY=VALUE"},
+    {"cwd", 'w', true, "working directory in the container", "DIR"},
+    {"user", 'u', true, "UID[:GID]", "UID[:GID]"},
+    {"additional-gids", 'g', true, "an additional group id (repeatable)", "GID"},
+    {"cap", 'c', true, "add a capability (bounding, effective, permitted, ambient)", "CAP"},
+    {"no-new-privs", '\0', false, "set no_new_privs for the process"},
+    {"preserve-fds", '\0', true, "pass the caller's fds 3 .. 3+N-1 on to the process", "N"},
+    {"process-label", '\0', true, "accepted and ignored (no SELinux)", "LABEL"},
+    {"apparmor", '\0', true, "accepted and ignored (no AppArmor)", "PROFILE"},
+    {"ignore-paused", '\0', false, "exec into a paused container too"}};
 constexpr OciOption kDeleteOptions[] = {
     {"force", 'f', false, "also SIGKILL a running container and wait for it"}};
 constexpr OciOption kListOptions[] = {{"format", 'f', true, "table (default) or json", "FORMAT"},
@@ -79,6 +95,12 @@ constexpr OciCommandSpec kCommands[] = {
      "terminal is relayed (raw) to the container's pty, or with -d the pty master is sent to\n"
      "--console-socket.",
      kCreateOptions, 1, 1},
+    {"exec", "[OPTIONS] ID [COMMAND [ARGS...]]", "run a new process in a container",
+     "Runs COMMAND (or the process of --process FILE) in ID's namespaces, cgroup and root,\n"
+     "with the container's process settings; --env, --cwd, --user, --cap, ... override them.\n"
+     "Waits and exits with its status (128+N for signal N), forwarding signals as `run` does;\n"
+     "--detach returns once it runs.",
+     kExecOptions, 1, SIZE_MAX},
     {"state", "ID", "print the state JSON", "Prints the state of ID as JSON.", {}, 1, 1},
     {"kill", "[--all] ID [SIGNAL]", "send SIGNAL (default SIGTERM)",
      "Sends SIGNAL (name like TERM or SIGKILL, or a number; default SIGTERM) to ID's process;\n"
@@ -144,6 +166,7 @@ class OciLine {
         added = line_.Value(names, std::string(o.value_name), std::string(o.help),
                             [this, name](const std::string& v) -> Status {
                               result_.values[name] = v;
+                              result_.lists[name].push_back(v);
                               return Ok();
                             });
       } else {
@@ -200,6 +223,11 @@ std::unique_ptr<OciLine> CommandLineOf(const OciCommandSpec& command) {
 std::string OciArgs::Value(std::string_view name, std::string fallback) const {
   auto it = values.find(std::string(name));
   return it == values.end() ? std::move(fallback) : it->second;
+}
+
+std::vector<std::string> OciArgs::Values(std::string_view name) const {
+  auto it = lists.find(std::string(name));
+  return it == lists.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::span<const OciCommandSpec> OciCommands() { return kCommands; }

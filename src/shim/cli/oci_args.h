@@ -24,13 +24,15 @@ struct OciOption {
 };
 
 struct OciArgs {
-  std::map<std::string, std::string> values;  // options with a value, by long name
-  std::set<std::string> flags;                // options without one, by long name
+  std::map<std::string, std::string> values;  // options with a value, by long name (the last)
+  std::map<std::string, std::vector<std::string>> lists;  // every value given, in order
+  std::set<std::string> flags;                            // options without one, by long name
   std::vector<std::string> positional;
   bool help = false;  // -h/--help came among the options (or after them, for a command)
 
   bool Has(std::string_view name) const { return flags.contains(std::string(name)); }
   std::string Value(std::string_view name, std::string fallback = "") const;
+  std::vector<std::string> Values(std::string_view name) const;  // repeatable options
 };
 
 // One command of `podshim oci`: its options (besides the global ones) and how many positional

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "shim/cli/oci_args.h"
 #include "shim/cli/oci_log.h"
 #include "shim/ocirt/oci_cgroup_ops.h"
+#include "shim/ocirt/oci_exec.h"
 #include "shim/ocirt/oci_lifecycle.h"
 #include "signals/signal_names.h"
 
@@ -49,11 +51,52 @@ int RuntimeError(const Error& e) {
 
 int Done(const Status& s) { return s ? 0 : RuntimeError(s.error()); }
 
+// --preserve-fds N: 0 .. kMaxPreservedFds.
+Result<int> PreserveFds(const OciArgs& a) {
+  constexpr int kMaxPreservedFds = 64;  // what the launcher installs at most
+  const std::string text = a.Value("preserve-fds", "0");
+  int n = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 0 || n > kMaxPreservedFds) {
+    return Error::Invalid("--preserve-fds: expected a number from 0 to " +
+                          std::to_string(kMaxPreservedFds) + ", got " + Quoted(text));
+  }
+  return n;
+}
+
 Result<OciCreateRequest> CreateRequest(const OciArgs& a) {
-  std::string preserve = a.Value("preserve-fds", "0");
-  if (preserve != "0") return Error::Invalid("--preserve-fds: not supported yet");
-  return OciCreateRequest{a.positional[0], a.Value("bundle", "."), a.Value("pid-file"),
-                          a.Value("console-socket")};
+  OciCreateRequest req{a.positional[0], a.Value("bundle", "."), a.Value("pid-file"),
+                       a.Value("console-socket")};
+  req.preserve_fds = PODSHIM_TRY(PreserveFds(a));
+  return req;
+}
+
+Result<OciExecRequest> ExecRequest(const OciArgs& a) {
+  OciExecRequest req;
+  req.id = a.positional[0];
+  req.args.assign(a.positional.begin() + 1, a.positional.end());
+  req.process_file = a.Value("process");
+  if (req.process_file.empty() && req.args.empty()) {
+    return Error::Invalid("a command is required unless --process is given");
+  }
+  if (!req.process_file.empty() && !req.args.empty()) {
+    return Error::Invalid("--process: a command cannot be given with it");
+  }
+  req.detach = a.Has("detach");
+  req.pid_file = a.Value("pid-file");
+  req.console_socket = a.Value("console-socket");
+  req.tty = a.Has("tty");
+  req.env = a.Values("env");
+  req.cwd = a.Value("cwd");
+  req.user = a.Value("user");
+  req.additional_gids = a.Values("additional-gids");
+  req.caps = a.Values("cap");
+  req.no_new_privs = a.Has("no-new-privs");
+  req.preserve_fds = PODSHIM_TRY(PreserveFds(a));
+  req.process_label = a.Value("process-label");
+  req.apparmor = a.Value("apparmor");
+  req.ignore_paused = a.Has("ignore-paused");
+  return req;
 }
 
 // The user owning a container's state dir, as runc's list shows it.
@@ -171,6 +214,12 @@ int Dispatch(const std::string& root, const std::string& cmd, const OciArgs& a) 
     if (!req) return UsageError(req.error().ToString(), c);
     if (cmd == "create") return Done(OciCreate(dir, *req));
     auto status = OciRun(dir, *req, a.Has("detach"));
+    return status ? *status : RuntimeError(status.error());
+  }
+  if (cmd == "exec") {
+    auto req = ExecRequest(a);
+    if (!req) return UsageError(req.error().ToString(), c);
+    auto status = OciExec(dir, *req);
     return status ? *status : RuntimeError(status.error());
   }
   if (cmd == "start") return Done(OciStart(dir, a.positional[0]));

@@ -122,10 +122,26 @@ Status RunHook(std::string_view kind, const oci::Hook& hook, std::string_view st
 
 }  // namespace
 
+namespace {
+bool FailureIsAWarning(std::string_view kind) { return kind == "poststart" || kind == "poststop"; }
+}  // namespace
+
 Status RunHooks(std::string_view kind, const std::vector<oci::Hook>& hooks,
                 std::string_view state_json, HookTarget target) {
-  for (const oci::Hook& hook : hooks) PODSHIM_TRY(RunHook(kind, hook, state_json, target));
-  return Ok();
+  if (!FailureIsAWarning(kind)) {
+    for (const oci::Hook& hook : hooks) PODSHIM_TRY(RunHook(kind, hook, state_json, target));
+    return Ok();
+  }
+  // runtime-spec: a failing poststart or poststop hook is logged and the rest still run.
+  std::string failures;
+  for (const oci::Hook& hook : hooks) {
+    auto r = RunHook(kind, hook, state_json, target);
+    if (r) continue;
+    if (!failures.empty()) failures += "; ";
+    failures += r.error().ToString();
+  }
+  if (failures.empty()) return Ok();
+  return Error::Invalid(failures);
 }
 
 }  // namespace podshim::shim

@@ -19,6 +19,8 @@ struct HookTarget {
 
 // Runs `hooks` in order; the first one that fails, times out or cannot start stops the run and is
 // returned as `<kind> hook "/path": exited with status 1` (or `timed out after 5s`).
+// poststart and poststop hooks (whose failures the runtime-spec makes warnings) all run; the
+// error then lists every failure, joined by "; ".
 Status RunHooks(std::string_view kind, const std::vector<oci::Hook>& hooks,
                 std::string_view state_json, HookTarget target = {});
 

@@ -136,6 +136,13 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   oci::LaunchOptions opts;
   opts.container_id = req.id;
   opts.gate = oci::StartGate::kFifo;
+  for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+      return Error::Invalid("--preserve-fds " + std::to_string(req.preserve_fds) + ": fd " +
+                            std::to_string(fd) + " is not open");
+    }
+    opts.extra_fds.push_back(fd);
+  }
   opts.fifo_path = dir.FifoPath(req.id);
   opts.console_socket_fd = console.get();
   // 0622 as runc: the container's user, whoever it is, can open it for writing.

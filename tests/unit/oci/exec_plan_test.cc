@@ -202,13 +202,17 @@ TEST(BuildExecPlanTest, ErrorsNameTheField) {
   bad_cap.process->capabilities->effective.push_back("CAP_FLY");
   EXPECT_NE(error_of(bad_cap, Opts()).find("process.capabilities.effective[3]"), std::string::npos)
       << error_of(bad_cap, Opts());
+}
 
-  Spec no_mount_ns = spec;
-  std::erase_if(no_mount_ns.linux_config.namespaces,
+TEST(BuildExecPlanTest, WithoutAMountNamespaceTheProcessChrootsIntoTheContainersRoot) {
+  Spec spec = DefaultTestSpec({"sleep", "100"});
+  std::erase_if(spec.linux_config.namespaces,
                 [](const Namespace& ns) { return ns.type == NamespaceType::kMount; });
-  EXPECT_EQ(code_of(no_mount_ns, Opts()), make_error_code(ErrorCode::kUnsupported));
-  EXPECT_NE(error_of(no_mount_ns, Opts()).find("linux.namespaces: a mount namespace is required"),
-            std::string::npos);
+  auto plan = BuildExecPlan(spec, Opts());
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->exec_root, "/proc/4242/root");
+  EXPECT_FALSE(plan->setup_rootfs);
+  for (const NamespaceJoin& j : plan->joins) EXPECT_NE(j.type, NamespaceType::kMount);
 }
 
 TEST(ProcNamespaceNameTest, NamesUnderProcPidNs) {

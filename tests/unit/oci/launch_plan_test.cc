@@ -263,12 +263,22 @@ TEST(BuildLaunchPlanTest, UnsupportedAndInvalidSpecs) {
   EXPECT_EQ(error_of(time_join),
             "linux.namespaces[6].path: joining an existing time namespace is not supported");
 
+  // Without a mount namespace nothing may be masked or remounted: it would be podshim's own.
   Spec no_mount_ns = DefaultTestSpec({"sh"});
   std::erase_if(no_mount_ns.linux_config.namespaces,
                 [](const Namespace& ns) { return ns.type == NamespaceType::kMount; });
+  no_mount_ns.linux_config.masked_paths = {"/proc/kcore"};
   EXPECT_EQ(error_of(no_mount_ns),
-            "linux.namespaces: a mount namespace is required (podshim never sets up a rootfs in "
-            "the host's mount namespace)");
+            "linux.maskedPaths: needs a mount namespace in linux.namespaces (without one the "
+            "container shares podshim's)");
+  no_mount_ns.linux_config.masked_paths.clear();
+  no_mount_ns.linux_config.readonly_paths = {"/proc/sys"};
+  EXPECT_NE(error_of(no_mount_ns).find("linux.readonlyPaths: needs a mount namespace"),
+            std::string::npos);
+  no_mount_ns.linux_config.readonly_paths.clear();
+  no_mount_ns.root.readonly = true;
+  EXPECT_NE(error_of(no_mount_ns).find("root.readonly: needs a mount namespace"),
+            std::string::npos);
 
   Spec no_uts = DefaultTestSpec({"sh"});
   std::erase_if(no_uts.linux_config.namespaces,
@@ -387,6 +397,37 @@ TEST(BuildLaunchPlanTest, RuncSpecConfigPlansNoFailingAmbientCap) {
   EXPECT_EQ(m.ambient & ~(m.permitted & m.inheritable), 0u);
   EXPECT_EQ(m.ambient, 0u);
   EXPECT_EQ(plan->warnings.size(), 1u);
+}
+
+TEST(BuildLaunchPlanTest, WithoutAMountNamespaceTheRootfsIsSetUpInOursAndChrooted) {
+  // runtime-spec: a namespace type not listed is inherited from the runtime.
+  Spec spec = DefaultTestSpec({"true"});
+  std::erase_if(spec.linux_config.namespaces,
+                [](const Namespace& ns) { return ns.type == NamespaceType::kMount; });
+  spec.linux_config.masked_paths.clear();
+  spec.linux_config.readonly_paths.clear();
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->clone_flags & CLONE_NEWNS, 0u);
+  EXPECT_TRUE(plan->setup_rootfs);
+  EXPECT_TRUE(plan->chroot_rootfs);
+  EXPECT_FALSE(plan->rootfs_steps.empty());
+}
+
+TEST(BuildLaunchPlanTest, AJoinedMountNamespaceStillGetsTheRootfsOfTheSpec) {
+  Spec spec = DefaultTestSpec({"true"});
+  for (Namespace& ns : spec.linux_config.namespaces) {
+    if (ns.type == NamespaceType::kMount) ns.path = "/proc/42/ns/mnt";
+  }
+  auto plan = Build(spec);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->clone_flags & CLONE_NEWNS, 0u);
+  EXPECT_TRUE(plan->setup_rootfs);
+  EXPECT_FALSE(plan->chroot_rootfs);
+  EXPECT_FALSE(plan->rootfs_steps.empty());
+  EXPECT_FALSE(plan->masked_paths.empty());
+  ASSERT_FALSE(plan->joins.empty());
+  EXPECT_EQ(plan->joins.back().path, "/proc/42/ns/mnt");
 }
 
 }  // namespace

@@ -1,0 +1,254 @@
+#include "shim/ocirt/oci_exec.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <utility>
+
+#include "cgroups/mountinfo.h"
+#include "common/process_handle.h"
+#include "common/quoted.h"
+#include "common/sys.h"
+#include "oci/exec_plan.h"
+#include "oci/linux_launcher.h"
+#include "oci/spec_parse.h"
+
+namespace podshim::shim {
+namespace {
+
+namespace fs = std::filesystem;
+using oci::ContainerStatus;
+
+// As `oci run`: the signals a foreground exec passes on instead of dying of them.
+constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+Result<uint32_t> ParseId(std::string_view text) {
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  // 4294967295 is (uid_t)-1, "no change" to the kernel.
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      value == UINT32_MAX) {
+    return Error::Invalid(Quoted(text) + " is not an id");
+  }
+  return value;
+}
+
+Status ApplyUser(const std::string& user, oci::User& out) {
+  auto bad = [&] { return Error::Invalid("--user: " + Quoted(user) + " is not UID[:GID]"); };
+  const size_t colon = user.find(':');
+  auto uid = ParseId(std::string_view(user).substr(0, colon));
+  if (!uid) return bad();
+  if (colon != std::string::npos) {
+    auto gid = ParseId(std::string_view(user).substr(colon + 1));
+    if (!gid) return bad();
+    out.gid = *gid;
+  }
+  out.uid = *uid;
+  return Ok();
+}
+
+// runc's checkTerminal: a console socket only with a terminal, and a detached terminal needs one.
+Status CheckTerminal(const oci::Process& p, const OciExecRequest& req) {
+  if (req.detach && p.terminal && req.console_socket.empty()) {
+    return Error::Invalid(
+        "cannot allocate tty if podshim will detach without setting console socket");
+  }
+  if ((!req.detach || !p.terminal) && !req.console_socket.empty()) {
+    return Error::Invalid("cannot use console socket if podshim will not detach or allocate tty");
+  }
+  if (p.terminal) {
+    // TODO(tty): once the terminal work (issue 14 item 2, branch wip-tty: oci/console.h) is on
+    // main: connect req.console_socket (ConnectConsoleSocket) and set, in LaunchInCgroup after
+    // BuildExecPlan, plan.terminal = TerminalPlan{fd, process.console_size}; a foreground -t
+    // without a socket relays through shim/ocirt/tty_relay.h as `run` does.
+    return Error::Domain(ErrorCode::kUnsupported, "process.terminal: not supported yet");
+  }
+  return Ok();
+}
+
+Result<oci::Process> LoadProcess(const oci::Spec& spec, const OciExecRequest& req) {
+  if (req.process_file.empty()) return ExecProcessFromFlags(spec, req);
+  std::string text = PODSHIM_TRY(sys::ReadFile(req.process_file));
+  return oci::ParseProcessJson(text, req.process_file);
+}
+
+// A pidfd for the container's init, checked against the recorded start time (a reused pid is
+// never joined).
+Result<UniqueFd> OpenInit(const oci::ContainerState& state) {
+  auto pidfd = sys::PidfdOpen(state.pid);
+  auto stat = oci::ReadProcStat("/proc", state.pid);
+  if (!pidfd || !stat || !stat->has_value() || (*stat)->start_time != state.pid_start_time) {
+    return Error::Domain(ErrorCode::kConflict, "cannot exec in a stopped container");
+  }
+  return std::move(*pidfd);
+}
+
+// The cgroup v2 directory of `pid` ("0::/path" in /proc/<pid>/cgroup under the cgroup2 mount).
+Result<UniqueFd> OpenCgroupOf(pid_t pid) {
+  const std::string file = "/proc/" + std::to_string(pid) + "/cgroup";
+  std::string text = PODSHIM_TRY(sys::ReadFile(file));
+  std::string path;
+  bool found = false;
+  for (size_t pos = 0; pos < text.size() && !found;) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    if (line.starts_with("0::")) {
+      path = std::string(line.substr(3));
+      found = true;
+    }
+    pos = end + 1;
+  }
+  if (!found) return Error::Domain(ErrorCode::kNotFound, file + ": no cgroup v2 entry");
+  cgroups::CgroupMount mount = PODSHIM_TRY(cgroups::ReadCgroup2Mount());
+  if (mount.root != "/" && path.starts_with(mount.root)) path = path.substr(mount.root.size());
+  fs::path dir = mount.mount_point / fs::path(path).relative_path();
+  return sys::Open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+Status CheckPreservedFds(int n) {
+  for (int fd = 3; fd < 3 + n; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+      return Error::Invalid("--preserve-fds " + std::to_string(n) + ": fd " + std::to_string(fd) +
+                            " is not open");
+    }
+  }
+  return Ok();
+}
+
+// Launches the plan in the init's cgroup; if the kernel refuses to clone into it (a cgroup with
+// children and controllers, a v1-only host), in podshim's own, with a warning.
+Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spec) {
+  oci::LinuxLauncher launcher;
+  auto cgroup = OpenCgroupOf(opts.container_pid);
+  if (cgroup) {
+    opts.cgroup_dir_fd = cgroup->get();
+    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+    auto launched = launcher.Launch(plan);
+    if (launched || launched.error().ToString().find(": clone3") == std::string::npos) {
+      return launched;
+    }
+    std::fprintf(stderr, "podshim oci: warning: %s, the process stays in podshim's cgroup\n",
+                 launched.error().ToString().c_str());
+  } else {
+    std::fprintf(stderr,
+                 "podshim oci: warning: the container's cgroup: %s, the process stays in "
+                 "podshim's cgroup\n",
+                 cgroup.error().ToString().c_str());
+  }
+  opts.cgroup_dir_fd = -1;
+  oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+  return launcher.Launch(plan);
+}
+
+// Waits for the process, passing the forwarded signals (blocked, read from `sfd`) on to it.
+Result<int> WaitForwarding(int pidfd, int sfd) {
+  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+  for (;;) {
+    int r = ::poll(p, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Error::Errno(errno, "poll");
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si) {
+        (void)sys::PidfdSendSignal(pidfd, static_cast<int>(si.ssi_signo));
+      }
+    }
+    if (p[0].revents & POLLIN) break;
+  }
+  siginfo_t info{};
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED) < 0) {
+    if (errno != EINTR) return Error::Errno(errno, "waitid");
+  }
+  if (info.si_code == CLD_EXITED) return info.si_status;
+  return 128 + info.si_status;
+}
+
+Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
+  oci::ContainerState state = PODSHIM_TRY(dir.Load(req.id));
+  ContainerStatus status = PODSHIM_TRY(dir.CurrentStatus(state));
+  if (status == ContainerStatus::kStopped) {
+    return Error::Domain(ErrorCode::kConflict, "cannot exec in a stopped container");
+  }
+  if (status == ContainerStatus::kPaused && !req.ignore_paused) {
+    return Error::Domain(ErrorCode::kConflict,
+                         "cannot exec in a paused container (use --ignore-paused to override)");
+  }
+  UniqueFd init = PODSHIM_TRY(OpenInit(state));
+  oci::Spec spec = PODSHIM_TRY(oci::LoadSpec(state.bundle));
+  spec.process = PODSHIM_TRY(LoadProcess(spec, req));
+  PODSHIM_TRY(CheckTerminal(*spec.process, req));
+  PODSHIM_TRY(CheckPreservedFds(req.preserve_fds));
+
+  oci::ExecOptions opts;
+  opts.container_id = req.id;
+  opts.container_pid = state.pid;
+  opts.argv = spec.process->args;
+  for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) opts.extra_fds.push_back(fd);
+
+  sigset_t forwarded, old;
+  sigemptyset(&forwarded);
+  for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+  UniqueFd sfd;
+  if (!req.detach) {
+    // Blocked before the process exists, so none is lost; the launcher unblocks them in it.
+    if (::sigprocmask(SIG_BLOCK, &forwarded, &old) < 0) return Error::Errno(errno, "sigprocmask");
+    sfd.Reset(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sfd) return Error::Errno(errno, "signalfd");
+  }
+  ChildGuard child(PODSHIM_TRY(LaunchInCgroup(std::move(opts), spec)));
+  if (!req.pid_file.empty()) {
+    PODSHIM_TRY(sys::WriteFileAtomic(req.pid_file, std::to_string(child.handle().pid())));
+  }
+  if (req.detach) {
+    // Exiting orphans it to our caller (a subreaper: containerd's shim, conmon), who reaps it.
+    (void)std::move(child).Release();
+    return 0;
+  }
+  int code = PODSHIM_TRY(WaitForwarding(child.handle().pidfd(), sfd.get()));
+  (void)std::move(child).Release();  // reaped
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  return code;
+}
+
+}  // namespace
+
+Result<oci::Process> ExecProcessFromFlags(const oci::Spec& spec, const OciExecRequest& req) {
+  if (!spec.process) return Error::Invalid("process: the container's config.json has none");
+  if (req.args.empty()) return Error::Invalid("a command is required unless --process is given");
+  oci::Process p = *spec.process;
+  p.args = req.args;
+  if (!req.cwd.empty()) p.cwd = req.cwd;
+  if (!req.apparmor.empty()) p.apparmor_profile = req.apparmor;
+  if (!req.process_label.empty()) p.selinux_label = req.process_label;
+  if (!req.caps.empty()) {
+    if (!p.capabilities) p.capabilities.emplace();
+    for (const std::string& cap : req.caps) {
+      p.capabilities->bounding.push_back(cap);
+      p.capabilities->effective.push_back(cap);
+      p.capabilities->permitted.push_back(cap);
+      p.capabilities->ambient.push_back(cap);
+    }
+  }
+  p.env.insert(p.env.end(), req.env.begin(), req.env.end());
+  p.terminal = req.tty;
+  if (req.no_new_privs) p.no_new_privileges = true;
+  if (!req.user.empty()) PODSHIM_TRY(ApplyUser(req.user, p.user));
+  for (const std::string& g : req.additional_gids) {
+    auto gid = ParseId(g);
+    if (!gid) return Error::Invalid("--additional-gids: " + Quoted(g) + " is not a group id");
+    p.user.additional_gids.push_back(*gid);
+  }
+  return p;
+}
+
+Result<int> OciExec(const oci::StateDir& dir, const OciExecRequest& req) { return Run(dir, req); }
+
+}  // namespace podshim::shim

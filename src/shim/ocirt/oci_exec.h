@@ -1,0 +1,48 @@
+// `podshim oci exec`: a new process in a created or running container, as `runc exec` makes it:
+// the process of --process FILE, or the container's spec process with the command line's
+// overrides, in the init's namespaces, cgroup and root. In the foreground it waits, forwarding
+// signals, and returns the exit status; detached it returns once the process runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "oci/spec.h"
+#include "oci/state.h"
+
+namespace podshim::shim {
+
+struct OciExecRequest {
+  std::string id;
+  std::string process_file;       // --process; empty: the spec's process + the overrides below
+  std::vector<std::string> args;  // the command (required without process_file)
+  bool detach = false;            // --detach
+  std::string pid_file;           // --pid-file: bare digits, no newline
+  std::string console_socket;     // --console-socket
+  bool tty = false;               // --tty
+  std::vector<std::string> env;   // --env, appended
+  std::string cwd;                // --cwd
+  std::string user;               // --user UID[:GID]
+  std::vector<std::string> additional_gids;  // --additional-gids, appended
+  std::vector<std::string> caps;  // --cap, appended to bounding, effective, permitted, ambient
+  bool no_new_privs = false;      // --no-new-privs
+  int preserve_fds = 0;           // --preserve-fds: the caller's 3 .. 3+N-1 become the same
+  std::string process_label;      // --process-label (recorded, not applied)
+  std::string apparmor;           // --apparmor (recorded, not applied)
+  bool ignore_paused = false;     // --ignore-paused: exec into a paused (frozen) container
+};
+
+// The process runc 1.1.5 builds from the spec's and the flags: args replaced, env and additional
+// gids appended, cwd and user (UID[:GID]) replaced, each --cap added to the bounding, effective,
+// permitted and ambient sets, terminal = --tty, noNewPrivileges set by --no-new-privs. Pure.
+// Errors (kInvalidSpec): `--user: "x" is not UID[:GID]`, `--additional-gids: "-1" is not a
+// group id`, `process: the container's config.json has none`.
+Result<oci::Process> ExecProcessFromFlags(const oci::Spec& spec, const OciExecRequest& req);
+
+// Runs the exec. Errors as runc's: `container "web" does not exist`, `cannot exec in a stopped
+// container`, `cannot exec in a paused container (use --ignore-paused to override)`. Returns 0
+// when detached, else the process's status (128+N when killed by signal N).
+Result<int> OciExec(const oci::StateDir& dir, const OciExecRequest& req);
+
+}  // namespace podshim::shim
