@@ -217,6 +217,8 @@ struct Child {
     // After pivot_root the root is the container's: the same resolution, from "/".
     root_fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) Fail(ChildStep::kPivotRoot, -1, errno);
+    // Before readonlyPaths, which usually holds /proc/sys (runc's order).
+    WriteSysctls();
     for (size_t i = 0; i < plan.readonly_paths.size(); ++i) {
       if (int e = ReadonlyPath(root_fd, plan.readonly_paths[i].c_str())) {
         Fail(ChildStep::kReadonlyPath, static_cast<int32_t>(i), e);
@@ -357,7 +359,8 @@ struct Child {
     if (!plan.exec_root.empty() && ::chroot(plan.exec_root.c_str()) < 0) {
       Fail(ChildStep::kChroot, -1, errno);
     }
-    WriteSysctls();
+    // A pivoted rootfs wrote them before its read-only paths.
+    if (!plan.setup_rootfs || plan.chroot_rootfs) WriteSysctls();
     SetRlimits();
     if (plan.terminal) SetUpConsole();
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it while we have it

@@ -187,6 +187,18 @@ TEST_F(LauncherTest, ReadonlyPathRefusesAWrite) {
   EXPECT_NE(o.err.find("Read-only file system"), std::string::npos) << o.err;
 }
 
+// podman's default sysctl with runc's default readonlyPaths (/proc/sys among them): the sysctl is
+// written before /proc/sys turns read-only, and the container still cannot write it itself.
+TEST_F(LauncherTest, SysctlIsWrittenBeforeProcSysTurnsReadOnly) {
+  Spec spec =
+      Sh("cat /proc/sys/net/ipv4/ping_group_range; echo 1 > /proc/sys/net/ipv4/ip_forward"
+         " || echo refused");
+  spec.linux_config.sysctl["net.ipv4.ping_group_range"] = "0 0";
+  spec.linux_config.readonly_paths.push_back("/proc/sys");
+  Outcome o = RunOk(spec);
+  EXPECT_EQ(o.out, "0\t0\nrefused\n") << o.err;
+}
+
 TEST_F(LauncherTest, CapabilitiesMatchTheSpec) {
   Spec spec = Sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status");
   // CAP_KILL = 5, CAP_NET_BIND_SERVICE = 10.
