@@ -202,6 +202,25 @@ TEST_F(OciCgroupTest, ForegroundRunRemovesItsCgroup) {
   EXPECT_FALSE(fs::exists(mount_ / unique_));
 }
 
+// linux.resources.devices becomes a device filter on the container's cgroup: podman's deny-all
+// still leaves runc's default devices (/dev/null), but not /dev/zero once linux.devices lists it
+// (the spec's device replaces its default, as in runc); without a devices list both open.
+TEST_F(OciCgroupTest, DeviceRulesAreEnforcedWithRuncsDefaultsAllowed) {
+  const char kScript[] = "echo x > /dev/null && echo null-ok; : < /dev/zero && echo zero-ok";
+  config_["linux"]["devices"] = {
+      {{"path", "/dev/zero"}, {"type", "c"}, {"major", 1}, {"minor", 5}, {"fileMode", 0666}}};
+  WriteConfig(kScript, parent_ + "/dev",
+              json{{"devices", {{{"allow", false}, {"access", "rwm"}}}}});
+  CmdResult r = Podshim({"run", "--bundle", bundle_.string(), "dev"});
+  EXPECT_EQ(r.out, "null-ok\n") << r.err;
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+
+  config_["linux"].erase("resources");
+  WriteConfig(kScript, parent_ + "/dev");
+  CmdResult open = Podshim({"run", "--bundle", bundle_.string(), "dev"});
+  EXPECT_EQ(open.out, "null-ok\nzero-ok\n") << open.err << open.status;
+}
+
 TEST_F(OciCgroupTest, PauseStopsTheProcessAndResumeContinuesIt) {
   WriteConfig("i=0; while :; do i=$((i+1)); echo $i > /shared/count; sleep 0.02; done",
               parent_ + "/p");

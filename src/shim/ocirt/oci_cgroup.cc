@@ -1,11 +1,15 @@
 #include "shim/ocirt/oci_cgroup.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "cgroups/control_files.h"
+#include "cgroups/device_filter_attach.h"
+#include "cgroups/device_rules.h"
 #include "cgroups/mountinfo.h"
 #include "cgroups/oci_cgroup_path.h"
 #include "cgroups/oci_resources.h"
@@ -68,6 +72,22 @@ Status WriteValues(cgroups::CgroupV2Manager& manager, const CgroupPath& cg,
   return Ok();
 }
 
+// linux.resources.devices as a BPF_CGROUP_DEVICE program on the cgroup, runc's default devices
+// appended (a spec device's path replaces its default). No devices member: no program.
+Status AttachDeviceFilter(const std::filesystem::path& dir,
+                          const std::optional<cgroups::DeviceRules>& rules,
+                          const std::vector<oci::LinuxDevice>& spec_devices) {
+  if (!rules) return Ok();
+  std::vector<std::string> paths;
+  for (const oci::LinuxDevice& d : spec_devices) paths.push_back(d.path);
+  // bpf(BPF_PROG_ATTACH) does not take the O_PATH fd clone3 uses.
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Error::Errno(errno, "open " + dir.string());
+  PODSHIM_TRY_WRAP(cgroups::ApplyDeviceRules(fd.get(), cgroups::WithDefaultDevices(*rules, paths)),
+                   "linux.resources.devices");
+  return Ok();
+}
+
 }  // namespace
 
 void OciWarn(const std::string& text) {
@@ -109,6 +129,10 @@ Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::stri
   const std::filesystem::path dir = mount->mount_point / path.str();
   const std::string& resources = spec.linux_config.resources_json;
   const cgroups::OciResourceValues values = PODSHIM_TRY(MapFor(dir, resources, "linux.resources"));
+  std::optional<cgroups::DeviceRules> device_rules;
+  if (!resources.empty()) {
+    device_rules = PODSHIM_TRY(cgroups::ParseDeviceRulesFromResources(resources));
+  }
 
   cgroups::CgroupFs fs = PODSHIM_TRY(cgroups::CgroupFs::Open(mount->mount_point));
   out.manager_ = MakeManager(std::move(fs));
@@ -131,6 +155,8 @@ Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::stri
     }
   }
   PODSHIM_TRY_WRAP(WriteValues(*out.manager_, path, values), "container " + Quoted(id));
+  PODSHIM_TRY_WRAP(AttachDeviceFilter(dir, device_rules, spec.linux_config.devices),
+                   "container " + Quoted(id));
   out.fd_ = PODSHIM_TRY(out.manager_->OpenDirFd(path));
   return out;
 }
