@@ -349,4 +349,67 @@ TEST_F(OciTerminalTest, ForegroundRunRelaysTheCallersTerminal) {
   EXPECT_TRUE(NoState());
 }
 
+// exec -t -d: a process joining a running container gets its own pty from the container's
+// devpts, sent over the console socket; its status reaches the caller who reaps it.
+TEST_F(OciTerminalTest, ExecDetachedWithTtySendsItsOwnMaster) {
+  WriteConfig("trap 'exit 0' TERM; while :; do sleep 0.05; done", false);
+  ASSERT_EQ(Podshim({"run", "-d", "--bundle", bundle_.string(), "e1"}).status, 0);
+  int listener = BindConsoleSocket();
+  fs::path pid_file = tmp_ / "epid";
+  CmdResult exec =
+      Podshim({"exec", "-t", "-d", "--console-socket", socket_path_.string(), "--pid-file",
+               pid_file.string(), "e1", "sh", "-c", "tty; read x; echo \"got $x\"; exit 5"});
+  ASSERT_EQ(exec.status, 0) << exec.err;
+  std::string name;
+  int master = ReceiveMaster(listener, &name);
+  ::close(listener);
+  ASSERT_GE(master, 0) << "no fd came over the console socket";
+  std::string out = ReadUntil(master, "/dev/pts/");
+  ASSERT_EQ(::write(master, "hi\n", 3), 3);
+  ReadUntil(master, "got hi\r\n", &out);
+  EXPECT_NE(out.find("/dev/pts/"), std::string::npos) << out;
+  EXPECT_NE(out.find("hi\r\ngot hi\r\n"), std::string::npos) << out;
+  const pid_t pid = std::stoi(ReadText(pid_file));
+  int w = 0;
+  ASSERT_EQ(::waitpid(pid, &w, 0), pid);
+  EXPECT_EQ(DecodeWait(w), 5);
+  ::close(master);
+  EXPECT_EQ(Podshim({"delete", "--force", "e1"}).status, 0);
+  EXPECT_TRUE(NoState());
+}
+
+// exec -t in the foreground relays the caller's terminal as `run` does, with its window size.
+TEST_F(OciTerminalTest, ExecForegroundWithTtyRelaysTheCallersTerminal) {
+  WriteConfig("trap 'exit 0' TERM; while :; do sleep 0.05; done", false);
+  ASSERT_EQ(Podshim({"run", "-d", "--bundle", bundle_.string(), "e2"}).status, 0);
+  OuterPty pty;
+  ASSERT_GE(pty.slave, 0);
+  struct winsize ws {};
+  ws.ws_row = 21;
+  ws.ws_col = 61;
+  ASSERT_EQ(::ioctl(pty.master, TIOCSWINSZ, &ws), 0);
+  std::vector<std::string> argv =
+      Argv({"exec", "-t", "e2", "sh", "-c", "stty size; read x; echo \"got $x\"; exit 7"});
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setsid() < 0 || ::ioctl(pty.slave, TIOCSCTTY, 0) < 0) ::_exit(120);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(pty.slave, fd);
+    ::execve(PODSHIM_BINARY, cargv.data(), environ);
+    ::_exit(127);
+  }
+  std::string out;
+  ReadUntil(pty.master, "21 61\r\n", &out);
+  ASSERT_EQ(::write(pty.master, "yo\r", 3), 3);
+  ReadUntil(pty.master, "got yo\r\n", &out);
+  EXPECT_NE(out.find("21 61\r\nyo\r\ngot yo\r\n"), std::string::npos) << out;
+  int w = 0;
+  ASSERT_EQ(::waitpid(pid, &w, 0), pid);
+  EXPECT_EQ(DecodeWait(w), 7) << out;
+  EXPECT_EQ(Podshim({"delete", "--force", "e2"}).status, 0);
+}
+
 }  // namespace

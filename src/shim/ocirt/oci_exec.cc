@@ -3,22 +3,27 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "cgroups/mountinfo.h"
 #include "common/process_handle.h"
 #include "common/quoted.h"
 #include "common/sys.h"
+#include "oci/console.h"
 #include "oci/exec_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
+#include "shim/ocirt/tty_relay.h"
 
 namespace podshim::shim {
 namespace {
@@ -62,13 +67,6 @@ Status CheckTerminal(const oci::Process& p, const OciExecRequest& req) {
   }
   if ((!req.detach || !p.terminal) && !req.console_socket.empty()) {
     return Error::Invalid("cannot use console socket if podshim will not detach or allocate tty");
-  }
-  if (p.terminal) {
-    // TODO(tty): once the terminal work (issue 14 item 2, branch wip-tty: oci/console.h) is on
-    // main: connect req.console_socket (ConnectConsoleSocket) and set, in LaunchInCgroup after
-    // BuildExecPlan, plan.terminal = TerminalPlan{fd, process.console_size}; a foreground -t
-    // without a socket relays through shim/ocirt/tty_relay.h as `run` does.
-    return Error::Domain(ErrorCode::kUnsupported, "process.terminal: not supported yet");
   }
   return Ok();
 }
@@ -125,12 +123,14 @@ Status CheckPreservedFds(int n) {
 
 // Launches the plan in the init's cgroup; if the kernel refuses to clone into it (a cgroup with
 // children and controllers, a v1-only host), in podshim's own, with a warning.
-Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spec) {
+Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spec,
+                                     const std::optional<oci::TerminalPlan>& terminal) {
   oci::LinuxLauncher launcher;
   auto cgroup = OpenCgroupOf(opts.container_pid);
   if (cgroup) {
     opts.cgroup_dir_fd = cgroup->get();
     oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+    plan.terminal = terminal;
     auto launched = launcher.Launch(plan);
     if (launched || launched.error().ToString().find(": clone3") == std::string::npos) {
       return launched;
@@ -145,7 +145,34 @@ Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spe
   }
   opts.cgroup_dir_fd = -1;
   oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+  plan.terminal = terminal;
   return launcher.Launch(plan);
+}
+
+// A terminal's console socket: the caller's (-d), or one end of a socketpair whose other end
+// (`ours`) receives the master for the foreground relay. Exec has no start gate, so a foreground
+// pty gets the caller's window size at once.
+Result<std::optional<oci::TerminalPlan>> ExecTerminal(const oci::Process& p,
+                                                      const OciExecRequest& req, UniqueFd& sent,
+                                                      UniqueFd& ours) {
+  if (!p.terminal) return std::optional<oci::TerminalPlan>();
+  oci::TerminalPlan plan{-1, p.console_size, false};
+  if (req.detach) {
+    sent = PODSHIM_TRY(oci::ConnectConsoleSocket(req.console_socket));
+  } else {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+      return Error::Errno(errno, "console socketpair");
+    }
+    ours.Reset(sv[0]);
+    sent.Reset(sv[1]);
+    struct winsize ws {};
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+      plan.size = oci::ConsoleSize{ws.ws_row, ws.ws_col};
+    }
+  }
+  plan.socket_fd = sent.get();
+  return std::optional<oci::TerminalPlan>(plan);
 }
 
 // Waits for the process, passing the forwarded signals (blocked, read from `sfd`) on to it.
@@ -158,6 +185,7 @@ Result<int> WaitForwarding(int pidfd, int sfd) {
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (::read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH) continue;  // only a terminal cares
         (void)sys::PidfdSendSignal(pidfd, static_cast<int>(si.ssi_signo));
       }
     }
@@ -196,6 +224,9 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
   sigset_t forwarded, old;
   sigemptyset(&forwarded);
   for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+  sigaddset(&forwarded, SIGWINCH);  // a terminal follows the caller's size; otherwise dropped
+  UniqueFd sent, ours;
+  const auto terminal = PODSHIM_TRY(ExecTerminal(*spec.process, req, sent, ours));
   UniqueFd sfd;
   if (!req.detach) {
     // Blocked before the process exists, so none is lost; the launcher unblocks them in it.
@@ -203,7 +234,8 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
     sfd.Reset(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!sfd) return Error::Errno(errno, "signalfd");
   }
-  ChildGuard child(PODSHIM_TRY(LaunchInCgroup(std::move(opts), spec)));
+  ChildGuard child(PODSHIM_TRY(LaunchInCgroup(std::move(opts), spec, terminal)));
+  sent.Reset();
   if (!req.pid_file.empty()) {
     PODSHIM_TRY(sys::WriteFileAtomic(req.pid_file, std::to_string(child.handle().pid())));
   }
@@ -211,6 +243,18 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
     // Exiting orphans it to our caller (a subreaper: containerd's shim, conmon), who reaps it.
     (void)std::move(child).Release();
     return 0;
+  }
+  if (ours) {
+    // Sent before execve, so already queued.
+    UniqueFd master = PODSHIM_TRY(oci::ReceiveConsoleMaster(ours.get()));
+    ours.Reset();
+    RawTerminal raw = PODSHIM_TRY_WRAP(RawTerminal::Enter(STDIN_FILENO), "terminal");
+    RelayFds fds;
+    fds.master = master.get();
+    fds.pidfd = child.handle().pidfd();
+    fds.signal_fd = sfd.get();
+    const int pidfd = fds.pidfd;
+    PODSHIM_TRY(RelayTerminal(fds, [pidfd](int sig) { (void)sys::PidfdSendSignal(pidfd, sig); }));
   }
   int code = PODSHIM_TRY(WaitForwarding(child.handle().pidfd(), sfd.get()));
   (void)std::move(child).Release();  // reaped
