@@ -19,7 +19,7 @@ struct OciCreateRequest {
   // process.terminal: the caller's AF_UNIX socket the pty master is sent to (runc's
   // --console-socket). Needed by create and run -d with a terminal, refused otherwise.
   std::string console_socket;
-  int preserve_fds = 0;          // the caller's fds 3 .. 3+N-1 become the container's 3 ..
+  int preserve_fds = 0;  // the caller's fds 3 .. 3+N-1 become the container's 3 ..
 };
 
 // Loads and checks the bundle, sets the process up and leaves it waiting at exec.fifo, runs the
