@@ -23,6 +23,7 @@
 #include "oci/exec_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
+#include "shim/ocirt/foreground.h"
 #include "shim/ocirt/tty_relay.h"
 
 namespace podshim::shim {
@@ -32,7 +33,6 @@ namespace fs = std::filesystem;
 using oci::ContainerStatus;
 
 // As `oci run`: the signals a foreground exec passes on instead of dying of them.
-constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 Result<uint32_t> ParseId(std::string_view text) {
   uint32_t value = 0;
@@ -175,30 +175,6 @@ Result<std::optional<oci::TerminalPlan>> ExecTerminal(const oci::Process& p,
   return std::optional<oci::TerminalPlan>(plan);
 }
 
-// Waits for the process, passing the forwarded signals (blocked, read from `sfd`) on to it.
-Result<int> WaitForwarding(int pidfd, int sfd) {
-  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-  for (;;) {
-    int r = ::poll(p, 2, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Error::Errno(errno, "poll");
-    if (p[1].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (::read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGWINCH) continue;  // only a terminal cares
-        (void)sys::PidfdSendSignal(pidfd, static_cast<int>(si.ssi_signo));
-      }
-    }
-    if (p[0].revents & POLLIN) break;
-  }
-  siginfo_t info{};
-  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED) < 0) {
-    if (errno != EINTR) return Error::Errno(errno, "waitid");
-  }
-  if (info.si_code == CLD_EXITED) return info.si_status;
-  return 128 + info.si_status;
-}
-
 Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
   oci::ContainerState state = PODSHIM_TRY(dir.Load(req.id));
   ContainerStatus status = PODSHIM_TRY(dir.CurrentStatus(state));
@@ -221,19 +197,12 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
   opts.argv = spec.process->args;
   for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) opts.extra_fds.push_back(fd);
 
-  sigset_t forwarded, old;
-  sigemptyset(&forwarded);
-  for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
-  sigaddset(&forwarded, SIGWINCH);  // a terminal follows the caller's size; otherwise dropped
   UniqueFd sent, ours;
   const auto terminal = PODSHIM_TRY(ExecTerminal(*spec.process, req, sent, ours));
+  // Blocked before the process exists, so none is lost; the launcher unblocks them in it.
+  sigset_t old;
   UniqueFd sfd;
-  if (!req.detach) {
-    // Blocked before the process exists, so none is lost; the launcher unblocks them in it.
-    if (::sigprocmask(SIG_BLOCK, &forwarded, &old) < 0) return Error::Errno(errno, "sigprocmask");
-    sfd.Reset(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!sfd) return Error::Errno(errno, "signalfd");
-  }
+  if (!req.detach) sfd = PODSHIM_TRY(BlockForwardedSignals(&old));
   ChildGuard child(PODSHIM_TRY(LaunchInCgroup(std::move(opts), spec, terminal)));
   sent.Reset();
   if (!req.pid_file.empty()) {
@@ -244,19 +213,17 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
     (void)std::move(child).Release();
     return 0;
   }
+  const int pidfd = child.handle().pidfd();
   if (ours) {
     // Sent before execve, so already queued.
     UniqueFd master = PODSHIM_TRY(oci::ReceiveConsoleMaster(ours.get()));
     ours.Reset();
     RawTerminal raw = PODSHIM_TRY_WRAP(RawTerminal::Enter(STDIN_FILENO), "terminal");
-    RelayFds fds;
-    fds.master = master.get();
-    fds.pidfd = child.handle().pidfd();
-    fds.signal_fd = sfd.get();
-    const int pidfd = fds.pidfd;
-    PODSHIM_TRY(RelayTerminal(fds, [pidfd](int sig) { (void)sys::PidfdSendSignal(pidfd, sig); }));
+    PODSHIM_TRY(RelayUntilExit(master.get(), pidfd, sfd.get()));
+  } else {
+    PODSHIM_TRY(ForwardUntilExit(pidfd, sfd.get()));
   }
-  int code = PODSHIM_TRY(WaitForwarding(child.handle().pidfd(), sfd.get()));
+  const int code = PODSHIM_TRY(ReapExitStatus(pidfd));
   (void)std::move(child).Release();  // reaped
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   return code;

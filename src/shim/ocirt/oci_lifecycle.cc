@@ -24,6 +24,7 @@
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
+#include "shim/ocirt/foreground.h"
 #include "shim/ocirt/oci_cgroup.h"
 #include "shim/ocirt/oci_hooks.h"
 #include "shim/ocirt/tty_relay.h"
@@ -36,7 +37,6 @@ using oci::ContainerState;
 using oci::ContainerStatus;
 
 // Signals `run` passes on to the container instead of dying of them.
-constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 // How long delete --force waits for a SIGKILLed container to die.
 constexpr int kKillWaitMs = 10'000;
 
@@ -242,39 +242,6 @@ Status KillAndWait(const ContainerState& state) {
   return WaitPidfd(pidfd->get(), kKillWaitMs);
 }
 
-int DecodeStatus(const siginfo_t& info) {
-  if (info.si_code == CLD_EXITED) return info.si_status;
-  return 128 + info.si_status;  // CLD_KILLED, CLD_DUMPED
-}
-
-// Waits for the process behind `pidfd` to exit, passing on the signals read from `sfd`.
-Status ForwardUntilExit(int pidfd, int sfd) {
-  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-  for (;;) {
-    int r = ::poll(p, 2, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Error::Errno(errno, "poll");
-    if (p[1].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (::read(sfd, &si, sizeof si) == sizeof si) {
-        // A window change only matters to a terminal (runc does not forward it either).
-        if (si.ssi_signo == SIGWINCH) continue;
-        (void)sys::PidfdSendSignal(pidfd, static_cast<int>(si.ssi_signo));
-      }
-    }
-    if (p[0].revents & POLLIN) return Ok();
-  }
-}
-
-// The foreground terminal, relayed to `master` until the process exits (stdin is raw by now).
-Status RelayUntilExit(int master, int pidfd, int sfd) {
-  RelayFds fds;
-  fds.master = master;
-  fds.pidfd = pidfd;
-  fds.signal_fd = sfd;
-  return RelayTerminal(fds, [pidfd](int sig) { (void)sys::PidfdSendSignal(pidfd, sig); });
-}
-
 }  // namespace
 
 Status OciCreate(const oci::StateDir& dir, const OciCreateRequest& req) {
@@ -339,16 +306,9 @@ Status OciDelete(const oci::StateDir& dir, const std::string& id, bool force) {
 Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool detach) {
   // Block the forwarded signals before the container exists, so none is lost; the launcher
   // gives the container an empty mask.
-  sigset_t forwarded, old;
-  sigemptyset(&forwarded);
-  for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
-  sigaddset(&forwarded, SIGWINCH);  // a terminal follows the caller's size; otherwise dropped
+  sigset_t old;
   UniqueFd sfd;
-  if (!detach) {
-    if (::sigprocmask(SIG_BLOCK, &forwarded, &old) < 0) return Error::Errno(errno, "sigprocmask");
-    sfd.Reset(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!sfd) return Error::Errno(errno, "signalfd");
-  }
+  if (!detach) sfd = PODSHIM_TRY(BlockForwardedSignals(&old));
 
   Launched launched = PODSHIM_TRY(Launch(dir, req, detach));
   ChildGuard child(std::move(launched.process));
@@ -380,15 +340,12 @@ Result<int> OciRun(const oci::StateDir& dir, const OciCreateRequest& req, bool d
   } else {
     PODSHIM_TRY(ForwardUntilExit(pidfd, sfd.get()));
   }
-  siginfo_t info{};
-  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED) < 0) {
-    if (errno != EINTR) return Error::Errno(errno, "waitid");
-  }
+  const int status = PODSHIM_TRY(ReapExitStatus(pidfd));
   (void)std::move(child).Release();  // reaped
   dir_guard.Dismiss();
   PODSHIM_TRY(Cleanup(dir, state));
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
-  return DecodeStatus(info);
+  return status;
 }
 
 }  // namespace podshim::shim
