@@ -1,11 +1,13 @@
-// A fixture for `podshim oci` tests of exec, --preserve-fds and the spec requirements of issue
-// 14: the real binary (PODSHIM_BINARY) on a busybox bundle from scripts/make-bundle.sh in a
-// temporary directory, a per-test --root, a host directory bind-mounted at /shared. Needs root.
+// The fixture of the `podshim oci` integration tests: the real binary (PODSHIM_BINARY) on a
+// busybox bundle from scripts/make-bundle.sh in a temporary directory, a per-test --root, a host
+// directory bind-mounted at /shared. A test class picks its options (a cgroup parent per test,
+// child subreaper, no /shared) in its constructor. Needs root.
 #pragma once
 
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,13 +48,31 @@ inline std::string ReadText(const fs::path& p) {
 
 inline int DecodeWait(int w) { return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w); }
 
+// Polls `cond` for up to `limit`.
+inline bool Eventually(const std::function<bool()>& cond,
+                       std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+inline bool ProcessGone(pid_t pid) {
+  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return true;
+  size_t close = stat.rfind(')');
+  return close != std::string::npos && stat[close + 2] == 'Z';
+}
+
 class OciCliFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts)";
     if (!fs::exists(PODSHIM_BINARY)) GTEST_SKIP() << PODSHIM_BINARY << " is not built";
     if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
-    std::string tmpl = (fs::temp_directory_path() / "podshim-oci-exec-XXXXXX").string();
+    std::string tmpl = (fs::temp_directory_path() / (tmp_prefix_ + "-XXXXXX")).string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     tmp_ = tmpl;
     root_ = tmp_ / "state";
@@ -63,6 +83,11 @@ class OciCliFixture : public ::testing::Test {
                       bundle_.string() + " >" + (tmp_ / "make-bundle.log").string() + " 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadText(tmp_ / "make-bundle.log");
     config_ = json::parse(ReadText(bundle_ / "config.json"));
+    // As conmon and containerd's shim: orphaned containers come to us, with their status.
+    if (subreaper_) {
+      ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    }
+    if (!mount_shared_) return;
     // The default spec's `cgroup` mount stays as it is: podshim mounts cgroup2 there.
     json mounts = config_["mounts"];
     mounts.push_back({{"destination", "/shared"},
@@ -76,8 +101,38 @@ class OciCliFixture : public ::testing::Test {
     if (tmp_.empty()) return;
     // Whatever a failed test left running: delete --force every container of our root.
     for (const std::string& id : ListIds()) Podshim({"delete", "--force", id});
+    if (place_cgroups_) ExpectCgroupParentGone();
+    if (subreaper_) {
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    }
     std::error_code ec;
     fs::remove_all(tmp_, ec);
+  }
+
+  // With place_cgroups_: the cgroup parent of this test's containers (podshim-itest-<tmp
+  // name>). create and run put each container at <parent>/<id> unless the test set
+  // linux.cgroupsPath itself, so that parallel runs never share a cgroup.
+  std::string CgroupParent() const { return "/podshim-itest-" + tmp_.filename().string(); }
+  void PlaceCgroup(const std::vector<std::string>& args) {
+    if (args.empty() || (args[0] != "create" && args[0] != "run")) return;
+    json c = json::parse(ReadText(bundle_ / "config.json"), nullptr, false);
+    if (c.is_discarded() || !c.is_object()) return;
+    std::string set = c["linux"].value("cgroupsPath", "");
+    if (!set.empty() && !set.starts_with(CgroupParent() + "/")) return;
+    c["linux"]["cgroupsPath"] = CgroupParent() + "/" + args.back();
+    std::ofstream(bundle_ / "config.json") << c.dump(2);
+  }
+  // delete removed every cgroup create made, the parent too.
+  void ExpectCgroupParentGone() {
+    for (const char* mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+      if (!fs::exists(fs::path(mount) / "cgroup.controllers")) continue;
+      const fs::path parent = mount + CgroupParent();
+      EXPECT_FALSE(fs::exists(parent)) << parent << " left behind";
+      ::rmdir(parent.c_str());
+      break;
+    }
   }
 
   // Writes config.json with process.args = sh -c SCRIPT (plus `edit` applied).
@@ -98,7 +153,9 @@ class OciCliFixture : public ::testing::Test {
   // open, so pipes would never reach EOF). Returns the pid.
   pid_t Spawn(const std::vector<std::string>& args, const std::string& tag,
               const std::vector<std::string>& prefix = {},
-              const std::vector<std::string>& fd_files = {}) {
+              const std::vector<std::string>& fd_files = {},
+              const std::string& stdin_file = "/dev/null") {
+    if (place_cgroups_) PlaceCgroup(args);
     std::vector<std::string> argv = prefix;
     for (const std::string& a : Argv(args)) argv.push_back(a);
     std::vector<char*> cargv;
@@ -107,7 +164,7 @@ class OciCliFixture : public ::testing::Test {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     std::string out = (tmp_ / (tag + ".out")).string(), err = (tmp_ / (tag + ".err")).string();
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 0, stdin_file.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     // fd_files[i] is opened (append) at fd 3 + i.
@@ -136,6 +193,12 @@ class OciCliFixture : public ::testing::Test {
     return Wait(Spawn(args, tag, prefix, fd_files), tag);
   }
 
+  // Podshim(args) with its stdin read from `stdin_file`.
+  CmdResult PodshimWithStdin(const std::vector<std::string>& args, const std::string& stdin_file) {
+    std::string tag = "cmd" + std::to_string(++calls_);
+    return Wait(Spawn(args, tag, {}, {}, stdin_file), tag);
+  }
+
   json State(const std::string& id) {
     CmdResult r = Podshim({"state", id});
     EXPECT_EQ(r.status, 0) << r.err;
@@ -149,34 +212,23 @@ class OciCliFixture : public ::testing::Test {
     return ids;
   }
 
-  // Polls `cond` for up to `limit`.
-  static bool Eventually(const std::function<bool()>& cond,
-                         std::chrono::milliseconds limit = 5000ms) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return cond();
-  }
-
-  static bool ProcessGone(pid_t pid) {
-    std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
-    if (stat.empty()) return true;
-    size_t close = stat.rfind(')');
-    return close != std::string::npos && stat[close + 2] == 'Z';
-  }
-
   bool MountsMention(const std::string& needle) {
     return ReadText("/proc/self/mountinfo").find(needle) != std::string::npos;
   }
+
+  // Options: set in a test class's constructor.
+  std::string tmp_prefix_ = "podshim-oci-exec";  // the temporary directory's name, before -XXXXXX
+  bool place_cgroups_ = false;  // a cgroup parent per test, checked gone at the end
+  bool subreaper_ = false;      // the test is the child subreaper (reaps orphaned containers)
+  bool mount_shared_ = true;    // the host directory shared_ at /shared in config_
 
   fs::path tmp_, root_, shared_, bundle_;
   json config_;
   int calls_ = 0;
 };
 
-// A program that records that it ran and then waits for SIGTERM.
+// A program that records that it ran and then waits for SIGTERM (pid 1 of a pid namespace needs
+// a handler to be stopped by anything but SIGKILL).
 constexpr const char kRecordAndWait[] =
     "echo ran > /shared/ran; trap 'exit 0' TERM; while :; do sleep 0.05; done";
 

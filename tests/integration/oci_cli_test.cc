@@ -2,196 +2,19 @@
 // scripts/make-bundle.sh in a temporary directory, with a per-test --root. Needs root.
 // "Has not run" is checked two ways: the program's first act is to write a marker into a host
 // directory bind-mounted at /shared, and the waiting process is still podshim (not yet exec'd).
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "oci_cli_fixture.h"
 
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <nlohmann/json.hpp>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "gtest/gtest.h"
-
-extern char** environ;
-
+namespace podshim_test {
 namespace {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
-struct CmdResult {
-  int status = -1;  // exit status, or 128+N for a signal
-  std::string out;
-  std::string err;
-};
-
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int DecodeWait(int w) { return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w); }
-
-class OciCliTest : public ::testing::Test {
+// Each container in its own cgroup below a parent of this test, which delete must remove.
+class OciCliTest : public OciCliFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts)";
-    if (!fs::exists(PODSHIM_BINARY)) GTEST_SKIP() << PODSHIM_BINARY << " is not built";
-    if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
-    std::string tmpl = (fs::temp_directory_path() / "podshim-oci-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    tmp_ = tmpl;
-    root_ = tmp_ / "state";
-    shared_ = tmp_ / "shared";
-    fs::create_directories(shared_);
-    bundle_ = tmp_ / "bundle";
-    std::string cmd = "PODSHIM=" PODSHIM_BINARY " " PODSHIM_SOURCE_DIR "/scripts/make-bundle.sh " +
-                      bundle_.string() + " >" + (tmp_ / "make-bundle.log").string() + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadText(tmp_ / "make-bundle.log");
-    config_ = json::parse(ReadText(bundle_ / "config.json"));
-    // The default spec's `cgroup` mount stays as it is: podshim mounts cgroup2 there.
-    json mounts = config_["mounts"];
-    mounts.push_back({{"destination", "/shared"},
-                      {"type", "bind"},
-                      {"source", shared_.string()},
-                      {"options", {"rbind", "rw"}}});
-    config_["mounts"] = mounts;
+  OciCliTest() {
+    tmp_prefix_ = "podshim-oci-cli";
+    place_cgroups_ = true;
   }
-
-  void TearDown() override {
-    if (tmp_.empty()) return;
-    // Whatever a failed test left running: delete --force every container of our root.
-    for (const std::string& id : ListIds()) Podshim({"delete", "--force", id});
-    // delete removed every cgroup create made, the parent too.
-    for (const char* mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
-      if (!fs::exists(fs::path(mount) / "cgroup.controllers")) continue;
-      const fs::path parent = mount + CgroupParent();
-      EXPECT_FALSE(fs::exists(parent)) << parent << " left behind";
-      ::rmdir(parent.c_str());
-      break;
-    }
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
-  }
-
-  // Writes config.json with process.args = sh -c SCRIPT (plus `edit` applied).
-  void WriteConfig(const std::string& script, const std::function<void(json&)>& edit = {}) {
-    json c = config_;
-    c["process"]["args"] = {"sh", "-c", script};
-    if (edit) edit(c);
-    std::ofstream(bundle_ / "config.json") << c.dump(2);
-  }
-
-  std::vector<std::string> Argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {PODSHIM_BINARY, "oci", "--root", root_.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-
-  // Starts podshim with stdout/stderr in files (a created container keeps inherited pipes
-  // open, so pipes would never reach EOF). Returns the pid.
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& tag) {
-    PlaceCgroup(args);
-    std::vector<std::string> argv = Argv(args);
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    std::string out = (tmp_ / (tag + ".out")).string(), err = (tmp_ / (tag + ".err")).string();
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, PODSHIM_BINARY, &fa, nullptr, cargv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    EXPECT_EQ(rc, 0);
-    return pid;
-  }
-
-  CmdResult Wait(pid_t pid, const std::string& tag) {
-    int w = 0;
-    while (::waitpid(pid, &w, 0) < 0 && errno == EINTR) {
-    }
-    return {DecodeWait(w), ReadText(tmp_ / (tag + ".out")), ReadText(tmp_ / (tag + ".err"))};
-  }
-
-  // The cgroup parent of this test's containers (podshim-itest-<tmp name>): create and run put
-  // each container at <parent>/<id> unless the test set linux.cgroupsPath itself, so that
-  // parallel runs never share a cgroup.
-  std::string CgroupParent() const { return "/podshim-itest-" + tmp_.filename().string(); }
-  void PlaceCgroup(const std::vector<std::string>& args) {
-    if (args.empty() || (args[0] != "create" && args[0] != "run")) return;
-    json c = json::parse(ReadText(bundle_ / "config.json"), nullptr, false);
-    if (c.is_discarded() || !c.is_object()) return;
-    std::string set = c["linux"].value("cgroupsPath", "");
-    if (!set.empty() && !set.starts_with(CgroupParent() + "/")) return;
-    c["linux"]["cgroupsPath"] = CgroupParent() + "/" + args.back();
-    std::ofstream(bundle_ / "config.json") << c.dump(2);
-  }
-
-  CmdResult Podshim(const std::vector<std::string>& args) {
-    std::string tag = "cmd" + std::to_string(++calls_);
-    return Wait(Spawn(args, tag), tag);
-  }
-
-  json State(const std::string& id) {
-    CmdResult r = Podshim({"state", id});
-    EXPECT_EQ(r.status, 0) << r.err;
-    return r.status == 0 ? json::parse(r.out) : json();
-  }
-
-  std::vector<std::string> ListIds() {
-    std::vector<std::string> ids;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(root_, ec)) ids.push_back(e.path().filename());
-    return ids;
-  }
-
-  // Polls `cond` for up to `limit`.
-  static bool Eventually(const std::function<bool()>& cond,
-                         std::chrono::milliseconds limit = 5000ms) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return cond();
-  }
-
-  static bool ProcessGone(pid_t pid) {
-    std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
-    if (stat.empty()) return true;
-    size_t close = stat.rfind(')');
-    return close != std::string::npos && stat[close + 2] == 'Z';
-  }
-
-  bool MountsMention(const std::string& needle) {
-    return ReadText("/proc/self/mountinfo").find(needle) != std::string::npos;
-  }
-
-  fs::path tmp_, root_, shared_, bundle_;
-  json config_;
-  int calls_ = 0;
 };
-
-// A program that records that it ran and then waits for SIGTERM (pid 1 of a pid namespace needs
-// a handler to be stopped by anything but SIGKILL).
-constexpr const char kRecordAndWait[] =
-    "echo ran > /shared/ran; trap 'exit 0' TERM; while :; do sleep 0.05; done";
 
 TEST_F(OciCliTest, CreateWaitsUntilStartThenKillAndDeleteLeaveNothing) {
   WriteConfig(kRecordAndWait);
@@ -444,3 +267,4 @@ TEST_F(OciCliTest, HookTimeoutKillsTheHookAndPoststartFailureIsOnlyAWarning) {
 }
 
 }  // namespace
+}  // namespace podshim_test
