@@ -2,55 +2,12 @@
 // the cgroup2 mount with the process in it and removed at delete, pause/resume, ps, kill --all,
 // update, and the warning for controllers the host lacks (a hybrid host has no cpu, memory or
 // pids on cgroup2). Every cgroup lives below podshim-itest-<unique>, removed at the end. Root.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <nlohmann/json.hpp>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
 
-#include "gtest/gtest.h"
+#include "oci_cli_fixture.h"
 
-extern char** environ;
-
+namespace podshim_test {
 namespace {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
-struct CmdResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return cond();
-}
 
 size_t Count(const std::string& text, const std::string& needle) {
   size_t n = 0;
@@ -68,82 +25,42 @@ std::vector<pid_t> Procs(const fs::path& cgroup) {
   return pids;
 }
 
-class OciCgroupTest : public ::testing::Test {
+// Needs a cgroup2 mount; containers are placed by the tests' own linux.cgroupsPath below
+// parent_, and nothing below it may be left at the end.
+class OciCgroupTest : public OciCliFixture {
  protected:
+  OciCgroupTest() { tmp_prefix_ = "podshim-oci-cg"; }
+
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts, cgroups)";
-    if (!fs::exists(PODSHIM_BINARY)) GTEST_SKIP() << PODSHIM_BINARY << " is not built";
-    if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
     for (const char* m : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
       if (fs::exists(fs::path(m) / "cgroup.controllers") && mount_.empty()) mount_ = m;
     }
     if (mount_.empty()) GTEST_SKIP() << "no cgroup2 mount";
-    std::string tmpl = (fs::temp_directory_path() / "podshim-oci-cg-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    tmp_ = tmpl;
+    OciCliFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     // Letters and digits only: also usable as a systemd slice name without nested slices.
     unique_ = "podshimitest" + std::to_string(::getpid()) + tmp_.filename().string().substr(15);
     parent_ = "/" + unique_;
-    root_ = tmp_ / "state";
-    shared_ = tmp_ / "shared";
-    bundle_ = tmp_ / "bundle";
-    fs::create_directories(shared_);
-    std::string cmd = "PODSHIM=" PODSHIM_BINARY " " PODSHIM_SOURCE_DIR "/scripts/make-bundle.sh " +
-                      bundle_.string() + " >" + (tmp_ / "make-bundle.log").string() + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadText(tmp_ / "make-bundle.log");
-    config_ = json::parse(ReadText(bundle_ / "config.json"));
-    config_["mounts"].push_back({{"destination", "/shared"},
-                                 {"type", "bind"},
-                                 {"source", shared_.string()},
-                                 {"options", {"rbind", "rw"}}});
   }
 
   void TearDown() override {
     if (tmp_.empty()) return;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(root_, ec)) {
-      Podshim({"delete", "--force", e.path().filename()});
-    }
+    OciCliFixture::TearDown();  // delete --force of every container
     for (const std::string& extra : cleanup_) {
       // Its last processes may still be exiting (EBUSY).
       Eventually([&] { return ::rmdir((mount_ / extra).c_str()) == 0 || errno == ENOENT; });
     }
     EXPECT_FALSE(fs::exists(mount_ / unique_)) << "cgroup left behind";
     ::rmdir((mount_ / unique_).c_str());
-    fs::remove_all(tmp_, ec);
   }
 
   void WriteConfig(const std::string& script, const std::string& cgroups_path,
                    const json& resources = json()) {
-    json c = config_;
-    c["process"]["args"] = {"sh", "-c", script};
-    if (!cgroups_path.empty()) c["linux"]["cgroupsPath"] = cgroups_path;
-    if (!resources.is_null()) c["linux"]["resources"] = resources;
-    std::ofstream(bundle_ / "config.json") << c.dump(2);
-  }
-
-  CmdResult Podshim(const std::vector<std::string>& args, const std::string& stdin_file = "") {
-    std::vector<std::string> argv = {PODSHIM_BINARY, "oci", "--root", root_.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    const std::string tag = "cmd" + std::to_string(++calls_);
-    const std::string out = (tmp_ / (tag + ".out")).string();
-    const std::string err = (tmp_ / (tag + ".err")).string();
-    const std::string in = stdin_file.empty() ? "/dev/null" : stdin_file;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    EXPECT_EQ(::posix_spawn(&pid, PODSHIM_BINARY, &fa, nullptr, cargv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int w = 0;
-    while (::waitpid(pid, &w, 0) < 0 && errno == EINTR) {
-    }
-    return {WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w), ReadText(out), ReadText(err)};
+    OciCliFixture::WriteConfig(script, [&](json& c) {
+      if (!cgroups_path.empty()) c["linux"]["cgroupsPath"] = cgroups_path;
+      if (!resources.is_null()) c["linux"]["resources"] = resources;
+    });
   }
 
   std::string Status(const std::string& id) {
@@ -156,11 +73,8 @@ class OciCgroupTest : public ::testing::Test {
   }
 
   fs::path mount_;
-  fs::path tmp_, root_, shared_, bundle_;
   std::string unique_, parent_;
   std::vector<std::string> cleanup_;  // cgroups a test made itself, deepest first
-  json config_;
-  int calls_ = 0;
 };
 
 constexpr const char kWait[] = "trap 'exit 0' TERM; while :; do sleep 0.05; done";
@@ -314,7 +228,8 @@ TEST_F(OciCgroupTest, MissingControllersGiveOneWarningAndCoreFilesAreWritten) {
   }
   // update: --resources from stdin, merged into what create recorded.
   std::ofstream(tmp_ / "update.json") << R"({"unified":{"cgroup.max.depth":"3"}})";
-  CmdResult u = Podshim({"update", "--resources", "-", "u"}, (tmp_ / "update.json").string());
+  CmdResult u =
+      PodshimWithStdin({"update", "--resources", "-", "u"}, (tmp_ / "update.json").string());
   ASSERT_EQ(u.status, 0) << u.err;
   EXPECT_EQ(ReadText(cg / "cgroup.max.depth"), "3\n");
   EXPECT_EQ(ReadText(cg / "cgroup.max.descendants"), "7\n");
@@ -370,3 +285,4 @@ TEST_F(OciCgroupTest, AnExistingEmptyCgroupIsJoinedAndKeptAPopulatedOneRefused) 
 }
 
 }  // namespace
+}  // namespace podshim_test
