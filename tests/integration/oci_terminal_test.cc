@@ -4,50 +4,19 @@
 // and talks to it through the master; it is the child subreaper, so it reaps the container and
 // sees its exit status. The foreground relay runs `podshim oci run` on a pty the test owns.
 // Needs root.
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <termios.h>
-#include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <nlohmann/json.hpp>
-#include <sstream>
-#include <string>
-#include <vector>
 
-#include "gtest/gtest.h"
+#include "oci_cli_fixture.h"
 
-extern char** environ;
-
+namespace podshim_test {
 namespace {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-struct CmdResult {
-  int status = -1;
-  std::string err;
-};
-
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int DecodeWait(int w) { return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w); }
 
 // Reads `fd` until `want` shows up, EOF/EIO, or 10 s without a byte.
 std::string ReadUntil(int fd, const std::string& want, std::string* sofar = nullptr) {
@@ -64,45 +33,42 @@ std::string ReadUntil(int fd, const std::string& want, std::string* sofar = null
   return out;
 }
 
-class OciTerminalTest : public ::testing::Test {
+// The caller's side of a pseudo-terminal pair the test owns; podshim runs on its slave as the
+// session leader, like a shell's job in a terminal emulator.
+struct OuterPty {
+  int master = -1;
+  int slave = -1;
+  OuterPty() {
+    master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ::grantpt(master) < 0 || ::unlockpt(master) < 0) return;
+    slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  }
+  ~OuterPty() {
+    if (slave >= 0) ::close(slave);
+    if (master >= 0) ::close(master);
+  }
+};
+
+// Without /shared; the test is the child subreaper (as conmon and containerd's shim).
+class OciTerminalTest : public OciCliFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts)";
-    if (!fs::exists(PODSHIM_BINARY)) GTEST_SKIP() << PODSHIM_BINARY << " is not built";
-    if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
-    std::string tmpl = (fs::temp_directory_path() / "podshim-oci-tty-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    tmp_ = tmpl;
-    root_ = tmp_ / "state";
-    bundle_ = tmp_ / "bundle";
-    socket_path_ = tmp_ / "console.sock";
-    std::string cmd = "PODSHIM=" PODSHIM_BINARY " " PODSHIM_SOURCE_DIR "/scripts/make-bundle.sh " +
-                      bundle_.string() + " >" + (tmp_ / "make-bundle.log").string() + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadText(tmp_ / "make-bundle.log");
-    config_ = json::parse(ReadText(bundle_ / "config.json"));
-    // As conmon and containerd's shim: orphaned containers come to us, with their status.
-    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  OciTerminalTest() {
+    tmp_prefix_ = "podshim-oci-tty";
+    subreaper_ = true;
+    mount_shared_ = false;
   }
 
-  void TearDown() override {
-    if (tmp_.empty()) return;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(root_, ec)) {
-      Podshim({"delete", "--force", e.path().filename()});
-    }
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
-    fs::remove_all(tmp_, ec);
+  void SetUp() override {
+    OciCliFixture::SetUp();
+    socket_path_ = tmp_ / "console.sock";
   }
 
   void WriteConfig(const std::string& script, bool terminal,
                    const std::function<void(json&)>& edit = {}) {
-    json c = config_;
-    c["process"]["args"] = {"sh", "-c", script};
-    c["process"]["terminal"] = terminal;
-    if (edit) edit(c);
-    std::ofstream(bundle_ / "config.json") << c.dump(2);
+    OciCliFixture::WriteConfig(script, [&](json& c) {
+      c["process"]["terminal"] = terminal;
+      if (edit) edit(c);
+    });
   }
 
   // Binds the console socket; `listen`: false leaves it refusing connections.
@@ -145,30 +111,21 @@ class OciTerminalTest : public ::testing::Test {
     return fd;
   }
 
-  std::vector<std::string> Argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {PODSHIM_BINARY, "oci", "--root", root_.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-
-  CmdResult Podshim(const std::vector<std::string>& args) {
+  // Forks podshim `args` as the session leader of `pty`'s slave (its controlling terminal and
+  // stdio). Returns the pid.
+  pid_t SpawnOnPty(const OuterPty& pty, const std::vector<std::string>& args) {
     std::vector<std::string> argv = Argv(args);
     std::vector<char*> cargv;
     for (std::string& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    std::string err = (tmp_ / ("cmd" + std::to_string(++calls_) + ".err")).string();
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    EXPECT_EQ(::posix_spawn(&pid, PODSHIM_BINARY, &fa, nullptr, cargv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int w = 0;
-    while (::waitpid(pid, &w, 0) < 0 && errno == EINTR) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::setsid() < 0 || ::ioctl(pty.slave, TIOCSCTTY, 0) < 0) ::_exit(120);
+      for (int fd = 0; fd < 3; ++fd) ::dup2(pty.slave, fd);
+      ::execve(PODSHIM_BINARY, cargv.data(), environ);
+      ::_exit(127);
     }
-    return {DecodeWait(w), ReadText(err)};
+    return pid;
   }
 
   bool NoState() {
@@ -176,9 +133,7 @@ class OciTerminalTest : public ::testing::Test {
     return !fs::exists(root_, ec) || fs::is_empty(root_, ec);
   }
 
-  fs::path tmp_, root_, bundle_, socket_path_;
-  json config_;
-  int calls_ = 0;
+  fs::path socket_path_;
 };
 
 TEST_F(OciTerminalTest, CreateSendsTheMasterOfTheContainersOwnPty) {
@@ -283,22 +238,6 @@ TEST_F(OciTerminalTest, ConsoleSocketErrorsLeaveNothingBehind) {
   EXPECT_TRUE(NoState());
 }
 
-// The caller's side of a pseudo-terminal pair the test owns; podshim runs on its slave as the
-// session leader, like a shell's job in a terminal emulator.
-struct OuterPty {
-  int master = -1;
-  int slave = -1;
-  OuterPty() {
-    master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0 || ::grantpt(master) < 0 || ::unlockpt(master) < 0) return;
-    slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-  }
-  ~OuterPty() {
-    if (slave >= 0) ::close(slave);
-    if (master >= 0) ::close(master);
-  }
-};
-
 TEST_F(OciTerminalTest, ForegroundRunRelaysTheCallersTerminal) {
   WriteConfig("stty size; echo ready; read x; echo \"got $x\"; read y; stty size; exit 6", true);
   OuterPty pty;
@@ -311,18 +250,8 @@ TEST_F(OciTerminalTest, ForegroundRunRelaysTheCallersTerminal) {
   ASSERT_EQ(::tcgetattr(pty.slave, &before), 0);
   ASSERT_TRUE(before.c_lflag & ECHO);
 
-  std::vector<std::string> argv = Argv({"run", "--bundle", bundle_.string(), "f1"});
-  std::vector<char*> cargv;
-  for (std::string& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  pid_t pid = ::fork();
+  pid_t pid = SpawnOnPty(pty, {"run", "--bundle", bundle_.string(), "f1"});
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (::setsid() < 0 || ::ioctl(pty.slave, TIOCSCTTY, 0) < 0) ::_exit(120);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(pty.slave, fd);
-    ::execve(PODSHIM_BINARY, cargv.data(), environ);
-    ::_exit(127);
-  }
   std::string out;
   ReadUntil(pty.master, "ready\r\n", &out);
   ASSERT_NE(out.find("40 100\r\nready\r\n"), std::string::npos)
@@ -388,19 +317,9 @@ TEST_F(OciTerminalTest, ExecForegroundWithTtyRelaysTheCallersTerminal) {
   ws.ws_row = 21;
   ws.ws_col = 61;
   ASSERT_EQ(::ioctl(pty.master, TIOCSWINSZ, &ws), 0);
-  std::vector<std::string> argv =
-      Argv({"exec", "-t", "e2", "sh", "-c", "stty size; read x; echo \"got $x\"; exit 7"});
-  std::vector<char*> cargv;
-  for (std::string& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  pid_t pid = ::fork();
+  pid_t pid = SpawnOnPty(
+      pty, {"exec", "-t", "e2", "sh", "-c", "stty size; read x; echo \"got $x\"; exit 7"});
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (::setsid() < 0 || ::ioctl(pty.slave, TIOCSCTTY, 0) < 0) ::_exit(120);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(pty.slave, fd);
-    ::execve(PODSHIM_BINARY, cargv.data(), environ);
-    ::_exit(127);
-  }
   std::string out;
   ReadUntil(pty.master, "21 61\r\n", &out);
   ASSERT_EQ(::write(pty.master, "yo\r", 3), 3);
@@ -413,3 +332,4 @@ TEST_F(OciTerminalTest, ExecForegroundWithTtyRelaysTheCallersTerminal) {
 }
 
 }  // namespace
+}  // namespace podshim_test
