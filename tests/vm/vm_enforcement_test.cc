@@ -17,6 +17,7 @@
 #include "common/sys.h"
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
+#include "vm/vm_cgroup_skip.h"
 #include "vm/vm_util.h"
 
 namespace podshim::vmtest {
@@ -30,12 +31,7 @@ constexpr const char* kParent = "vmtest-enforce";
 class VmEnforcementTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    std::string controllers = ReadText(fs::path(kCgroupRoot) / "cgroup.controllers");
-    if (controllers.find("memory") == std::string::npos) {
-      GTEST_SKIP() << "no cgroup2 memory controller at " << kCgroupRoot
-                   << " (run in the VM: scripts/vm-test.sh)";
-    }
+    if (std::string why = VmCgroupSkipReason(); !why.empty()) GTEST_SKIP() << why;
     ASSERT_TRUE(bundle_.ok()) << bundle_.error();
     auto cgfs = cgroups::CgroupFs::Open(kCgroupRoot);
     ASSERT_TRUE(cgfs) << cgfs.error().ToString();

@@ -13,6 +13,7 @@
 
 #include "fixtures/bundle.h"
 #include "oci/default_spec.h"
+#include "vm/vm_cgroup_skip.h"
 #include "vm/vm_util.h"
 
 namespace podshim::vmtest {
@@ -24,12 +25,7 @@ constexpr const char* kParent = "vmtest-oci";
 class VmOciResourcesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    std::string controllers = ReadText(fs::path(kCgroupRoot) / "cgroup.controllers");
-    if (controllers.find("memory") == std::string::npos) {
-      GTEST_SKIP() << "no cgroup2 memory controller at " << kCgroupRoot
-                   << " (run in the VM: scripts/vm-test.sh)";
-    }
+    if (std::string why = VmCgroupSkipReason(); !why.empty()) GTEST_SKIP() << why;
     ASSERT_TRUE(bundle_.ok()) << bundle_.error();
   }
   void TearDown() override {

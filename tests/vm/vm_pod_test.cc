@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "vm/vm_cgroup_skip.h"
 #include "vm/vm_util.h"
 
 namespace podshim::vmtest {
@@ -28,12 +29,7 @@ json Cmd(std::vector<std::string> args) { return json(std::move(args)); }
 class VmPodTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    std::string controllers = ReadText(fs::path(kCgroupRoot) / "cgroup.controllers");
-    if (controllers.find("memory") == std::string::npos) {
-      GTEST_SKIP() << "no cgroup2 memory controller at " << kCgroupRoot
-                   << " (run in the VM: scripts/vm-test.sh)";
-    }
+    if (std::string why = VmCgroupSkipReason(); !why.empty()) GTEST_SKIP() << why;
     ASSERT_TRUE(bundle_.error().empty()) << bundle_.error();
   }
 
