@@ -43,6 +43,13 @@ struct OuterPty {
     if (master < 0 || ::grantpt(master) < 0 || ::unlockpt(master) < 0) return;
     slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
   }
+  // Sets the window size on the caller's side (SIGWINCH to the session); ioctl's result.
+  int Resize(unsigned short rows, unsigned short cols) const {
+    struct winsize ws {};
+    ws.ws_row = rows;
+    ws.ws_col = cols;
+    return ::ioctl(master, TIOCSWINSZ, &ws);
+  }
   ~OuterPty() {
     if (slave >= 0) ::close(slave);
     if (master >= 0) ::close(master);
@@ -242,10 +249,7 @@ TEST_F(OciTerminalTest, ForegroundRunRelaysTheCallersTerminal) {
   WriteConfig("stty size; echo ready; read x; echo \"got $x\"; read y; stty size; exit 6", true);
   OuterPty pty;
   ASSERT_GE(pty.slave, 0);
-  struct winsize ws {};
-  ws.ws_row = 40;
-  ws.ws_col = 100;
-  ASSERT_EQ(::ioctl(pty.master, TIOCSWINSZ, &ws), 0);
+  ASSERT_EQ(pty.Resize(40, 100), 0);
   struct termios before {};
   ASSERT_EQ(::tcgetattr(pty.slave, &before), 0);
   ASSERT_TRUE(before.c_lflag & ECHO);
@@ -261,9 +265,7 @@ TEST_F(OciTerminalTest, ForegroundRunRelaysTheCallersTerminal) {
   ReadUntil(pty.master, "got hello\r\n", &out);
   EXPECT_NE(out.find("ready\r\nhello\r\ngot hello\r\n"), std::string::npos) << out;
   // A resize of the caller's terminal (SIGWINCH to podshim) reaches the container.
-  ws.ws_row = 50;
-  ws.ws_col = 120;
-  ASSERT_EQ(::ioctl(pty.master, TIOCSWINSZ, &ws), 0);
+  ASSERT_EQ(pty.Resize(50, 120), 0);
   ASSERT_EQ(::write(pty.master, "\r", 1), 1);
   ReadUntil(pty.master, "50 120\r\n", &out);
   EXPECT_NE(out.find("got hello\r\n\r\n50 120\r\n"), std::string::npos) << out;
@@ -313,10 +315,7 @@ TEST_F(OciTerminalTest, ExecForegroundWithTtyRelaysTheCallersTerminal) {
   ASSERT_EQ(Podshim({"run", "-d", "--bundle", bundle_.string(), "e2"}).status, 0);
   OuterPty pty;
   ASSERT_GE(pty.slave, 0);
-  struct winsize ws {};
-  ws.ws_row = 21;
-  ws.ws_col = 61;
-  ASSERT_EQ(::ioctl(pty.master, TIOCSWINSZ, &ws), 0);
+  ASSERT_EQ(pty.Resize(21, 61), 0);
   pid_t pid = SpawnOnPty(
       pty, {"exec", "-t", "e2", "sh", "-c", "stty size; read x; echo \"got $x\"; exit 7"});
   ASSERT_GE(pid, 0);
