@@ -135,6 +135,24 @@ TEST_F(OciCgroupTest, DeviceRulesAreEnforcedWithRuncsDefaultsAllowed) {
   EXPECT_EQ(open.out, "null-ok\nzero-ok\n") << open.err << open.status;
 }
 
+// update keeps the device filter create attached: a devices list in --resources is a warning.
+TEST_F(OciCgroupTest, UpdateLeavesTheDeviceFilterAndSaysSo) {
+  config_["linux"]["devices"] = {
+      {{"path", "/dev/zero"}, {"type", "c"}, {"major", 1}, {"minor", 5}, {"fileMode", 0666}}};
+  WriteConfig(kWait, parent_ + "/upd", json{{"devices", {{{"allow", false}, {"access", "rwm"}}}}});
+  ASSERT_EQ(Podshim({"run", "-d", "--bundle", bundle_.string(), "upd"}).status, 0);
+  std::ofstream(tmp_ / "allow.json") << R"({"devices":[{"allow":true,"access":"rwm"}]})";
+  CmdResult u =
+      PodshimWithStdin({"update", "--resources", "-", "upd"}, (tmp_ / "allow.json").string());
+  EXPECT_EQ(u.status, 0) << u.err;
+  EXPECT_NE(u.err.find("--resources.devices: update does not change the device filter"),
+            std::string::npos)
+      << u.err;
+  CmdResult e = Podshim({"exec", "upd", "sh", "-c", ": < /dev/zero && echo opened"});
+  EXPECT_EQ(e.out, "");
+  EXPECT_NE(e.err.find("Operation not permitted"), std::string::npos) << e.err;
+}
+
 TEST_F(OciCgroupTest, PauseStopsTheProcessAndResumeContinuesIt) {
   WriteConfig("i=0; while :; do i=$((i+1)); echo $i > /shared/count; sleep 0.02; done",
               parent_ + "/p");

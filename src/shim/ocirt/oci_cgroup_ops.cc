@@ -179,6 +179,11 @@ Status OciUpdate(const oci::StateDir& dir, const std::string& id, const std::str
   if (patch.is_discarded() || !patch.is_object()) {
     return Error::Invalid(field + ": expected a JSON object (linux.resources)");
   }
+  if (patch.contains("devices")) {
+    // podshim keeps the device filter create attached (docs/decisions.md).
+    OciWarn(field + ".devices: update does not change the device filter, ignoring");
+    patch.erase("devices");
+  }
   json merged = c.state.resources_json.empty()
                     ? json::object()
                     : json::parse(c.state.resources_json, nullptr, /*allow_exceptions=*/false);
