@@ -146,7 +146,10 @@ Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::stri
                    created.error().code() == std::errc::no_such_device)) {
     created = out.manager_->CreateAt(path);
   }
-  out.created_ = PODSHIM_TRY_WRAP(std::move(created), "container " + Quoted(id));
+  // Checked and swapped out rather than moved through PODSHIM_TRY_WRAP: g++ 12 at -O3 reports the
+  // moved vector as maybe uninitialised (a false -Wmaybe-uninitialized, CI's -Werror Release).
+  if (!created) return std::unexpected(std::move(created).error().Wrap("container " + Quoted(id)));
+  out.created_.swap(*created);
   if (out.created_.empty() || out.created_.back() != path) {
     // Joining an existing cgroup, as runc: only an empty one.
     if (PODSHIM_TRY(out.manager_->Populated(path))) {
