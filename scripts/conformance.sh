@@ -30,7 +30,7 @@ if [ -z "$src" ] || [ ! -d "$src/validation" ] || [ ! -d "$src/cmd/runtimetest" 
 fi
 missing=()
 for p in golang-go crun runc busybox-static python3; do
-  dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y "${missing[@]}" >/dev/null || die "cannot install ${missing[*]}"

@@ -26,7 +26,9 @@ done
 
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+  # dpkg-query's one line, not `dpkg -s | grep -q`: with pipefail, grep leaving early made dpkg
+  # die of SIGPIPE on a long entry (containerd's), which read as "missing" on every run.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
     missing+=("$p")
   fi
 done
