@@ -1,11 +1,8 @@
 #include "shim/ocirt/oci_exec.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
 #include "shim/ocirt/foreground.h"
+#include "shim/ocirt/process_fds.h"
 #include "shim/ocirt/tty_relay.h"
 
 namespace podshim::shim {
@@ -56,18 +54,6 @@ Status ApplyUser(const std::string& user, oci::User& out) {
     out.gid = *gid;
   }
   out.uid = *uid;
-  return Ok();
-}
-
-// runc's checkTerminal: a console socket only with a terminal, and a detached terminal needs one.
-Status CheckTerminal(const oci::Process& p, const OciExecRequest& req) {
-  if (req.detach && p.terminal && req.console_socket.empty()) {
-    return Error::Invalid(
-        "cannot allocate tty if podshim will detach without setting console socket");
-  }
-  if ((!req.detach || !p.terminal) && !req.console_socket.empty()) {
-    return Error::Invalid("cannot use console socket if podshim will not detach or allocate tty");
-  }
   return Ok();
 }
 
@@ -111,16 +97,6 @@ Result<UniqueFd> OpenCgroupOf(pid_t pid) {
   return sys::Open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-Status CheckPreservedFds(int n) {
-  for (int fd = 3; fd < 3 + n; ++fd) {
-    if (::fcntl(fd, F_GETFD) < 0) {
-      return Error::Invalid("--preserve-fds " + std::to_string(n) + ": fd " + std::to_string(fd) +
-                            " is not open");
-    }
-  }
-  return Ok();
-}
-
 // Launches the plan in the init's cgroup; if the kernel refuses to clone into it (a cgroup with
 // children and controllers, a v1-only host), in podshim's own, with a warning.
 Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spec,
@@ -160,12 +136,9 @@ Result<std::optional<oci::TerminalPlan>> ExecTerminal(const oci::Process& p,
   if (req.detach) {
     sent = PODSHIM_TRY(oci::ConnectConsoleSocket(req.console_socket));
   } else {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-      return Error::Errno(errno, "console socketpair");
-    }
-    ours.Reset(sv[0]);
-    sent.Reset(sv[1]);
+    auto pair = PODSHIM_TRY(ConsoleSocketPair());
+    ours = std::move(pair.first);
+    sent = std::move(pair.second);
     struct winsize ws {};
     if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
       plan.size = oci::ConsoleSize{ws.ws_row, ws.ws_col};
@@ -188,14 +161,14 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
   UniqueFd init = PODSHIM_TRY(OpenInit(state));
   oci::Spec spec = PODSHIM_TRY(oci::LoadSpec(state.bundle));
   spec.process = PODSHIM_TRY(LoadProcess(spec, req));
-  PODSHIM_TRY(CheckTerminal(*spec.process, req));
-  PODSHIM_TRY(CheckPreservedFds(req.preserve_fds));
+  PODSHIM_TRY(
+      oci::CheckConsoleOptions(spec.process->terminal, req.detach, !req.console_socket.empty()));
 
   oci::ExecOptions opts;
   opts.container_id = req.id;
   opts.container_pid = state.pid;
   opts.argv = spec.process->args;
-  for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) opts.extra_fds.push_back(fd);
+  opts.extra_fds = PODSHIM_TRY(PreservedFds(req.preserve_fds));
 
   UniqueFd sent, ours;
   const auto terminal = PODSHIM_TRY(ExecTerminal(*spec.process, req, sent, ours));

@@ -120,10 +120,8 @@ Status RunHook(std::string_view kind, const oci::Hook& hook, std::string_view st
   return Error::Invalid(what + ": exited with status " + std::to_string(WEXITSTATUS(status)));
 }
 
-}  // namespace
-
-namespace {
 bool FailureIsAWarning(std::string_view kind) { return kind == "poststart" || kind == "poststop"; }
+
 }  // namespace
 
 Status RunHooks(std::string_view kind, const std::vector<oci::Hook>& hooks,

@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +25,7 @@
 #include "shim/ocirt/foreground.h"
 #include "shim/ocirt/oci_cgroup.h"
 #include "shim/ocirt/oci_hooks.h"
+#include "shim/ocirt/process_fds.h"
 #include "shim/ocirt/tty_relay.h"
 
 namespace podshim::shim {
@@ -36,7 +35,6 @@ namespace fs = std::filesystem;
 using oci::ContainerState;
 using oci::ContainerStatus;
 
-// Signals `run` passes on to the container instead of dying of them.
 // How long delete --force waits for a SIGKILLed container to die.
 constexpr int kKillWaitMs = 10'000;
 
@@ -103,12 +101,9 @@ Result<UniqueFd> ConsoleSocket(const oci::Spec& spec, const OciCreateRequest& re
   PODSHIM_TRY(oci::CheckConsoleOptions(terminal, detached, !req.console_socket.empty()));
   if (!terminal) return UniqueFd();
   if (detached) return oci::ConnectConsoleSocket(req.console_socket);
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-    return Error::Errno(errno, "console socketpair");
-  }
-  ours.Reset(sv[0]);
-  return UniqueFd(sv[1]);
+  auto pair = PODSHIM_TRY(ConsoleSocketPair());
+  ours = std::move(pair.first);
+  return std::move(pair.second);
 }
 
 // Sets the container up and leaves it waiting at exec.fifo; on success the caller owns the state
@@ -136,13 +131,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   oci::LaunchOptions opts;
   opts.container_id = req.id;
   opts.gate = oci::StartGate::kFifo;
-  for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) {
-    if (::fcntl(fd, F_GETFD) < 0) {
-      return Error::Invalid("--preserve-fds " + std::to_string(req.preserve_fds) + ": fd " +
-                            std::to_string(fd) + " is not open");
-    }
-    opts.extra_fds.push_back(fd);
-  }
+  opts.extra_fds = PODSHIM_TRY(PreservedFds(req.preserve_fds));
   opts.fifo_path = dir.FifoPath(req.id);
   opts.console_socket_fd = console.get();
   // 0622 as runc: the container's user, whoever it is, can open it for writing.
