@@ -30,8 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using oci::ContainerStatus;
 
-// As `oci run`: the signals a foreground exec passes on instead of dying of them.
-
 Result<uint32_t> ParseId(std::string_view text) {
   uint32_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
