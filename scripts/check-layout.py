@@ -24,6 +24,12 @@ ALLOWED = {
     "shim/run": BASE + ["cgroups", "signals", "oci", "shim/manifest", "shim/pod", "shim/record",
                         "shim/control"],
     "shim/ocirt": BASE + ["cgroups", "signals", "oci"],
+    "shim/proto": [],
+    "shim/ttrpc": BASE + ["shim/proto"],
+    "shim/task": BASE + ["cgroups", "signals", "oci", "shim/manifest", "shim/pod", "shim/record",
+                         "shim/ocirt", "shim/ttrpc", "shim/proto"],
+    "shim/shimv2": BASE + ["cgroups", "signals", "oci", "shim/manifest", "shim/pod",
+                           "shim/record", "shim/ocirt", "shim/ttrpc", "shim/task", "shim/proto"],
     "shim/cli": BASE + ["cgroups", "signals", "oci", "shim/manifest", "shim/pod", "shim/record",
                         "shim/control", "shim/run", "shim/ocirt"],
 }
