@@ -58,10 +58,11 @@ void EventForwarder::Publish(std::string_view ns, std::string_view topic, std::s
     // The oldest event not being sent; when only the one in flight is queued, the new one.
     if (in_flight_ && queue_.size() <= 1) {
       ++dropped_;
-      spdlog::warn("events: queue full; dropping {} for namespace {}", topic, ns);
+      spdlog::error("events: dropping {} for namespace {} (the queue is full)", topic, ns);
       return;
     }
-    Drop(queue_.begin() + (in_flight_ ? 1 : 0), "the queue is full");
+    Drop(queue_.begin() + (in_flight_ ? 1 : 0),
+         "(the queue is full at " + std::to_string(options_.max_queued) + " events)");
   }
   queue_.push_back(Item{ForwardRequestBytes(ns, topic, type_url, event), std::string(ns),
                         std::string(topic), 0});
@@ -89,7 +90,8 @@ void EventForwarder::OnForwarded(RpcResult result) {
   } else if (!Final(result.error().code) && item.retries < options_.max_retries) {
     return Retry(item, result.error());
   } else {
-    Drop(queue_.begin(), result.error().message);
+    Drop(queue_.begin(),
+         "after " + std::to_string(item.retries + 1) + " attempts: " + result.error().message);
   }
   if (queue_.empty()) return NotifyFlushed();
   Pump();
@@ -99,8 +101,10 @@ void EventForwarder::OnForwarded(RpcResult result) {
 // with each retry, as runc's shim does; later events wait behind this one.
 void EventForwarder::Retry(Item& item, const RpcError& error) {
   ++item.retries;
-  spdlog::warn("events: forwarding {} failed ({}); retry {} of {}", item.topic, error.message,
-               item.retries, options_.max_retries);
+  // The first failure says why; the retries that follow are quiet unless they all fail.
+  spdlog::log(item.retries == 1 ? spdlog::level::warn : spdlog::level::debug,
+              "events: forwarding {} failed ({}); retry {} of {}", item.topic, error.message,
+              item.retries, options_.max_retries);
   client_.Close();
   retry_armed_ = true;
   retry_timer_.expires_after(options_.retry_delay * item.retries);
@@ -114,8 +118,7 @@ void EventForwarder::Retry(Item& item, const RpcError& error) {
 
 void EventForwarder::Drop(std::deque<Item>::iterator it, std::string_view why) {
   ++dropped_;
-  spdlog::error("events: dropping {} for namespace {} after {} attempts: {}", it->topic, it->ns,
-                it->retries + 1, why);
+  spdlog::error("events: dropping {} for namespace {} {}", it->topic, it->ns, why);
   queue_.erase(it);
 }
 

@@ -32,6 +32,7 @@ enum class Code : int32_t {
 struct RpcError {
   Code code = Code::kUnknown;
   std::string message;
+  bool operator==(const RpcError&) const = default;
 };
 
 // The serialized reply message, or the status to answer with.
