@@ -56,7 +56,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string socket_path_;
   boost::asio::local::stream_protocol::socket socket_;
   FrameReader reader_;
-  std::array<char, 4096> read_buf_{};
+  std::array<char, 4096> read_buf_;  // not zeroed: pages are touched only as data comes
   std::deque<std::string> out_;  // request frames; the front one is being written once connected
   std::map<uint32_t, PendingCall> calls_;
   uint32_t next_stream_id_ = 1;

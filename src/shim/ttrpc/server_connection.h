@@ -61,7 +61,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   const ServerOptions* options_;
   ClosedFn on_closed_;
   FrameReader reader_;
-  std::array<char, 8192> read_buf_{};
+  std::array<char, 4096> read_buf_;  // not zeroed: pages are touched only as data comes
   std::string_view unread_;  // received bytes not yet fed to reader_ (a view into read_buf_)
   std::unordered_set<uint32_t> in_flight_;  // stream ids handed to the handler, unanswered
   std::deque<std::string> out_;             // answer frames; the front one is being written

@@ -4,8 +4,10 @@
 #include "shim/ttrpc/server.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -235,6 +237,26 @@ TEST_F(ServerTest, StopsReadingAtThePendingLimitUntilAnswersAreTaken) {
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(peer_.ReadFrame()) << i;
 }
 
+// A peer that pipelines requests without reading the answers is served only as far as the
+// pending limits allow (answers of 64 KiB: the 1 MiB queue fills after 16 beyond the kernel's
+// socket buffers); once it reads, every request is answered.
+TEST_F(ServerTest, APeerNotReadingAnswersStopsBeingRead) {
+  std::size_t calls = 0;
+  server_ = std::make_unique<Server>(io_, [&](RpcCall, Responder respond) {
+    ++calls;
+    respond(RpcResult(std::string(64 * 1024, 'r')));
+  });
+  Connect();
+  std::string requests;
+  for (uint32_t id = 1; id < 2 * 500; id += 2) requests += RequestFrame(id, "State");
+  ASSERT_TRUE(peer_.Send(requests));  // about 20 KB: fits the socket buffer
+  RunFor(io_, 100ms);
+  EXPECT_LT(calls, 100u);
+  EXPECT_GT(calls, 10u);
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(peer_.ReadFrame()) << i;
+  EXPECT_EQ(calls, 500u);
+}
+
 TEST_F(ServerTest, CloseWhenFlushedWritesQueuedAnswersThenCloses) {
   Connect();
   ASSERT_TRUE(peer_.Send(RequestFrame(1, "Shutdown") + RequestFrame(3, "Wait")));
@@ -249,6 +271,19 @@ TEST_F(ServerTest, CloseWhenFlushedWritesQueuedAnswersThenCloses) {
   ASSERT_TRUE(RunUntil(io_, [&] { return done; }));
   EXPECT_EQ(server_->connection_count(), 0u);
   recorder_.responders[1](RpcResult("late"));
+}
+
+TEST_F(ServerTest, ServeTakesOnlyAListeningUnixSocket) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  UniqueFd connected(fds[0]), other(fds[1]);
+  Status status = server_->Serve(std::move(connected));
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().ToString().find("not a listening AF_UNIX socket"), std::string::npos);
+  server_->Close();
+  Status closed = server_->Serve(UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)));
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().ToString().find("the ttrpc server is closed"), 0u);
 }
 
 TEST_F(ServerTest, AHandlerMayCloseTheServer) {
