@@ -29,7 +29,7 @@ class Client {
   // reply message or an error: the server's status; DeadlineExceeded when no reply came within
   // `timeout` (sent as the request's timeout_nano too; a late reply is ignored); Unavailable
   // when the socket could not be reached or the connection closed first; ResourceExhausted for
-  // a request or reply over ttrpc's 4 MiB limit.
+  // a request or reply over ttrpc's 4 MiB limit. The arguments are encoded before Call returns.
   void Call(std::string_view service, std::string_view method, std::string_view payload,
             const Metadata& metadata, std::chrono::milliseconds timeout, Responder done);
 

@@ -24,7 +24,10 @@ inline constexpr std::string_view kForwardMethod = "Forward";
 
 struct EventForwarderOptions {
   std::size_t max_queued = 2048;  // beyond: the oldest waiting event is dropped, with a log line
-  int max_retries = 5;            // after the first attempt; then the event is dropped
+  // Retries after the first attempt, each on a new connection; then the event is dropped. Later
+  // events wait behind it (order), so a down containerd costs the head event its retries only.
+  // InvalidArgument, Unimplemented, PermissionDenied and ResourceExhausted are not retried.
+  int max_retries = 5;
   std::chrono::milliseconds call_timeout{5000};
   std::chrono::milliseconds retry_delay{1000};  // the n-th retry waits n times this
 };

@@ -47,7 +47,7 @@ class Server {
 
   // Stops accepting and reading; each connection closes once the answers queued so far are
   // written (a Shutdown reply), at most after `grace`; then `done` runs on the io_context
-  // (not if the server is destroyed first).
+  // (not if the server is destroyed first). Call it once.
   void CloseWhenFlushed(std::chrono::milliseconds grace, std::function<void()> done);
 
   std::size_t connection_count() const { return connections_.size(); }
