@@ -2,6 +2,8 @@
 // task's rootfs, as containerd drives it: Create with stdout on a FIFO, Start, the exit reaped
 // here and reported with OnExit, Delete; nothing may be left (mount, cgroup, state, process), and
 // CleanupTask (the `delete` subcommand) reports the recorded exit. Needs root.
+#include "shim/task/task_service.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -22,7 +24,6 @@
 #include "shim/proto/task.pb.h"
 #include "shim/task/task_cleanup.h"
 #include "shim/task/task_runtime_oci.h"
-#include "shim/task/task_service.h"
 
 namespace podshim::shim::task {
 namespace {
@@ -130,11 +131,10 @@ class TaskServiceIntegration : public ::testing::Test {
   std::string cgroup_parent_;
   OciTaskRuntime runtime_;
   std::vector<std::string> topics_;
-  TaskService service_{runtime_,
-                       [this](std::string topic, std::string, std::string) {
-                         topics_.push_back(std::move(topic));
-                       },
-                       TaskServiceOptions{::getpid(), "default", {}, {}}};
+  TaskService service_{
+      runtime_,
+      [this](std::string topic, std::string, std::string) { topics_.push_back(std::move(topic)); },
+      TaskServiceOptions{::getpid(), "default", {}, {}}};
 };
 
 TEST_F(TaskServiceIntegration, RunsATaskToItsExitAndLeavesNothing) {
@@ -225,7 +225,8 @@ TEST_F(TaskServiceIntegration, CleanupTaskKillsALiveTaskFromOutside) {
 }
 
 TEST_F(TaskServiceIntegration, ABadBundleIsInvalidArgumentAndMountsNothing) {
-  std::ofstream(bundle_ / "config.json") << R"({"ociVersion": "1.2.0", "root": {"path": "rootfs"}})";
+  std::ofstream(bundle_ / "config.json")
+      << R"({"ociVersion": "1.2.0", "root": {"path": "rootfs"}})";
   auto r = Call("Create", CreateRequest("").SerializeAsString());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ttrpc::Code::kInvalidArgument) << r.error().message;

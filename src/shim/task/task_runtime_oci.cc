@@ -27,8 +27,8 @@ Result<pid_t> OciTaskRuntime::Create(const TaskLaunch& launch) {
   const TaskKey& key = launch.key;
   const fs::path rootfs = key.bundle / "rootfs";
   // Opened first: a bad FIFO path mounts nothing.
-  TaskStdio io = PODSHIM_TRY(OpenTaskStdio(launch.stdin_path, launch.stdout_path,
-                                           launch.stderr_path));
+  TaskStdio io =
+      PODSHIM_TRY(OpenTaskStdio(launch.stdin_path, launch.stdout_path, launch.stderr_path));
   if (!launch.rootfs.empty()) PODSHIM_TRY(MountRootfs(launch.rootfs, rootfs));
   ScopeGuard unmount([&] {
     if (!launch.rootfs.empty()) (void)UnmountRootfs(rootfs);

@@ -33,9 +33,9 @@ void TaskService::Handle(ttrpc::RpcCall call, ttrpc::Responder respond) {
   }
   using Sync = RpcResult (TaskService::*)(const std::string&);
   static const std::map<std::string, Sync, std::less<>> kSync = {
-      {"Create", &TaskService::Create}, {"Start", &TaskService::Start},
-      {"State", &TaskService::State},   {"Pids", &TaskService::Pids},
-      {"Kill", &TaskService::Kill},     {"Delete", &TaskService::Delete},
+      {"Create", &TaskService::Create},   {"Start", &TaskService::Start},
+      {"State", &TaskService::State},     {"Pids", &TaskService::Pids},
+      {"Kill", &TaskService::Kill},       {"Delete", &TaskService::Delete},
       {"Connect", &TaskService::Connect},
   };
   if (auto it = kSync.find(call.method); it != kSync.end()) {
@@ -45,8 +45,8 @@ void TaskService::Handle(ttrpc::RpcCall call, ttrpc::Responder respond) {
   } else if (call.method == "Shutdown") {
     Shutdown(call.payload, respond);
   } else {
-    respond(Fail(Code::kUnimplemented, std::string(kTaskService) + "/" + call.method +
-                                           " is not implemented by podshim"));
+    respond(Fail(Code::kUnimplemented,
+                 std::string(kTaskService) + "/" + call.method + " is not implemented by podshim"));
   }
 }
 
@@ -65,8 +65,8 @@ TaskService::Found TaskService::Find(const std::string& id, const std::string& e
     return std::unexpected(RpcError{Code::kNotFound, "container " + Quoted(id) + " not found"});
   }
   if (!exec_id.empty()) {
-    return std::unexpected(RpcError{Code::kNotFound, "exec " + Quoted(exec_id) +
-                                                         " not found in container " + Quoted(id)});
+    return std::unexpected(RpcError{
+        Code::kNotFound, "exec " + Quoted(exec_id) + " not found in container " + Quoted(id)});
   }
   return &it->second;
 }

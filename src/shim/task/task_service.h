@@ -25,8 +25,8 @@ using Publish =
     std::function<void(std::string topic, std::string type_url, std::string event_bytes)>;
 
 struct TaskServiceOptions {
-  pid_t shim_pid = 0;        // Connect's shim_pid
-  std::string ns;            // containerd namespace (-namespace), for the caller's envelopes
+  pid_t shim_pid = 0;  // Connect's shim_pid
+  std::string ns;      // containerd namespace (-namespace), for the caller's envelopes
   // Called after Shutdown was answered when no task is left: the shim exits.
   std::function<void()> on_shutdown;
   std::function<WallTime()> clock;  // exited_at; empty: the system clock

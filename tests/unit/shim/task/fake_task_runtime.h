@@ -79,8 +79,8 @@ class TaskServiceHarness : public ::testing::Test {
     return **out;
   }
   template <class Request>
-    requires(!std::is_convertible_v<Request, std::string>)
-  ttrpc::RpcResult Call(const std::string& method, const Request& req) {
+  requires(!std::is_convertible_v<Request, std::string>) ttrpc::RpcResult
+      Call(const std::string& method, const Request& req) {
     return Call(method, req.SerializeAsString());
   }
   // Parses a successful reply as `Reply` (the test fails on an error).
@@ -114,13 +114,12 @@ class TaskServiceHarness : public ::testing::Test {
   FakeTaskRuntime runtime_;
   std::vector<PublishedEvent> events_;
   int shutdowns_ = 0;
-  TaskService service_{runtime_,
-                       [this](std::string topic, std::string type_url, std::string bytes) {
-                         events_.push_back({std::move(topic), std::move(type_url),
-                                            std::move(bytes)});
-                       },
-                       TaskServiceOptions{kShimPid, "default", [this] { ++shutdowns_; },
-                                          [this] { return kNow; }}};
+  TaskService service_{
+      runtime_,
+      [this](std::string topic, std::string type_url, std::string bytes) {
+        events_.push_back({std::move(topic), std::move(type_url), std::move(bytes)});
+      },
+      TaskServiceOptions{kShimPid, "default", [this] { ++shutdowns_; }, [this] { return kNow; }}};
 };
 
 // A waitpid status: exited with `code`, or killed by `sig`.

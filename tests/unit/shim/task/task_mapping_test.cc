@@ -14,9 +14,11 @@ namespace {
 using ttrpc::Code;
 
 TEST(RootfsMountTest, OverlayOptionsAreDataAndFlagWordsAreFlags) {
-  auto c = PlanRootfsMount({"overlay", "overlay", {"index=off", "lowerdir=/a:/b", "upperdir=/u",
-                                                   "workdir=/w", "nosuid", "nodev", "ro"}},
-                           "rootfs[0]");
+  auto c = PlanRootfsMount(
+      {"overlay",
+       "overlay",
+       {"index=off", "lowerdir=/a:/b", "upperdir=/u", "workdir=/w", "nosuid", "nodev", "ro"}},
+      "rootfs[0]");
   ASSERT_TRUE(c) << c.error().ToString();
   EXPECT_EQ(c->fstype, "overlay");
   EXPECT_EQ(c->data, "index=off,lowerdir=/a:/b,upperdir=/u,workdir=/w");
@@ -48,8 +50,8 @@ TEST(RootfsMountTest, RefusalsNameTheField) {
   EXPECT_EQ(no_type.error().ToString(), "rootfs[0].type: required");
   auto no_source = PlanRootfsMount({"bind", "", {"rbind"}}, "rootfs[0]");
   ASSERT_FALSE(no_source);
-  auto huge = PlanRootfsMount({"overlay", "overlay", {"lowerdir=" + std::string(5000, 'a')}},
-                              "rootfs[0]");
+  auto huge =
+      PlanRootfsMount({"overlay", "overlay", {"lowerdir=" + std::string(5000, 'a')}}, "rootfs[0]");
   ASSERT_FALSE(huge);
   EXPECT_EQ(CodeOf(huge.error()), Code::kUnimplemented);
 }

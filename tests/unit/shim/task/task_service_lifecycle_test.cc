@@ -189,8 +189,7 @@ TEST_F(TaskServiceHarness, DeleteOfACreatedTaskKillsItAndAnswersItsWaits) {
   EXPECT_EQ(reply.exit_status(), 137u);
   ASSERT_TRUE(waited.has_value());
   EXPECT_EQ(Decode<v2::WaitResponse>(*waited).exit_status(), 137u);
-  EXPECT_EQ(Topics(),
-            (std::vector<std::string>{"/tasks/create", "/tasks/exit", "/tasks/delete"}));
+  EXPECT_EQ(Topics(), (std::vector<std::string>{"/tasks/create", "/tasks/exit", "/tasks/delete"}));
   service_.OnExit(100, Killed(SIGKILL));  // the reaper's late report: ignored
   EXPECT_EQ(events_.size(), 3u);
 }
