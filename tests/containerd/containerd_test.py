@@ -52,7 +52,7 @@ def is_runc():
 
 def shim_binary():
     """The executable containerd starts for runtime(): io.containerd.NAME.vN is
-    containerd-shim-NAME-vN on PATH (CONTAINERD.md §2)."""
+    containerd-shim-NAME-vN on PATH (also what containerd does)."""
     r = runtime()
     if r.startswith("/"):
         return r
@@ -103,7 +103,17 @@ class ShimV2Test(ContainerdFixture):
             self.events = subprocess.Popen(
                 ["ctr", "--address", self.address, "-n", self.ns, "events"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        time.sleep(0.2)  # subscribed before the first event of the test
+        # Subscribed before the test goes on: a namespace label change publishes an event.
+        probe = [0]
+
+        def subscribed():
+            probe[0] += 1
+            self.ctr("namespaces", "label", self.ns, f"probe={probe[0]}", check=True)
+            time.sleep(0.05)
+            with open(self.events_file) as f:
+                return f'"probe":"{probe[0]}"' in f.read()
+
+        wait_for("ctr events to subscribe", subscribed)
 
     def stop_events(self):
         if self.events and self.events.poll() is None:
@@ -131,9 +141,8 @@ class ShimV2Test(ContainerdFixture):
             return f.read().strip()
 
     def shim_pids(self):
-        """{pid: start time} of the live shim processes serving our containerd: the shim's
-        executable, with our temp dir in its command line (-address) or environment
-        (TTRPC_ADDRESS)."""
+        """{pid: start time} of the live shim servers of our containerd: the shim's executable,
+        with our temp dir in its command line (-address) or environment (TTRPC_ADDRESS)."""
         found = {}
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
@@ -142,8 +151,10 @@ class ShimV2Test(ContainerdFixture):
                 exe = os.path.realpath(f"/proc/{pid}/exe")
             except OSError:
                 continue
-            argv0 = read_proc(pid, "cmdline").split(b"\0")[0].decode(errors="replace")
-            if exe not in self.shim_exes and os.path.basename(argv0) != self.shim_name:
+            argv = read_proc(pid, "cmdline").decode(errors="replace").split("\0")
+            if exe not in self.shim_exes and os.path.basename(argv[0]) != self.shim_name:
+                continue
+            if "delete" in argv[-3:]:  # containerd's `<shim> … delete` cleanup, not a server
                 continue
             mine = self.dir.encode()
             if mine in read_proc(pid, "cmdline") or mine in read_proc(pid, "environ"):
@@ -402,7 +413,7 @@ class ShimV2Test(ContainerdFixture):
         self.wait_stopped(cid)
         self.crash_shim(shim, [cid])
         # RUNC_DIFFERS: runc's shim keeps exits in memory only, so its `delete` after a crash
-        # says 137; podshim's `delete` gives the exit it recorded (CONTAINERD.md §2).
+        # says 137; podshim's `delete` gives the exit it recorded (docs/containerd.md).
         self.assertEqual(self.last_delete_status(cid), 137 if is_runc() else 5)
         self.remove(cid)
 
