@@ -262,8 +262,8 @@ class ContainerdFixture(ClientTest):
                     f'[grpc]\n  address = "{self.address}"\n'
                     f'[ttrpc]\n  address = "{self.address}.ttrpc"\n')
         self.containerd = None
-        self.start_containerd()
         self.addCleanup(self.clean_containerd)
+        self.start_containerd()
         make_rootfs(f"{d}/R")
         run([sys.executable, MK_IMAGE, f"{d}/R", f"{d}/bb.tar", IMAGE, "sh"], check=True)
         self.ctr("image", "import", f"{d}/bb.tar", check=True)
@@ -331,7 +331,7 @@ class ContainerdFixture(ClientTest):
         """Kills and deletes what the test left, checks that nothing is left, stops containerd,
         removes what containerd and its shims created outside self.dir."""
         try:
-            if self.containerd.poll() is None:
+            if self.containerd is not None and self.containerd.poll() is None:
                 ids = self.ctr("containers", "ls", "-q").stdout.split()
                 for cid in self.tasks():
                     self.ctr("task", "kill", "-a", "-s", "SIGKILL", cid)

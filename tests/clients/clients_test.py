@@ -22,7 +22,8 @@ import unittest
 
 import client_fixtures as fx
 from client_fixtures import (IMAGE, ClientTest, ContainerdFixture, cgroup_hierarchies,
-                             processes_mentioning, run, run_in_pty, v2_cgroup_of, wait_for)
+                             make_rootfs, processes_mentioning, run, run_in_pty, v2_cgroup_of,
+                             wait_for)
 
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]  # root's hard caps
 

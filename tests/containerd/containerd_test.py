@@ -29,8 +29,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "clients"))
 import client_fixtures as fx  # noqa: E402
-from client_fixtures import (IMAGE, ContainerdFixture, cgroup2_root, cgroup_hierarchies,  # noqa
-                             parent_pid, read_proc, start_time, wait_for)
+from client_fixtures import (IMAGE, ContainerdFixture, cgroup_hierarchies, parent_pid,  # noqa
+                             read_proc, start_time, wait_for)
 
 ARGS = None  # set by fx.run_main
 RUNC = "io.containerd.runc.v2"
@@ -69,7 +69,6 @@ def exit_code_of(delete):
 class ShimV2Test(ContainerdFixture):
 
     def setUp(self):
-        super().setUp()
         binary = shim_binary()
         if not binary or not os.access(binary, os.X_OK):
             if ARGS.require_shim:
@@ -80,9 +79,11 @@ class ShimV2Test(ContainerdFixture):
         self.sockets = set()  # the shim addresses seen in bundles' `address` files
         self.shim_address_seen = {}  # container id -> its bundle's address
         self.shims_seen = {}  # shim pid -> start time
-        self.events_file = f"{self.dir}/events"
         self.events = None
+        super().setUp()
+        self.events_file = f"{self.dir}/events"
         self.start_events()
+        self.addCleanup(self.stop_events)  # runs before the fixture's checks (LIFO)
 
     # -- helpers -----------------------------------------------------------------------------
 
