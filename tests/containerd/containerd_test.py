@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "clients"))
 import client_fixtures as fx  # noqa: E402
 from client_fixtures import (IMAGE, ContainerdFixture, cgroup_hierarchies, parent_pid,  # noqa
-                             read_proc, start_time, wait_for)
+                             read_proc, run_in_pty, start_time, wait_for)
 
 ARGS = None  # set by fx.run_main
 RUNC = "io.containerd.runc.v2"
@@ -47,7 +47,8 @@ def runtime():
 
 
 def is_runc():
-    return runtime() == RUNC
+    """containerd's runc shim, by name or by path."""
+    return runtime() == RUNC or os.path.basename(runtime()) == "containerd-shim-runc-v2"
 
 
 def shim_binary():
@@ -223,6 +224,20 @@ class ShimV2Test(ContainerdFixture):
         p = self.ctr("run", "--rm", *self.run_args(), IMAGE, self.cid("rm"), "sh", "-c",
                      "echo hi; exit 3")
         self.assertEqual((p.returncode, p.stdout), (3, "hi\n"), p.stderr)
+
+    def test_stdout_and_stderr_stay_apart(self):
+        p = self.ctr("run", "--rm", *self.run_args(), IMAGE, self.cid("io"), "sh", "-c",
+                     "echo out; echo err >&2")
+        self.assertEqual((p.returncode, p.stdout), (0, "out\n"), p.stderr)
+        self.assertIn("err\n", p.stderr)
+
+    def test_run_t_relays_a_terminal(self):  # Create with terminal, then ResizePty
+        argv = ["ctr", "--address", self.address, "-n", self.ns, "run", "--rm", "-t",
+                *self.run_args(), IMAGE, self.cid("tt"), "sh"]
+        status, out = run_in_pty(argv, "tty; echo ab''cd; exit 5\n")
+        self.assertEqual(status, 5, out)
+        self.assertIn("/dev/pts/", out)
+        self.assertIn("abcd", out)
 
     # -- (b) kill and delete give the true exit status ----------------------------------------
 
