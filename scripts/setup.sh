@@ -10,6 +10,7 @@ packages=(
   build-essential cmake pkg-config git
   libseccomp-dev libcap-dev libboost-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libyaml-dev libcli11-dev googletest libgtest-dev libgmock-dev libssl-dev
+  protobuf-compiler libprotobuf-dev  # the containerd shim's messages (src/shim/proto, lite runtime)
   busybox-static iproute2 procps util-linux
   runc  # oci_runc_parity_test writes its bundle with `runc spec`
   python3  # scripts/check-layout.py (LayoutTest), the benchmarks' summaries

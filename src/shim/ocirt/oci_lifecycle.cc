@@ -134,6 +134,9 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   opts.extra_fds = PODSHIM_TRY(PreservedFds(req.preserve_fds));
   opts.fifo_path = dir.FifoPath(req.id);
   opts.console_socket_fd = console.get();
+  opts.stdin_fd = req.stdio[0];
+  opts.stdout_fd = req.stdio[1];
+  opts.stderr_fd = req.stdio[2];
   // 0622 as runc: the container's user, whoever it is, can open it for writing.
   if (::mkfifo(opts.fifo_path.c_str(), 0622) < 0 || ::chmod(opts.fifo_path.c_str(), 0622) < 0) {
     return Error::Errno(errno, "mkfifo " + opts.fifo_path.string());

@@ -20,6 +20,9 @@ struct OciCreateRequest {
   // --console-socket). Needed by create and run -d with a terminal, refused otherwise.
   std::string console_socket;
   int preserve_fds = 0;  // the caller's fds 3 .. 3+N-1 become the container's 3 ..
+  // The container's stdin, stdout and stderr (not owned); -1: the caller's 0, 1, 2 (the CLI).
+  // The containerd shim passes the task's FIFOs (or /dev/null) here.
+  int stdio[3] = {-1, -1, -1};
 };
 
 // Loads and checks the bundle, sets the process up and leaves it waiting at exec.fifo, runs the

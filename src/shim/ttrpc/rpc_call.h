@@ -32,6 +32,7 @@ enum class Code : int32_t {
 struct RpcError {
   Code code = Code::kUnknown;
   std::string message;
+  bool operator==(const RpcError&) const = default;
 };
 
 // The serialized reply message, or the status to answer with.
@@ -49,5 +50,11 @@ struct RpcCall {
 };
 
 using RpcHandler = std::function<void(RpcCall call, Responder respond)>;
+
+// The answer to a call of a service or method the handler does not serve (containerd requires
+// Unimplemented for both): "containerd.task.v2.Task/Checkpoint is not implemented".
+inline RpcError Unimplemented(const RpcCall& call) {
+  return RpcError{Code::kUnimplemented, call.service + "/" + call.method + " is not implemented"};
+}
 
 }  // namespace podshim::shim::ttrpc

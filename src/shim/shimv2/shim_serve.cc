@@ -1,0 +1,108 @@
+#include "shim/shimv2/shim_serve.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include "common/daemon.h"
+#include "signals/reaper.h"
+#include "shim/task/task_runtime_oci.h"
+#include "shim/task/task_service.h"
+#include "shim/ttrpc/event_forwarder.h"
+#include "shim/ttrpc/server.h"
+
+namespace podshim::shim::shimv2 {
+namespace {
+
+namespace asio = boost::asio;
+
+// How long a shim that was told to go waits for its last events to reach containerd
+// (containerd gives Shutdown 3 s).
+constexpr std::chrono::seconds kEventFlush{2};
+
+void Log(const std::string& line) { std::fprintf(stderr, "podshim shim: %s\n", line.c_str()); }
+
+// A reader gone from a fifo or socket is an EPIPE error, not a death: the signal stays blocked
+// in the shim (its containers start with an empty mask, oci/child_setup.cc).
+void BlockSigpipe() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGPIPE);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+// The waitpid() status an exit decoded from waitid() stands for.
+int WaitStatus(const signals::ExitEvent& e) {
+  if (e.killed()) return e.signal | (e.core_dumped ? 0x80 : 0);
+  return (e.exit_code & 0xff) << 8;
+}
+
+}  // namespace
+
+int Serve(UniqueFd listener, ServeOptions opts) {
+  BlockSigpipe();
+  if (auto sub = signals::BecomeSubreaper(); !sub) Log(sub.error().ToString());
+  asio::io_context loop;
+  asio::signal_set sigchld(loop, SIGCHLD);
+  ttrpc::EventForwarder events(loop, opts.events_address);
+  task::OciTaskRuntime runtime;
+  std::unique_ptr<ttrpc::Server> server;
+
+  bool stopping = false;
+  task::TaskServiceOptions service_opts;
+  service_opts.shim_pid = ::getpid();
+  service_opts.ns = opts.ns;
+  service_opts.on_shutdown = [&] {
+    if (std::exchange(stopping, true)) return;
+    asio::post(loop, [&] {
+      events.Flush(kEventFlush, [&](bool) {
+        server->Close();
+        loop.stop();
+      });
+    });
+  };
+  task::TaskService service(
+      runtime,
+      [&](std::string topic, std::string type_url, std::string bytes) {
+        events.Publish(opts.ns, std::move(topic), std::move(type_url), std::move(bytes));
+      },
+      std::move(service_opts));
+  server = std::make_unique<ttrpc::Server>(
+      loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
+        service.Handle(std::move(call), std::move(respond));
+      });
+
+  // Every exit, the containers' and the orphans' the kernel re-parents to us.
+  std::function<void()> wait_for_children = [&] {
+    sigchld.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      auto exits = signals::ReapAll();
+      if (!exits) Log(exits.error().ToString());
+      for (const signals::ExitEvent& e : exits ? *exits : std::vector<signals::ExitEvent>{}) {
+        service.OnExit(e.pid, WaitStatus(e));
+      }
+      wait_for_children();
+    });
+  };
+  wait_for_children();
+  if (auto serving = server->Serve(std::move(listener)); !serving) {
+    (void)daemon::SendLine(opts.ready_channel.get(), "error " + serving.error().ToString());
+    (void)::unlink(opts.socket_path.c_str());
+    return 1;
+  }
+  (void)daemon::SendLine(opts.ready_channel.get(), "ready");
+  opts.ready_channel.Reset();
+  loop.run();
+  (void)::unlink(opts.socket_path.c_str());
+  return 0;
+}
+
+}  // namespace podshim::shim::shimv2

@@ -1,0 +1,56 @@
+// TaskRuntime: what the containerd task service asks of the machine, one call per effect
+// (launch to the start gate, open it, signal, list, remove, record an exit), so that the
+// service's mapping of RPCs onto it is unit-testable with a fake. The real one is
+// OciTaskRuntime (task_runtime_oci.h), over `podshim oci`'s lifecycle (shim/ocirt).
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "shim/task/rootfs_mounts.h"
+
+namespace podshim::shim::task {
+
+// A task's identity on disk: its id and its bundle (where its runtime state and exit record live).
+struct TaskKey {
+  std::string id;
+  std::filesystem::path bundle;
+};
+
+// What CreateTask asks for, as the runtime needs it.
+struct TaskLaunch {
+  TaskKey key;
+  std::vector<RootfsMount> rootfs;  // mounted in order on <bundle>/rootfs; empty: none
+  // FIFO paths from containerd; empty: /dev/null.
+  std::string stdin_path;
+  std::string stdout_path;
+  std::string stderr_path;
+};
+
+class TaskRuntime {
+ public:
+  virtual ~TaskRuntime() = default;
+
+  // Mounts the rootfs, opens the stdio, checks the bundle and sets the container up to its
+  // start gate as a child of the caller; returns its pid. On error nothing is left behind.
+  virtual Result<pid_t> Create(const TaskLaunch& launch) = 0;
+  // Opens the start gate: the container's program runs.
+  virtual Status Start(const TaskKey& key) = 0;
+  // Signals the container's init (pidfd). ESRCH / kConflict once it is gone.
+  virtual Status Signal(const TaskKey& key, int sig) = 0;
+  // Signals every process of the container's cgroup.
+  virtual Status SignalAll(const TaskKey& key, int sig) = 0;
+  // The pids of the container's cgroup (the init alone without a cgroup).
+  virtual Result<std::vector<pid_t>> Pids(const TaskKey& key) = 0;
+  // Records the init's exit durably (before it is reported anywhere).
+  virtual Status RecordExit(const TaskKey& key, int exit_status) = 0;
+  // Kills a created container (bounded wait), removes its cgroup and runtime state, unmounts
+  // its rootfs. The exit record stays (the `delete` subcommand reads it).
+  virtual Status Remove(const TaskKey& key) = 0;
+};
+
+}  // namespace podshim::shim::task

@@ -1,0 +1,91 @@
+#include "shim/task/task_runtime_oci.h"
+
+#include <cerrno>
+#include <utility>
+
+#include "common/scope_guard.h"
+#include "shim/ocirt/oci_cgroup_ops.h"
+#include "shim/ocirt/oci_lifecycle.h"
+#include "shim/task/task_stdio.h"
+
+namespace podshim::shim::task {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsUnsupported(const Error& e) { return e.code() == make_error_code(ErrorCode::kUnsupported); }
+
+}  // namespace
+
+fs::path TaskStateRoot(const fs::path& bundle) { return bundle / ".podshim"; }
+oci::StateDir TaskOciStateDir(const fs::path& bundle) {
+  return oci::StateDir(TaskStateRoot(bundle) / "oci");
+}
+ExitRecords TaskExitRecords(const fs::path& bundle) { return ExitRecords(TaskStateRoot(bundle)); }
+
+Result<pid_t> OciTaskRuntime::Create(const TaskLaunch& launch) {
+  const TaskKey& key = launch.key;
+  const fs::path rootfs = key.bundle / "rootfs";
+  // Opened first: a bad FIFO path mounts nothing.
+  TaskStdio io =
+      PODSHIM_TRY(OpenTaskStdio(launch.stdin_path, launch.stdout_path, launch.stderr_path));
+  if (!launch.rootfs.empty()) PODSHIM_TRY(MountRootfs(launch.rootfs, rootfs));
+  ScopeGuard unmount([&] {
+    if (!launch.rootfs.empty()) (void)UnmountRootfs(rootfs);
+  });
+  const oci::StateDir dir = TaskOciStateDir(key.bundle);
+  OciCreateRequest req;
+  req.id = key.id;
+  req.bundle = key.bundle;
+  req.stdio[0] = io.in.get();
+  req.stdio[1] = io.out.get();
+  req.stdio[2] = io.err.get();
+  PODSHIM_TRY(OciCreate(dir, req));
+  // Our copies of the stdio close on return: the container holds the only ones.
+  auto state = dir.Load(key.id);
+  if (!state) {
+    (void)OciDelete(dir, key.id, /*force=*/true);
+    return std::move(state).error();
+  }
+  unmount.Dismiss();
+  return state->pid;
+}
+
+Status OciTaskRuntime::Start(const TaskKey& key) {
+  return OciStart(TaskOciStateDir(key.bundle), key.id);
+}
+
+Status OciTaskRuntime::Signal(const TaskKey& key, int sig) {
+  return OciKill(TaskOciStateDir(key.bundle), key.id, sig);
+}
+
+Status OciTaskRuntime::SignalAll(const TaskKey& key, int sig) {
+  Status all = OciKillAll(TaskOciStateDir(key.bundle), key.id, sig);
+  // No cgroup (a host without cgroup2): the init is all we know of.
+  if (!all && IsUnsupported(all.error())) return Signal(key, sig);
+  return all;
+}
+
+Result<std::vector<pid_t>> OciTaskRuntime::Pids(const TaskKey& key) {
+  const oci::StateDir dir = TaskOciStateDir(key.bundle);
+  auto pids = OciPids(dir, key.id);
+  if (pids || !IsUnsupported(pids.error())) return pids;
+  oci::ContainerState state = PODSHIM_TRY(dir.Load(key.id));
+  return std::vector<pid_t>{state.pid};
+}
+
+Status OciTaskRuntime::RecordExit(const TaskKey& key, int exit_status) {
+  return TaskExitRecords(key.bundle).Write(key.id, ExitRecord{exit_status, false});
+}
+
+Status OciTaskRuntime::Remove(const TaskKey& key) {
+  const oci::StateDir dir = TaskOciStateDir(key.bundle);
+  // force: a running container is killed too (the service only removes created or stopped ones).
+  PODSHIM_TRY(OciDelete(dir, key.id, /*force=*/true));
+  PODSHIM_TRY(UnmountRootfs(key.bundle / "rootfs"));
+  std::error_code ec;
+  fs::remove(dir.root(), ec);  // only when empty: other tasks of the bundle keep theirs
+  return Ok();
+}
+
+}  // namespace podshim::shim::task

@@ -1,0 +1,33 @@
+// OciTaskRuntime: TaskRuntime over `podshim oci`'s runc-like lifecycle (shim/ocirt). Each task
+// keeps its runtime state inside its own bundle, <bundle>/.podshim/oci/<id> (runc-style
+// state.json and exec.fifo), and its exit record at <bundle>/.podshim/containers/<id>/exit: test
+// runs never collide, and containerd's removal of the bundle leaves nothing behind.
+#pragma once
+
+#include <filesystem>
+
+#include "oci/state.h"
+#include "shim/record/exit_records.h"
+#include "shim/task/task_runtime.h"
+
+namespace podshim::shim::task {
+
+// <bundle>/.podshim: everything podshim writes into a task's bundle.
+std::filesystem::path TaskStateRoot(const std::filesystem::path& bundle);
+// The runtime state dir of the bundle's tasks (<bundle>/.podshim/oci).
+oci::StateDir TaskOciStateDir(const std::filesystem::path& bundle);
+// The exit records of the bundle's tasks (<bundle>/.podshim/containers/<id>/exit).
+ExitRecords TaskExitRecords(const std::filesystem::path& bundle);
+
+class OciTaskRuntime final : public TaskRuntime {
+ public:
+  Result<pid_t> Create(const TaskLaunch& launch) override;
+  Status Start(const TaskKey& key) override;
+  Status Signal(const TaskKey& key, int sig) override;
+  Status SignalAll(const TaskKey& key, int sig) override;
+  Result<std::vector<pid_t>> Pids(const TaskKey& key) override;
+  Status RecordExit(const TaskKey& key, int exit_status) override;
+  Status Remove(const TaskKey& key) override;
+};
+
+}  // namespace podshim::shim::task

@@ -1,0 +1,86 @@
+// TaskService: containerd's task API (containerd.task.v2.Task, stage 1: Create, Start, Wait,
+// State, Pids, Kill, Delete, Connect, Shutdown) mapped onto a TaskRuntime, for the shim binary's
+// one loop thread. Replies go through the call's Responder (Wait's when the task exits), events
+// through `Publish` in call order, so a task's create, start, exit and delete events are ordered
+// even when it exits at once. Every other method answers Unimplemented.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "shim/task/task_exit.h"
+#include "shim/task/task_runtime.h"
+#include "shim/ttrpc/rpc_call.h"
+
+namespace podshim::shim::task {
+
+// One event for containerd: topic "/tasks/exit", type_url "containerd.events.TaskExit", the
+// serialized event message. The caller forwards them in order.
+using Publish =
+    std::function<void(std::string topic, std::string type_url, std::string event_bytes)>;
+
+struct TaskServiceOptions {
+  pid_t shim_pid = 0;  // Connect's shim_pid
+  std::string ns;      // containerd namespace (-namespace), for the caller's envelopes
+  // Called after Shutdown was answered when no task is left: the shim exits.
+  std::function<void()> on_shutdown;
+  std::function<WallTime()> clock;  // exited_at; empty: the system clock
+};
+
+class TaskService {
+ public:
+  TaskService(TaskRuntime& runtime, Publish publish, TaskServiceOptions opts);
+
+  // Answers `call` through `respond`, now or (Wait) later; never blocks for long.
+  void Handle(ttrpc::RpcCall call, ttrpc::Responder respond);
+
+  // The reaper's report of a reaped child (waitpid status). For a task's init: records the exit
+  // durably, then publishes TaskExit and answers its Waits. Other pids are ignored.
+  void OnExit(pid_t pid, int wait_status);
+
+  bool HasTasks() const { return !tasks_.empty(); }
+
+ private:
+  enum class Phase { kCreated, kRunning, kStopped };
+  struct Task {
+    TaskKey key;
+    pid_t pid = 0;
+    Phase phase = Phase::kCreated;
+    std::string stdin_path, stdout_path, stderr_path;
+    int exit_status = 0;
+    WallTime exited_at{};
+    std::vector<ttrpc::Responder> waiters;
+  };
+  using Found = std::expected<Task*, ttrpc::RpcError>;
+
+  // Stage-1 methods (task_service.cc, task_lifecycle_rpcs.cc): the reply or the status.
+  ttrpc::RpcResult Create(const std::string& payload);
+  ttrpc::RpcResult Start(const std::string& payload);
+  ttrpc::RpcResult State(const std::string& payload);
+  ttrpc::RpcResult Pids(const std::string& payload);
+  ttrpc::RpcResult Kill(const std::string& payload);
+  ttrpc::RpcResult Delete(const std::string& payload);
+  ttrpc::RpcResult Connect(const std::string& payload);
+  void Wait(const std::string& payload, ttrpc::Responder& respond);
+  void Shutdown(const std::string& payload, ttrpc::Responder& respond);
+
+  // The task `id` (NotFound otherwise); a non-empty exec_id is NotFound (no execs yet).
+  Found Find(const std::string& id, const std::string& exec_id);
+  // Marks `task` stopped with `exit_status` now, records it durably, publishes TaskExit and
+  // answers its Waits.
+  void Exited(Task& task, int exit_status);
+  void Emit(const char* topic, const char* name, const std::string& bytes);
+  WallTime Now() const;
+
+  TaskRuntime& runtime_;
+  Publish publish_;
+  TaskServiceOptions opts_;
+  std::map<std::string, Task> tasks_;
+};
+
+}  // namespace podshim::shim::task

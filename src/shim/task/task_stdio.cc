@@ -1,0 +1,51 @@
+#include "shim/task/task_stdio.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "common/sys.h"
+
+namespace podshim::shim::task {
+namespace {
+
+Status ClearNonblock(int fd, const std::string& what) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    return Error::Errno(errno, "fcntl " + what);
+  }
+  return Ok();
+}
+
+Result<UniqueFd> OpenInput(const std::string& path) {
+  if (path.empty()) return sys::Open("/dev/null", O_RDONLY | O_CLOEXEC);
+  UniqueFd fd = PODSHIM_TRY_WRAP(sys::Open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), "stdin");
+  PODSHIM_TRY(ClearNonblock(fd.get(), "stdin " + path));
+  return fd;
+}
+
+Result<UniqueFd> OpenOutput(const std::string& path, const char* stream) {
+  if (path.empty()) return sys::Open("/dev/null", O_WRONLY | O_CLOEXEC);
+  auto fd = sys::Open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (!fd && fd.error().code() == std::error_code(ENXIO, std::system_category())) {
+    // A FIFO nobody reads yet: O_RDWR opens at once; the reader still sees EOF once every
+    // writer (then only the container) has closed it.
+    fd = sys::Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  }
+  if (!fd) return std::move(fd).error().Wrap(stream);
+  PODSHIM_TRY(ClearNonblock(fd->get(), std::string(stream) + " " + path));
+  return std::move(*fd);
+}
+
+}  // namespace
+
+Result<TaskStdio> OpenTaskStdio(const std::string& stdin_path, const std::string& stdout_path,
+                                const std::string& stderr_path) {
+  TaskStdio io;
+  io.in = PODSHIM_TRY(OpenInput(stdin_path));
+  io.out = PODSHIM_TRY(OpenOutput(stdout_path, "stdout"));
+  io.err = PODSHIM_TRY(OpenOutput(stderr_path, "stderr"));
+  return io;
+}
+
+}  // namespace podshim::shim::task

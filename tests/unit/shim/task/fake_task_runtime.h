@@ -1,0 +1,129 @@
+// FakeTaskRuntime: a TaskRuntime that records each call as a line ("create t1", "signal t1 15")
+// and fails where a test says so; TaskServiceHarness drives a TaskService over it and keeps
+// the events it publishes.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "shim/proto/events.pb.h"
+#include "shim/proto/task.pb.h"
+#include "shim/task/task_service.h"
+
+namespace podshim::shim::task {
+
+class FakeTaskRuntime : public TaskRuntime {
+ public:
+  Result<pid_t> Create(const TaskLaunch& launch) override {
+    calls.push_back("create " + launch.key.id + " " + launch.key.bundle.string());
+    launches.push_back(launch);
+    if (fail_create) return *fail_create;
+    return next_pid++;
+  }
+  Status Start(const TaskKey& key) override { return Record("start " + key.id, fail_start); }
+  Status Signal(const TaskKey& key, int sig) override {
+    return Record("signal " + key.id + " " + std::to_string(sig), fail_signal);
+  }
+  Status SignalAll(const TaskKey& key, int sig) override {
+    return Record("signal-all " + key.id + " " + std::to_string(sig), fail_signal);
+  }
+  Result<std::vector<pid_t>> Pids(const TaskKey& key) override {
+    calls.push_back("pids " + key.id);
+    return pids;
+  }
+  Status RecordExit(const TaskKey& key, int exit_status) override {
+    return Record("record-exit " + key.id + " " + std::to_string(exit_status), std::nullopt);
+  }
+  Status Remove(const TaskKey& key) override { return Record("remove " + key.id, fail_remove); }
+
+  std::vector<std::string> calls;
+  std::vector<TaskLaunch> launches;
+  pid_t next_pid = 100;
+  std::vector<pid_t> pids = {100, 101};
+  std::optional<Error> fail_create, fail_start, fail_signal, fail_remove;
+
+ private:
+  Status Record(std::string call, const std::optional<Error>& fail) {
+    calls.push_back(std::move(call));
+    if (fail) return *fail;
+    return Ok();
+  }
+};
+
+struct PublishedEvent {
+  std::string topic;
+  std::string type_url;
+  std::string bytes;
+};
+
+namespace v2 = containerd::task::v2;
+namespace events = containerd::events;
+
+class TaskServiceHarness : public ::testing::Test {
+ protected:
+  static constexpr pid_t kShimPid = 4242;
+  const WallTime kNow = WallTime(std::chrono::seconds(1'700'000'000) + std::chrono::nanoseconds(5));
+
+  // The reply of a call answered at once (the test fails if it was not).
+  ttrpc::RpcResult Call(const std::string& method, const std::string& payload,
+                        const std::string& service = "containerd.task.v2.Task") {
+    auto out = std::make_shared<std::optional<ttrpc::RpcResult>>();
+    service_.Handle({service, method, payload, "", 0}, [out](ttrpc::RpcResult r) { *out = r; });
+    EXPECT_TRUE(out->has_value()) << method << " was not answered at once";
+    if (!out->has_value()) return std::unexpected(ttrpc::RpcError{ttrpc::Code::kUnknown, "none"});
+    return **out;
+  }
+  template <class Request>
+  requires(!std::is_convertible_v<Request, std::string>) ttrpc::RpcResult
+      Call(const std::string& method, const Request& req) {
+    return Call(method, req.SerializeAsString());
+  }
+  // Parses a successful reply as `Reply` (the test fails on an error).
+  template <class Reply>
+  Reply Decode(const ttrpc::RpcResult& r) {
+    Reply m;
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+    if (r) {
+      EXPECT_TRUE(m.ParseFromString(*r));
+    }
+    return m;
+  }
+
+  v2::CreateTaskResponse CreateTask(const std::string& id) {
+    v2::CreateTaskRequest req;
+    req.set_id(id);
+    req.set_bundle("/run/b/" + id);
+    return Decode<v2::CreateTaskResponse>(Call("Create", req));
+  }
+  ttrpc::RpcResult StartTask(const std::string& id) {
+    v2::StartRequest req;
+    req.set_id(id);
+    return Call("Start", req);
+  }
+  std::vector<std::string> Topics() const {
+    std::vector<std::string> out;
+    for (const PublishedEvent& e : events_) out.push_back(e.topic);
+    return out;
+  }
+
+  FakeTaskRuntime runtime_;
+  std::vector<PublishedEvent> events_;
+  int shutdowns_ = 0;
+  TaskService service_{
+      runtime_,
+      [this](std::string topic, std::string type_url, std::string bytes) {
+        events_.push_back({std::move(topic), std::move(type_url), std::move(bytes)});
+      },
+      TaskServiceOptions{kShimPid, "default", [this] { ++shutdowns_; }, [this] { return kNow; }}};
+};
+
+// A waitpid status: exited with `code`, or killed by `sig`.
+inline int Exited(int code) { return code << 8; }
+inline int Killed(int sig) { return sig; }
+
+}  // namespace podshim::shim::task
