@@ -4,7 +4,7 @@
 # with a busybox-static image from scripts/mk-oci-image.py; for each runtime:
 #   1. `ctr run --rm --runtime R IMG idN /bin/true` timed by hyperfine, RUNS runs (default 20,
 #      after WARMUP=2), a fresh container id per run;
-#   2. the shim's VmRSS, Rss and Pss (/proc/PID/status, /proc/PID/smaps_rollup) and threads,
+#   2. the shim's Rss and Pss (/proc/PID/smaps_rollup), RssAnon and threads (/proc/PID/status),
 #      IDLE seconds (default 2) after 1 `-d sleep` container started, then after 5 containers of
 #      one group (annotation io.containerd.runc.v2.group) on the same shim.
 # Prints a markdown table with the ratios to runc's shim (targets: time <= 1/2, RSS <= 1/4).
@@ -132,9 +132,9 @@ hyperfine --style basic --runs "$runs" --warmup "$warmup" --export-json "$work/s
 
 # 2. memory of an idle shim: 1 container, then 5 of one group.
 field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
-sample() { # shim pid -> "rss_kb pss_kb threads"
+sample() { # shim pid -> "rss_kb pss_kb threads anon_kb"
   echo "$(field Rss /proc/"$1"/smaps_rollup) $(field Pss /proc/"$1"/smaps_rollup)" \
-    "$(field Threads /proc/"$1"/status)"
+    "$(field Threads /proc/"$1"/status) $(field RssAnon /proc/"$1"/status)"
 }
 for r in "${runtimes[@]}"; do
   key=$(label "$r" | tr ' ' _)
@@ -181,16 +181,16 @@ for r in runtimes:
 runc = rows[0]
 print()
 print("| runtime | ctr run --rm /bin/true, mean ± σ (min-max) | shim Rss / Pss, 1 container "
-      "| shim Rss / Pss, 5 grouped | threads (1 / 5) | shims for the 5 |")
-print("|---|---|---|---|---|---|")
+      "| shim Rss / Pss, 5 grouped | RssAnon (1 / 5) | threads (1 / 5) | shims for the 5 |")
+print("|---|---|---|---|---|---|---|")
 for name, t, mem, shims in rows:
     ms = lambda s: f"{s * 1000:.1f}"
     mb = lambda kb: f"{int(kb) / 1024:.1f} MiB"
     print(f"| {name} | {ms(t['mean'])} ± {ms(t['stddev'])} ms ({ms(t['min'])}-{ms(t['max'])}) "
           f"| {mb(mem[1][0])} / {mb(mem[1][1])} | {mb(mem[5][0])} / {mb(mem[5][1])} "
-          f"| {mem[1][2]} / {mem[5][2]} | {shims} |")
+          f"| {mb(mem[1][3])} / {mb(mem[5][3])} | {mem[1][2]} / {mem[5][2]} | {shims} |")
 if len(rows) == 1:
-    print("| podshim v2 | not measured: the binary is not built | | | | |")
+    print("| podshim v2 | not measured: the binary is not built | | | | | |")
 for name, t, mem, _ in rows[1:]:
     time_ratio = t["mean"] / runc[1]["mean"]
     rss1 = int(mem[1][0]) / int(runc[2][1][0])
