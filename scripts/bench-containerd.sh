@@ -3,7 +3,7 @@
 # (docs/benchmarks.md). A private containerd in a temp dir (own root, state and sockets, no CRI)
 # with a busybox-static image from scripts/mk-oci-image.py; for each runtime:
 #   1. `ctr run --rm --runtime R IMG idN /bin/true` timed by hyperfine, RUNS runs (default 20,
-#      after WARMUP=2), a fresh container id per run;
+#      after WARMUP=2) in ROUNDS (default 4) turns of the runtimes, a fresh container id per run;
 #   2. the shim's Rss and Pss (/proc/PID/smaps_rollup), RssAnon and threads (/proc/PID/status),
 #      IDLE seconds (default 2) after 1 `-d sleep` container started, then after 5 containers of
 #      one group (annotation io.containerd.runc.v2.group) on the same shim.
@@ -11,10 +11,11 @@
 # Needs root. Uses SHIM, or BUILD/src/containerd-shim-podshim-v2 (BUILD defaults to build/;
 # the script never builds). Without that binary it measures runc's shim only and says so.
 # Removes everything it made: tasks, containers, containerd, mounts, cgroups, its temp dir.
-# Usage: scripts/bench-containerd.sh     env: BUILD, SHIM, RUNS, WARMUP, IDLE
+# Usage: scripts/bench-containerd.sh     env: BUILD, SHIM, RUNS, ROUNDS, WARMUP, IDLE
 set -euo pipefail
 
 runs=${RUNS:-20}
+rounds=${ROUNDS:-4}
 warmup=${WARMUP:-2}
 idle=${IDLE:-2}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -117,7 +118,7 @@ label() { [ "$1" = "$runc_name" ] && echo "runc shim" || echo "podshim v2"; }
 # 1. start-up: a counter file gives each run its own container id (read/echo are dash
 # builtins: no extra process inside the timed command).
 echo "bench-containerd: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg);" \
-  "$runs runs of ctr run --rm /bin/true per runtime (+$warmup warm-up)"
+  "$runs runs of ctr run --rm /bin/true per runtime (+$warmup warm-up), $rounds rounds"
 names=()
 commands=()
 for r in "${runtimes[@]}"; do
@@ -127,8 +128,22 @@ for r in "${runtimes[@]}"; do
   commands+=("read n <$work/n.$key; echo \$((n+1)) >$work/n.$key; command ctr --address \
 $work/c.sock -n $ns run --rm --fifo-dir $work/fifo --runtime $r $image $key\$n /bin/true")
 done
-hyperfine --style basic --runs "$runs" --warmup "$warmup" --export-json "$work/start.json" \
-  "${names[@]}" "${commands[@]}"
+# containerd's events of every run: where the time goes (shim start + Create, Start, ...).
+command ctr --address "$work/c.sock" -n "$ns" events >"$work/events" 2>&1 &
+events_pid=$!
+sleep 0.3
+# In ROUNDS rounds of RUNS/ROUNDS runs each, the runtimes taking turns, so that a change of the
+# machine's load hits both (hyperfine alone runs all of one command, then all of the next).
+per_round=$(((runs + rounds - 1) / rounds))
+for round in $(seq 1 "$rounds"); do
+  w=0
+  [ "$round" = 1 ] && w=$warmup
+  hyperfine --style none --runs "$per_round" --warmup "$w" \
+    --export-json "$work/start.$round.json" "${names[@]}" "${commands[@]}"
+done
+
+kill "$events_pid"
+wait "$events_pid" 2>/dev/null || true
 
 # 2. memory of an idle shim: 1 container, then 5 of one group.
 field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
@@ -169,7 +184,13 @@ done
 python3 - "$work" "${runtimes[@]}" <<'EOF'
 import json, sys
 work, runtimes = sys.argv[1], sys.argv[2:]
-start = {r["command"]: r for r in json.load(open(f"{work}/start.json"))["results"]}
+import glob, statistics
+times = {}
+for path in sorted(glob.glob(f"{work}/start.*.json")):
+    for r in json.load(open(path))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+start = {name: {"mean": statistics.mean(t), "stddev": statistics.stdev(t), "min": min(t),
+                "max": max(t), "runs": len(t)} for name, t in times.items()}
 rows = []
 for r in runtimes:
     name = "runc shim" if r == "io.containerd.runc.v2" else "podshim v2"
@@ -180,6 +201,7 @@ for r in runtimes:
     rows.append((name, t, mem, shims))
 runc = rows[0]
 print()
+print(f"{rows[0][1]['runs']} runs per runtime")
 print("| runtime | ctr run --rm /bin/true, mean ± σ (min-max) | shim Rss / Pss, 1 container "
       "| shim Rss / Pss, 5 grouped | RssAnon (1 / 5) | threads (1 / 5) | shims for the 5 |")
 print("|---|---|---|---|---|---|---|")
@@ -191,6 +213,31 @@ for name, t, mem, shims in rows:
           f"| {mb(mem[1][3])} / {mb(mem[5][3])} | {mem[1][2]} / {mem[5][2]} | {shims} |")
 if len(rows) == 1:
     print("| podshim v2 | not measured: the binary is not built | | | | | |")
+# Per phase, from containerd's events (their publish times), mean over the timed runs.
+import datetime
+phases = ["/containers/create", "/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete",
+          "/containers/delete"]
+seen = {}
+for line in open(f"{work}/events"):
+    f = line.split(None, 6)
+    if len(f) < 7 or f[5] not in phases:
+        continue
+    t = datetime.datetime.strptime((f[0] + " " + f[1])[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    p = json.loads(f[6])
+    seen.setdefault(p.get("container_id") or p.get("id"), {}).setdefault(f[5], t)
+print("\nFrom containerd's events, mean ms per run: containers/create -> tasks/create (shim "
+      "start + Create) -> tasks/start -> tasks/exit -> tasks/delete -> containers/delete")
+print("| runtime | -> tasks/create | -> tasks/start | -> tasks/exit | -> tasks/delete "
+      "| -> containers/delete | containers/create -> containers/delete |")
+print("|---|---|---|---|---|---|---|")
+for name, *_ in rows:
+    key = name.replace(" ", "_")
+    runs = [r for cid, r in seen.items() if cid and cid.startswith(key) and len(r) == 6]
+    if not runs:
+        continue
+    gaps = [statistics.mean((r[b] - r[a]) * 1000 for r in runs) for a, b in zip(phases, phases[1:])]
+    total = statistics.mean((r[phases[-1]] - r[phases[0]]) * 1000 for r in runs)
+    print(f"| {name} | " + " | ".join(f"{g:.1f}" for g in gaps) + f" | {total:.1f} |")
 for name, t, mem, _ in rows[1:]:
     time_ratio = t["mean"] / runc[1]["mean"]
     rss1 = int(mem[1][0]) / int(runc[2][1][0])
