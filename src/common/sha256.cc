@@ -58,7 +58,8 @@ std::string Sha256Hex(std::string_view data) {
   tail[rest] = 0x80;
   size_t blocks = rest + 9 <= 64 ? 1 : 2;
   uint64_t bits = static_cast<uint64_t>(data.size()) * 8;
-  for (int i = 0; i < 8; ++i) tail[blocks * 64 - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    tail[blocks * 64 - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
   for (size_t b = 0; b < blocks; ++b) Compress(h, tail.data() + 64 * b);
   std::string hex;
   hex.reserve(64);

@@ -19,8 +19,9 @@ int main(int argc, char** argv) {
   }
   if (flags->version) {
     std::printf("containerd-shim-podshim-v2:\n  Version:  %.*s\n  Revision: %.*s\n",
-                static_cast<int>(podshim::ProjectVersion().size()), podshim::ProjectVersion().data(),
-                static_cast<int>(podshim::BuildCommit().size()), podshim::BuildCommit().data());
+                static_cast<int>(podshim::ProjectVersion().size()),
+                podshim::ProjectVersion().data(), static_cast<int>(podshim::BuildCommit().size()),
+                podshim::BuildCommit().data());
     return 0;
   }
   if (flags->action == "start") return RunStart(*flags);

@@ -57,9 +57,9 @@ Result<ShimFlags> ParseShimFlags(std::span<char* const> args) {
   if (i < args.size()) return Error::Invalid("unexpected argument " + Quoted(args[i]));
   if (f.version) return f;
   if (f.action != "start" && f.action != "delete") {
-    return Error::Invalid(f.action.empty() ? "no action: want start or delete"
-                                           : "unknown action " + Quoted(f.action) +
-                                                 ": want start or delete");
+    return Error::Invalid(f.action.empty()
+                              ? "no action: want start or delete"
+                              : "unknown action " + Quoted(f.action) + ": want start or delete");
   }
   if (f.ns.empty()) return Error::Invalid("-namespace is required");
   if (f.id.empty()) return Error::Invalid("-id is required");

@@ -13,11 +13,11 @@
 #include <memory>
 
 #include "common/daemon.h"
-#include "signals/reaper.h"
 #include "shim/task/task_runtime_oci.h"
 #include "shim/task/task_service.h"
 #include "shim/ttrpc/event_forwarder.h"
 #include "shim/ttrpc/server.h"
+#include "signals/reaper.h"
 
 namespace podshim::shim::shimv2 {
 namespace {
@@ -75,8 +75,8 @@ int Serve(UniqueFd listener, ServeOptions opts) {
         events.Publish(opts.ns, std::move(topic), std::move(type_url), std::move(bytes));
       },
       std::move(service_opts));
-  server = std::make_unique<ttrpc::Server>(
-      loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
+  server =
+      std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
         service.Handle(std::move(call), std::move(respond));
       });
 

@@ -11,10 +11,10 @@
 namespace podshim::shim::shimv2 {
 
 struct ServeOptions {
-  std::string ns;                      // -namespace: events' namespace
-  std::filesystem::path socket_path;   // removed when the shim exits
-  std::string events_address;          // $TTRPC_ADDRESS; empty: events are dropped
-  UniqueFd ready_channel;              // gets "ready\n" once serving, then is closed
+  std::string ns;                     // -namespace: events' namespace
+  std::filesystem::path socket_path;  // removed when the shim exits
+  std::string events_address;         // $TTRPC_ADDRESS; empty: events are dropped
+  UniqueFd ready_channel;             // gets "ready\n" once serving, then is closed
 };
 
 // Serves until the last task is gone and Shutdown came; returns the process exit status.

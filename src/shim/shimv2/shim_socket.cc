@@ -20,6 +20,10 @@ namespace fs = std::filesystem;
 // containerd's bundles hold specs of a few KiB; anything far larger is not read for a group.
 constexpr size_t kMaxConfigBytes = 4 << 20;
 
+// Where shims' sockets live (runc's shim uses it too; the file names never collide: podshim's
+// hash input starts with "podshim/").
+constexpr const char* kSocketDir = "/run/containerd/s";
+
 Result<sockaddr_un> UnixAddress(const fs::path& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -52,9 +56,17 @@ std::string TaskGroup(const fs::path& bundle, const std::string& id) {
   return id;
 }
 
+void RemoveSocketIfStale(const fs::path& bundle) {
+  auto text = sys::ReadFile(bundle / "address");
+  if (!text || !text->starts_with("unix://")) return;
+  fs::path socket = text->substr(7);
+  if (socket.parent_path() != kSocketDir || IsServing(socket)) return;
+  (void)::unlink(socket.c_str());
+}
+
 fs::path ShimSocketPath(const std::string& address, const std::string& ns,
                         const std::string& group) {
-  return fs::path("/run/containerd/s") / Sha256Hex("podshim/" + address + "/" + ns + "/" + group);
+  return fs::path(kSocketDir) / Sha256Hex("podshim/" + address + "/" + ns + "/" + group);
 }
 
 bool IsServing(const fs::path& path) {

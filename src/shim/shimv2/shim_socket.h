@@ -30,4 +30,8 @@ Result<UniqueFd> ListenAt(const std::filesystem::path& path);
 // Writes "unix://<path>" to <bundle>/address (atomically).
 Status WriteAddressFile(const std::filesystem::path& bundle, const std::filesystem::path& socket);
 
+// After a shim crash: removes the socket <bundle>/address names when it lies in the shims' socket
+// dir and no server accepts on it any more. A live shim's socket is never touched.
+void RemoveSocketIfStale(const std::filesystem::path& bundle);
+
 }  // namespace podshim::shim::shimv2

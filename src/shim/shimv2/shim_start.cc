@@ -42,14 +42,15 @@ void LogToBundleFifo(const fs::path& bundle) {
 }
 
 // Runs in the detached daemon: listens, tells the caller, serves until the last task is gone.
-[[noreturn]] void BecomeShim(const ShimFlags& flags, const fs::path& bundle,
-                             const fs::path& socket, int oom_score_adj, UniqueFd channel) {
+[[noreturn]] void BecomeShim(const ShimFlags& flags, const fs::path& bundle, const fs::path& socket,
+                             int oom_score_adj, UniqueFd channel) {
   LogToBundleFifo(bundle);
   (void)sys::WriteFile("/proc/self/oom_score_adj", std::to_string(oom_score_adj));
   auto listener = ListenAt(socket);
   if (!listener) {
     bool taken = listener.error().code() == make_error_code(ErrorCode::kConflict);
-    (void)daemon::SendLine(channel.get(), taken ? "serving" : "error " + listener.error().ToString());
+    (void)daemon::SendLine(channel.get(),
+                           taken ? "serving" : "error " + listener.error().ToString());
     std::_Exit(taken ? 0 : 1);
   }
   ServeOptions opts;

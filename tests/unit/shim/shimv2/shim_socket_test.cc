@@ -84,5 +84,31 @@ TEST_F(ShimSocketTest, AddressFileHoldsTheUnixUrl) {
   EXPECT_EQ(text, "unix:///run/containerd/s/abc");
 }
 
+TEST_F(ShimSocketTest, OnlyAStaleSocketInTheShimsDirIsRemoved) {
+  // A socket elsewhere is never removed, stale or not.
+  fs::path elsewhere = dir_ / "stale.sock";
+  {
+    auto l = ListenAt(elsewhere);
+    ASSERT_TRUE(l);
+  }
+  ASSERT_TRUE(WriteAddressFile(dir_, elsewhere));
+  RemoveSocketIfStale(dir_);
+  EXPECT_TRUE(fs::exists(elsewhere));
+  // In the shims' dir: a live one stays, a stale one goes.
+  fs::path mine = ShimSocketPath("/test/" + dir_.native(), "ns", "g");
+  ASSERT_TRUE(WriteAddressFile(dir_, mine));
+  {
+    auto live = ListenAt(mine);
+    ASSERT_TRUE(live) << live.error().ToString();
+    RemoveSocketIfStale(dir_);
+    EXPECT_TRUE(fs::exists(mine));
+  }
+  RemoveSocketIfStale(dir_);
+  EXPECT_FALSE(fs::exists(mine));
+  // No address file: nothing to do.
+  fs::remove(dir_ / "address");
+  RemoveSocketIfStale(dir_);
+}
+
 }  // namespace
 }  // namespace podshim::shim::shimv2
