@@ -12,218 +12,24 @@ leave (libpod_parent cgroups, /run/containerd dirs, cni.lock) is removed when th
 Usage: clients_test.py --build BUILD_DIR [--list | TEST...]   (TEST: Class.test_name)
 Exit 77 (ctest's SKIP_RETURN_CODE) when a client package is not installed.
 """
-import argparse
 import json
 import os
-import pty
-import select
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MK_IMAGE = os.path.join(SOURCE, "scripts", "mk-oci-image.py")
-BUILD = ""  # set by main()
-CGROUP = "/sys/fs/cgroup"
-IMAGE = "localhost/busybox:local"
+import client_fixtures as fx
+from client_fixtures import (IMAGE, ClientTest, ContainerdFixture, cgroup_hierarchies,
+                             make_rootfs, processes_mentioning, run, run_in_pty, v2_cgroup_of,
+                             wait_for)
+
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]  # root's hard caps
-SKIPPED = []
 
 
 def runtime():
-    return os.path.join(BUILD, "src", "podshim-runc")
-
-
-def run(argv, timeout=60, check=False, **kw):
-    """Runs argv, returns CompletedProcess with text stdout/stderr."""
-    p = subprocess.run(argv, stdin=kw.pop("stdin", subprocess.DEVNULL), capture_output=True,
-                       text=True, timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{argv} exited {p.returncode}\nstdout: {p.stdout}\n"
-                             f"stderr: {p.stderr}")
-    return p
-
-
-def wait_for(what, predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def missing_packages(*binaries):
-    return [b for b in binaries if shutil.which(b) is None]
-
-
-def make_rootfs(root):
-    """A busybox-static root: /bin/busybox and its applets as symlinks (as `--install -s`)."""
-    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "etc", "tmp"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
-    shutil.copy2(shutil.which("busybox"), os.path.join(root, "bin", "busybox"))
-    for applet in run(["busybox", "--list-full"], check=True).stdout.split():
-        path = os.path.join(root, applet)
-        if not os.path.lexists(path):
-            os.symlink("/bin/busybox", path)
-
-
-def unescape_mount(path):
-    return path.encode().decode("unicode_escape")  # mountinfo's \040 etc.
-
-
-def mounts_under(prefix):
-    with open("/proc/self/mountinfo") as f:
-        points = [unescape_mount(line.split()[4]) for line in f]
-    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
-
-
-def cgroup_hierarchies():
-    """Every mounted hierarchy root: the v1 ones and cgroup2 (unified on a hybrid host)."""
-    roots = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            fstype = fields[fields.index("-") + 1]
-            if fstype in ("cgroup", "cgroup2"):
-                roots.append(unescape_mount(fields[4]))
-    return roots
-
-
-def cgroups_named(fragment):
-    """Cgroup dirs (in any hierarchy) whose name contains fragment."""
-    found = []
-    for root in cgroup_hierarchies():
-        for top, dirs, _ in os.walk(root):
-            found += [os.path.join(top, d) for d in dirs if fragment in d]
-    return found
-
-
-def v2_cgroup_of(pid):
-    """The cgroup2 directory of pid (its `0::` line), or None."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                rel = line.strip()[3:]
-                base = os.path.join(CGROUP, "unified")
-                if not os.path.isdir(base):
-                    base = CGROUP
-                return base + rel
-    return None
-
-
-def processes_mentioning(text):
-    pids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if text.encode() in f.read():
-                    pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
-
-
-def start_time(pid):
-    """Field 22 of /proc/PID/stat (so a reused pid is not mistaken for ours), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return None
-
-
-def run_in_pty(argv, lines, prompt="# ", timeout=30.0):
-    """Runs argv on a new pseudo-terminal (its controlling tty), types `lines` (if any) once
-    `prompt` appears, returns (exit status, everything it printed)."""
-    pid, master = pty.fork()
-    if pid == 0:
-        try:
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    out = b""
-    typed = False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if lines and not typed and prompt.encode() in out:
-                os.write(master, lines.encode())
-                typed = True
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: the child closed its side
-                    break
-                if not chunk:
-                    break
-                out += chunk
-        else:
-            os.kill(pid, signal.SIGKILL)
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(master)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
-
-
-class ClientTest(unittest.TestCase):
-    """A short private temp dir, the container pids seen, and leftover checks."""
-
-    PACKAGES = ()
-
-    def setUp(self):
-        missing = missing_packages(*self.PACKAGES)
-        if missing:
-            SKIPPED.append(self.id())
-            self.skipTest(f"not installed: {', '.join(missing)} (scripts/setup.sh installs them)")
-        self.dir = tempfile.mkdtemp(prefix="pc", dir="/tmp")  # short: unix socket paths
-        self.tag = os.path.basename(self.dir).lower().replace("_", "")
-        self.pids = {}  # container process pid -> start time
-        self.created = []  # paths outside self.dir that did not exist before the test
-        self.addCleanup(self.remove_dir)
-
-    def remember_pid(self, pid):
-        self.pids[pid] = start_time(pid)
-
-    def note_if_new(self, path):
-        if not os.path.exists(path):
-            self.created.append(path)
-
-    def remove_created(self):
-        for path in sorted(self.created, key=len, reverse=True):
-            if path.endswith("/cache"):  # podman's blob-info cache: a directory of files
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.isdir(path) and not os.path.islink(path):
-                try:
-                    os.rmdir(path)  # only when empty: another user may have come meanwhile
-                except OSError:
-                    pass
-            elif os.path.lexists(path):
-                os.unlink(path)
-
-    def remove_dir(self):
-        for point in sorted(mounts_under(self.dir), key=len, reverse=True):
-            subprocess.run(["umount", "-l", point], check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def assert_nothing_left(self, ids, own_mounts=()):
-        """No container process, mount under our dir (but the client's `own_mounts`) or cgroup
-        of `ids`."""
-        wait_for("the containers' processes to exit",
-                 lambda: not [p for p, t in self.pids.items() if t and start_time(p) == t])
-        for cid in ids:
-            self.assertEqual(cgroups_named(cid), [], f"cgroups of {cid} left")
-        left = [m for m in mounts_under(self.dir) if m not in own_mounts]
-        self.assertEqual(left, [], "mounts left")
+    return os.path.join(fx.BUILD, "src", "podshim-runc")
 
 
 class RuncNameTest(unittest.TestCase):
@@ -238,7 +44,7 @@ class RuncNameTest(unittest.TestCase):
         self.assertRegex(p.stdout, r"^podshim version \S+\ncommit: \S+\nspec: 1\.\d+\.\d+\n")
 
     def test_answers_as_the_oci_command(self):
-        direct = run([os.path.join(BUILD, "src", "podshim"), "oci", "features"], check=True)
+        direct = run([os.path.join(fx.BUILD, "src", "podshim"), "oci", "features"], check=True)
         linked = run([runtime(), "features"], check=True)
         self.assertEqual(json.loads(linked.stdout), json.loads(direct.stdout))
 
@@ -408,87 +214,19 @@ class PodmanTest(ClientTest):
                 state = json.load(f)
             self.assertEqual(state["resources"]["memory"]["limit"], 96 << 20)
 
-class ContainerdTest(ClientTest):
-    PACKAGES = ("containerd", "ctr", "containerd-shim-runc-v2", "busybox")
+class ContainerdTest(ContainerdFixture):
+    """containerd's own runc shim execs podshim-runc (`ctr run --runc-binary`)."""
 
-    def setUp(self):
-        super().setUp()
-        d = self.dir
-        for path in ("/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
-                     "/run/containerd/runc"):
-            self.note_if_new(path)
-        self.ns = self.tag
-        for root in cgroup_hierarchies():  # cgroupsPath /<namespace>/<id>: the parent is ours
-            self.note_if_new(os.path.join(root, self.ns))
-        with open(f"{d}/config.toml", "w") as f:
-            f.write(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
-                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                    f'[grpc]\n  address = "{d}/c.sock"\n'
-                    f'[ttrpc]\n  address = "{d}/c.sock.ttrpc"\n')
-        log = open(f"{d}/containerd.log", "w")
-        self.containerd = subprocess.Popen(["containerd", "--config", f"{d}/config.toml"],
-                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        log.close()
-        self.addCleanup(self.clean_containerd)
-        make_rootfs(f"{d}/R")
-        run([sys.executable, MK_IMAGE, f"{d}/R", f"{d}/bb.tar", IMAGE, "sh"], check=True)
-        wait_for("containerd's socket", lambda: os.path.exists(f"{d}/c.sock"))
-        self.ctr("image", "import", f"{d}/bb.tar", check=True)
-
-    def ctr(self, *args, **kw):
-        return run(["ctr", "--address", f"{self.dir}/c.sock", "-n", self.ns, *args], **kw)
+    PACKAGES = ContainerdFixture.PACKAGES + ("containerd-shim-runc-v2",)
 
     def run_args(self):
         return ["--runc-binary", runtime(), "--runc-root", f"{self.dir}/rr"]
 
-    def run_detached(self, cid, *cmd):
-        self.ctr("run", "-d", *self.run_args(), IMAGE, cid, *cmd, check=True)
-        pid = self.task_pid(cid)
-        self.remember_pid(pid)
-        return pid
-
-    def tasks(self):
-        rows = self.ctr("task", "ls", "-q").stdout.split()
-        out = {}
-        for line in self.ctr("task", "ls").stdout.splitlines()[1:]:
-            fields = line.split()
-            if fields and fields[0] in rows:
-                out[fields[0]] = (int(fields[1]), fields[2])
-        return out
-
-    def task_pid(self, cid):
-        return self.tasks()[cid][0]
-
-    def task_status(self, cid):
-        return self.tasks()[cid][1]
-
-    def clean_containerd(self):
-        ids = self.ctr("containers", "ls", "-q").stdout.split()
-        try:
-            for cid in self.tasks():
-                self.ctr("task", "kill", "-a", "-s", "SIGKILL", cid)
-                wait_for(f"task {cid} to stop",
-                         lambda: self.tasks().get(cid, (0, "STOPPED"))[1] == "STOPPED")
-                self.ctr("task", "delete", cid)
-            for cid in ids:
-                self.ctr("containers", "rm", cid)
-            self.assert_nothing_left(ids)
-            state = f"{self.dir}/rr/{self.ns}"
-            self.assertEqual(os.listdir(state) if os.path.isdir(state) else [], [],
-                             "podshim state left")
-        finally:
-            self.containerd.terminate()
-            try:
-                self.containerd.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.containerd.kill()
-                self.containerd.wait()
-            # A shim outlives containerd only if a task was left; it mentions our socket path.
-            left = processes_mentioning(self.dir)
-            for pid in left:
-                os.kill(pid, signal.SIGKILL)
-            self.remove_created()
-            self.assertEqual(left, [], "shim processes left")
+    def check_task_leftovers(self, ids):
+        super().check_task_leftovers(ids)
+        state = f"{self.dir}/rr/{self.ns}"
+        self.assertEqual(os.listdir(state) if os.path.isdir(state) else [], [],
+                         "podshim state left")
 
     def test_run_rm_prints_and_exits_with_the_status(self):
         p = self.ctr("run", "--rm", *self.run_args(), IMAGE, f"{self.tag}-rm", "sh", "-c",
@@ -557,42 +295,5 @@ class ContainerdTest(ClientTest):
         self.assertIn("exit code 137", p.stderr)
 
 
-def all_tests():
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    out = []
-
-    def walk(s):
-        for t in s:
-            if isinstance(t, unittest.TestSuite):
-                walk(t)
-            else:
-                out.append(t.id().split(".", 1)[1])
-
-    walk(suite)
-    return out
-
-
-def main():
-    global BUILD
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", required=False, default=os.path.join(SOURCE, "build"))
-    ap.add_argument("--list", action="store_true", help="print the test names, one a line")
-    ap.add_argument("tests", nargs="*", help="Class.test_name (default: all)")
-    args = ap.parse_args()
-    if args.list:
-        print("\n".join(all_tests()))
-        return 0
-    BUILD = os.path.abspath(args.build)
-    if os.geteuid() != 0:
-        print("clients tier: needs root (podman rootful, containerd)", file=sys.stderr)
-        return 1
-    names = args.tests or all_tests()
-    suite = unittest.defaultTestLoader.loadTestsFromNames(names, sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    if not result.wasSuccessful():
-        return 1
-    return 77 if SKIPPED and len(SKIPPED) == result.testsRun else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fx.run_main(sys.modules[__name__]))
