@@ -72,7 +72,8 @@ Status WriteFile(const std::filesystem::path& path, std::string_view data, mode_
   return Ok();
 }
 
-Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                       Sync sync) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   {
@@ -83,7 +84,7 @@ Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
       ::unlink(tmp.c_str());
       return std::move(w).error().Wrap(tmp.string());
     }
-    if (::fsync(fd.get()) < 0) {
+    if (sync == Sync::kToDisk && ::fsync(fd.get()) < 0) {
       int err = errno;
       ::unlink(tmp.c_str());
       return Error::Errno(err, "fsync " + tmp.string());

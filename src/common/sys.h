@@ -34,9 +34,12 @@ Status WriteAll(int fd, std::string_view data);
 Result<std::string> ReadFile(const std::filesystem::path& path);
 // Writes data to path (O_WRONLY|O_CREAT|O_TRUNC).
 Status WriteFile(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
-// Writes to a temporary file beside path, fsyncs it and renames it over path.
-Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
-                       mode_t mode = 0644);
+// How far a replaced file must get before the call returns: to the disk (fsync: survives a power
+// cut), or the page cache (survives a crash of the process, not of the machine; no disk wait).
+enum class Sync { kToDisk, kPageCache };
+// Writes to a temporary file beside path, fsyncs it (kToDisk) and renames it over path.
+Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644,
+                       Sync sync = Sync::kToDisk);
 // mkdir -p; succeeds when the directory exists.
 Status MakeDirs(const std::filesystem::path& path, mode_t mode = 0755);
 // rm -rf that never crosses a mount point (it refuses to descend into one).

@@ -36,11 +36,14 @@ Status ExitRecords::Write(std::string_view container, const ExitRecord& record) 
   const bool had_oom = ::access(oom.c_str(), F_OK) == 0;
   if (record.oom) {
     UniqueFd fd = PODSHIM_TRY(sys::Open(oom, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (::fsync(fd.get()) < 0) return Error::Errno(errno, "fsync " + oom.string());
+    if (sync_ == sys::Sync::kToDisk && ::fsync(fd.get()) < 0) {
+      return Error::Errno(errno, "fsync " + oom.string());
+    }
   } else if (::unlink(oom.c_str()) < 0 && errno != ENOENT) {
     return Error::Errno(errno, "unlink " + oom.string());
   }
-  Status written = sys::WriteFileAtomic(dir / "exit", std::to_string(record.status) + "\n");
+  Status written =
+      sys::WriteFileAtomic(dir / "exit", std::to_string(record.status) + "\n", 0644, sync_);
   if (!written) {
     // The previous record stays (a full disk): so does its marker, as it was.
     if (had_oom && !record.oom) {
@@ -50,7 +53,7 @@ Status ExitRecords::Write(std::string_view container, const ExitRecord& record) 
     }
     return written;
   }
-  PODSHIM_TRY(FsyncPath(dir, O_RDONLY | O_DIRECTORY));
+  if (sync_ == sys::Sync::kToDisk) PODSHIM_TRY(FsyncPath(dir, O_RDONLY | O_DIRECTORY));
   return Ok();
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/sys.h"
 
 namespace podshim::shim {
 
@@ -26,7 +27,10 @@ bool OomKillGrew(std::optional<uint64_t> before, std::optional<uint64_t> after);
 
 class ExitRecords {
  public:
-  explicit ExitRecords(std::filesystem::path state_dir) : state_dir_(std::move(state_dir)) {}
+  // sync: kToDisk (the pod shim) fsyncs each record and its directory; kPageCache (the
+  // containerd shim, whose state lives on containerd's /run) survives a crash of the shim only.
+  explicit ExitRecords(std::filesystem::path state_dir, sys::Sync sync = sys::Sync::kToDisk)
+      : state_dir_(std::move(state_dir)), sync_(sync) {}
 
   // <state-dir>/containers/<name>
   std::filesystem::path Dir(std::string_view container) const;
@@ -40,6 +44,7 @@ class ExitRecords {
 
  private:
   std::filesystem::path state_dir_;
+  sys::Sync sync_;
 };
 
 }  // namespace podshim::shim

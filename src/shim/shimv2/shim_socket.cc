@@ -101,7 +101,8 @@ Result<UniqueFd> ListenAt(const fs::path& path) {
 }
 
 Status WriteAddressFile(const fs::path& bundle, const fs::path& socket) {
-  return sys::WriteFileAtomic(bundle / "address", "unix://" + socket.native());
+  return sys::WriteFileAtomic(bundle / "address", "unix://" + socket.native(), 0644,
+                              sys::Sync::kPageCache);
 }
 
 }  // namespace podshim::shim::shimv2
