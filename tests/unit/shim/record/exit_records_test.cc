@@ -51,6 +51,20 @@ TEST(ExitRecords, OomMarkerFollowsTheLatestExit) {
   EXPECT_EQ(*records.Read("app"), (ExitRecord{0, false}));
 }
 
+// The containerd shim's records (no fsync) read and replace exactly as the pod shim's do.
+TEST(ExitRecords, PageCacheRecordsAreTheSameFiles) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ExitRecords records(dir.path(), sys::Sync::kPageCache);
+  ASSERT_TRUE(records.Write("t1", {137, true}));
+  EXPECT_EQ(*sys::ReadFile(dir.path() / "containers/t1/exit"), "137\n");
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "containers/t1/oom"));
+  ASSERT_TRUE(records.Write("t1", {3, false}));
+  EXPECT_EQ(*ExitRecords(dir.path()).Read("t1"), (ExitRecord{3, false}));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "containers/t1/oom"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "containers/t1/exit.tmp"));
+}
+
 TEST(ExitRecords, MissingRecordIsNulloptAndGarbageIsAnError) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok());
