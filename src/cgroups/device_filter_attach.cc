@@ -1,7 +1,6 @@
 #include "cgroups/device_filter_attach.h"
 
 #include <errno.h>
-#include <fmt/format.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,7 +37,7 @@ Result<UniqueFd> ProgramFdById(uint32_t id) {
   bpf_attr attr = ZeroAttr();
   attr.prog_id = id;
   long fd = Bpf(BPF_PROG_GET_FD_BY_ID, attr);
-  if (fd < 0) return Error::Errno(errno, fmt::format("open BPF program id {}", id));
+  if (fd < 0) return Error::Errno(errno, "open BPF program id " + std::to_string(id));
   return UniqueFd(static_cast<int>(fd));
 }
 
@@ -106,8 +105,8 @@ Result<UniqueFd> LoadDeviceProgram(std::span<const bpf_insn> program) {
   if (fd >= 0) return UniqueFd(static_cast<int>(fd));  // the first failure was transient
   log.resize(::strnlen(log.data(), log.size()));
   while (!log.empty() && log.back() == '\n') log.pop_back();
-  return Error::Errno(err, fmt::format("load the device program ({} instructions){}",
-                                       program.size(), log.empty() ? "" : ": " + log));
+  return Error::Errno(err, "load the device program (" + std::to_string(program.size()) +
+                               " instructions)" + (log.empty() ? "" : ": " + log));
 }
 
 Result<std::vector<uint32_t>> AttachedDevicePrograms(int cgroup_dir_fd) {

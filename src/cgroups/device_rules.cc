@@ -1,7 +1,5 @@
 #include "cgroups/device_rules.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -21,8 +19,7 @@ Result<DeviceType> ParseType(const json& rule, const std::string& field) {
   if (s == "a") return DeviceType::kAll;
   if (s == "b") return DeviceType::kBlock;
   if (s == "c") return DeviceType::kChar;
-  return Error::Invalid(
-      fmt::format("{}.type: {} is not a device type (a, b or c)", field, Quoted(s)));
+  return Error::Invalid(field + ".type: " + Quoted(s) + " is not a device type (a, b or c)");
 }
 
 // major/minor: absent, null or -1 (runc's own "any") is a wildcard; else 0..4294967295.
@@ -34,16 +31,16 @@ Result<std::optional<uint32_t>> ParseNumber(const json& rule, const char* key,
   if (it->is_number_unsigned()) {
     uint64_t v = it->get<uint64_t>();
     if (v > std::numeric_limits<uint32_t>::max()) {
-      return Error::Invalid(
-          fmt::format("{}: {} is out of range (0 to 4294967295, -1 for any)", name, v));
+      return Error::Invalid(name + ": " + std::to_string(v) +
+                            " is out of range (0 to 4294967295, -1 for any)");
     }
     return std::optional<uint32_t>(static_cast<uint32_t>(v));
   }
   if (it->is_number_integer()) {  // signed and negative
     int64_t v = it->get<int64_t>();
     if (v == -1) return std::optional<uint32_t>();
-    return Error::Invalid(
-        fmt::format("{}: {} is out of range (0 to 4294967295, -1 for any)", name, v));
+    return Error::Invalid(name + ": " + std::to_string(v) +
+                          " is out of range (0 to 4294967295, -1 for any)");
   }
   return Error::Invalid(name + ": must be an integer");
 }
@@ -71,8 +68,8 @@ Result<uint32_t> ParseAccess(const json& rule, const std::string& field) {
         bits |= kDeviceMknod;
         break;
       default:
-        return Error::Invalid(fmt::format("{}.access: {} has {}: only r, w and m are allowed",
-                                          field, Quoted(s), Quoted(std::string_view(&c, 1))));
+        return Error::Invalid(field + ".access: " + Quoted(s) + " has " +
+                              Quoted(std::string_view(&c, 1)) + ": only r, w and m are allowed");
     }
   }
   return bits;
@@ -98,15 +95,16 @@ Result<DeviceRule> ParseRule(const json& rule, const std::string& field) {
 
 Result<DeviceRules> ParseDeviceRules(const nlohmann::json& devices, std::string_view field) {
   if (devices.is_null()) return DeviceRules{};
-  if (!devices.is_array()) return Error::Invalid(fmt::format("{}: must be an array", field));
+  if (!devices.is_array()) return Error::Invalid(std::string(field) + ": must be an array");
   if (devices.size() > kMaxDeviceRules) {
-    return Error::Invalid(fmt::format("{}: {} rules, at most {} are allowed", field, devices.size(),
-                                      kMaxDeviceRules));
+    return Error::Invalid(std::string(field) + ": " + std::to_string(devices.size()) +
+                          " rules, at most " + std::to_string(kMaxDeviceRules) + " are allowed");
   }
   DeviceRules rules;
   rules.reserve(devices.size());
   for (size_t i = 0; i < devices.size(); ++i) {
-    auto rule = PODSHIM_TRY(ParseRule(devices[i], fmt::format("{}[{}]", field, i)));
+    auto rule =
+        PODSHIM_TRY(ParseRule(devices[i], std::string(field) + "[" + std::to_string(i) + "]"));
     rules.push_back(rule);
   }
   return rules;
@@ -160,7 +158,7 @@ std::string DeviceRuleString(const DeviceRule& rule) {
   if (rule.access & kDeviceRead) access += 'r';
   if (rule.access & kDeviceWrite) access += 'w';
   if (rule.access & kDeviceMknod) access += 'm';
-  return fmt::format("{} {}:{} {}", type, num(rule.major), num(rule.minor), access);
+  return std::string(1, type) + " " + num(rule.major) + ":" + num(rule.minor) + " " + access;
 }
 
 }  // namespace podshim::cgroups

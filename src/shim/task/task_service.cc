@@ -1,9 +1,8 @@
 #include "shim/task/task_service.h"
 
-#include <spdlog/spdlog.h>
-
 #include <utility>
 
+#include "common/line_log.h"
 #include "common/quoted.h"
 #include "common/version.h"
 #include "shim/proto/events.pb.h"
@@ -78,7 +77,7 @@ void TaskService::Exited(Task& task, int exit_status) {
   // Durable before anyone hears of it: `delete` reports this record after a shim crash.
   Status recorded = runtime_.RecordExit(task.key, exit_status);
   if (!recorded) {
-    spdlog::error("container {}: record exit: {}", task.key.id, recorded.error().ToString());
+    line_log::Error("container " + task.key.id + ": record exit: " + recorded.error().ToString());
   }
   containerd::events::TaskExit ev;
   ev.set_container_id(task.key.id);

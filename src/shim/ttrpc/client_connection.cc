@@ -1,11 +1,12 @@
 #include "shim/ttrpc/client_connection.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/un.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <utility>
+
+#include "common/line_log.h"
 
 namespace podshim::shim::ttrpc {
 
@@ -127,8 +128,8 @@ void ClientConnection::HandleFrame(Frame frame) {
                                                " bytes exceeds ttrpc's message limit"}));
   }
   if (frame.header.type != static_cast<uint8_t>(FrameType::kResponse)) {
-    spdlog::debug("ttrpc client: ignoring a frame of type {} from {}", frame.header.type,
-                  socket_path_);
+    line_log::Debug("ttrpc client: ignoring a frame of type " + std::to_string(frame.header.type) +
+                    " from " + socket_path_);
     return;
   }
   Finish(stream_id, DecodeResponse(frame.payload));

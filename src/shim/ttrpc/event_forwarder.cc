@@ -1,10 +1,9 @@
 #include "shim/ttrpc/event_forwarder.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "common/line_log.h"
 #include "shim/proto/events.pb.h"
 
 namespace podshim::shim::ttrpc {
@@ -51,14 +50,16 @@ EventForwarder::~EventForwarder() {
 void EventForwarder::Publish(std::string_view ns, std::string_view topic, std::string_view type_url,
                              std::string_view event) {
   if (address_.empty()) {
-    spdlog::debug("events: no containerd address; not forwarding {} for namespace {}", topic, ns);
+    line_log::Debug("events: no containerd address; not forwarding " + std::string(topic) +
+                    " for namespace " + std::string(ns));
     return;
   }
   if (queue_.size() >= options_.max_queued) {
     // The oldest event not being sent; when only the one in flight is queued, the new one.
     if (in_flight_ && queue_.size() <= 1) {
       ++dropped_;
-      spdlog::error("events: dropping {} for namespace {} (the queue is full)", topic, ns);
+      line_log::Error("events: dropping " + std::string(topic) + " for namespace " +
+                      std::string(ns) + " (the queue is full)");
       return;
     }
     Drop(queue_.begin() + (in_flight_ ? 1 : 0),
@@ -102,9 +103,9 @@ void EventForwarder::OnForwarded(RpcResult result) {
 void EventForwarder::Retry(Item& item, const RpcError& error) {
   ++item.retries;
   // The first failure says why; the retries that follow are quiet unless they all fail.
-  spdlog::log(item.retries == 1 ? spdlog::level::warn : spdlog::level::debug,
-              "events: forwarding {} failed ({}); retry {} of {}", item.topic, error.message,
-              item.retries, options_.max_retries);
+  line_log::Write(item.retries == 1 ? line_log::Level::kWarning : line_log::Level::kDebug,
+                  "events: forwarding " + item.topic + " failed (" + error.message + "); retry " +
+                      std::to_string(item.retries) + " of " + std::to_string(options_.max_retries));
   client_.Close();
   retry_armed_ = true;
   retry_timer_.expires_after(options_.retry_delay * item.retries);
@@ -118,7 +119,8 @@ void EventForwarder::Retry(Item& item, const RpcError& error) {
 
 void EventForwarder::Drop(std::deque<Item>::iterator it, std::string_view why) {
   ++dropped_;
-  spdlog::error("events: dropping {} for namespace {} {}", it->topic, it->ns, why);
+  line_log::Error("events: dropping " + it->topic + " for namespace " + it->ns + " " +
+                  std::string(why));
   queue_.erase(it);
 }
 

@@ -1,11 +1,11 @@
 #include "shim/ttrpc/server.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "common/line_log.h"
 #include "shim/ttrpc/server_connection.h"
 
 namespace podshim::shim::ttrpc {
@@ -62,7 +62,7 @@ void Server::Accept() {
       return Accept();
     }
     // EMFILE and the like: try again shortly instead of spinning.
-    spdlog::warn("ttrpc: accept failed: {}", ec.message());
+    line_log::Warn("ttrpc: accept failed: " + ec.message());
     timer_.expires_after(std::chrono::milliseconds(100));
     timer_.async_wait([this, alive](const boost::system::error_code& wait_ec) {
       if (!alive.expired() && !wait_ec && !closed_) Accept();
@@ -113,8 +113,8 @@ void Server::CloseWhenFlushed(std::chrono::milliseconds grace, std::function<voi
   timer_.async_wait(
       [this, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
         if (alive.expired() || ec) return;
-        spdlog::debug("ttrpc: {} connections still writing after the grace period; closing them",
-                      connections_.size());
+        line_log::Debug("ttrpc: " + std::to_string(connections_.size()) +
+                        " connections still writing after the grace period; closing them");
         Close();
       });
 }

@@ -1,6 +1,5 @@
 #include "shim/ttrpc/server_connection.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/line_log.h"
 #include "shim/ttrpc/messages.h"
 
 namespace podshim::shim::ttrpc {
@@ -32,14 +32,15 @@ bool ServerConnection::PeerAllowed() {
   ucred cred{};
   socklen_t len = sizeof(cred);
   if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    spdlog::warn("ttrpc: closing a connection whose peer is unknown (SO_PEERCRED: {})",
-                 std::strerror(errno));
+    line_log::Warn(std::string("ttrpc: closing a connection whose peer is unknown (SO_PEERCRED: ") +
+                   std::strerror(errno) + ")");
     return false;
   }
   uid_t allowed = options_->allowed_uid.value_or(::geteuid());
   if (cred.uid != allowed) {
-    spdlog::warn("ttrpc: closing a connection from uid {} (pid {}); only uid {} may call", cred.uid,
-                 cred.pid, allowed);
+    line_log::Warn("ttrpc: closing a connection from uid " + std::to_string(cred.uid) + " (pid " +
+                   std::to_string(cred.pid) + "); only uid " + std::to_string(allowed) +
+                   " may call");
     return false;
   }
   return true;
@@ -89,9 +90,10 @@ void ServerConnection::OnRead(const boost::system::error_code& ec, std::size_t n
   if (ec) {
     // ttrpc clients never half-close: the end of input is the end of the connection.
     if (ec != asio::error::eof) {
-      spdlog::debug("ttrpc: connection {} read failed: {}", id_, ec.message());
+      line_log::Debug("ttrpc: connection " + std::to_string(id_) + " read failed: " + ec.message());
     } else if (!reader_.idle()) {
-      spdlog::debug("ttrpc: connection {} closed by the peer in the middle of a frame", id_);
+      line_log::Debug("ttrpc: connection " + std::to_string(id_) +
+                      " closed by the peer in the middle of a frame");
     }
     return Close();
   }
@@ -124,8 +126,9 @@ void ServerConnection::HandleFrame(Frame frame) {
                       " exceed maximum message size of " + std::to_string(kMaxFramePayload));
   }
   if (frame.header.type != static_cast<uint8_t>(FrameType::kRequest)) {
-    spdlog::debug("ttrpc: connection {} ignores a frame of type {} (stream {})", id_,
-                  frame.header.type, stream_id);
+    line_log::Debug("ttrpc: connection " + std::to_string(id_) + " ignores a frame of type " +
+                    std::to_string(frame.header.type) + " (stream " + std::to_string(stream_id) +
+                    ")");
     return;
   }
   Result<RpcCall> call = DecodeRequest(frame.payload);
@@ -161,14 +164,16 @@ void ServerConnection::Dispatch(uint32_t stream_id, RpcCall call) {
 void ServerConnection::Answer(uint32_t stream_id, RpcResult result) {
   if (closed_) return;
   if (in_flight_.erase(stream_id) == 0) {
-    spdlog::debug("ttrpc: connection {} dropped a second answer for stream {}", id_, stream_id);
+    line_log::Debug("ttrpc: connection " + std::to_string(id_) +
+                    " dropped a second answer for stream " + std::to_string(stream_id));
     return;
   }
   Enqueue(EncodeResponseFrame(stream_id, result));
 }
 
 void ServerConnection::Refuse(uint32_t stream_id, Code code, std::string message) {
-  spdlog::debug("ttrpc: connection {} refuses stream {}: {}", id_, stream_id, message);
+  line_log::Debug("ttrpc: connection " + std::to_string(id_) + " refuses stream " +
+                  std::to_string(stream_id) + ": " + message);
   Enqueue(EncodeResponseFrame(stream_id, std::unexpected(RpcError{code, std::move(message)})));
 }
 
@@ -191,7 +196,7 @@ void ServerConnection::OnWrite(const boost::system::error_code& ec) {
   writing_ = false;
   if (closed_) return;
   if (ec) {
-    spdlog::debug("ttrpc: connection {} write failed: {}", id_, ec.message());
+    line_log::Debug("ttrpc: connection " + std::to_string(id_) + " write failed: " + ec.message());
     return Close();
   }
   queued_bytes_ -= out_.front().size();
