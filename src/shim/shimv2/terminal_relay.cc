@@ -53,7 +53,9 @@ class TerminalRelay : public std::enable_shared_from_this<TerminalRelay> {
     PODSHIM_TRY(Adopt(in_, std::move(in), "stdin FIFO"));
     PODSHIM_TRY(Adopt(out_, std::move(out), "stdout FIFO"));
     PumpOutput();
-    PumpInput();
+    // Waits first: a FIFO whose writer has not opened it yet reads as EOF, but polls as not
+    // ready until a writer has come (and then gone: that EOF is real).
+    if (in_.is_open()) When(in_, Descriptor::wait_read, &TerminalRelay::PumpInput);
     return Ok();
   }
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -44,9 +45,9 @@ class TerminalRelayTest : public ::testing::Test {
     ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &raw), 0);
   }
 
-  // Runs the loop until `done` or 2 s.
-  void RunUntil(const std::function<bool()>& done) {
-    auto until = std::chrono::steady_clock::now() + 2s;
+  // Runs the loop until `done` or `limit`.
+  void RunUntil(const std::function<bool()>& done, std::chrono::milliseconds limit = 2s) {
+    auto until = std::chrono::steady_clock::now() + limit;
     while (!done() && std::chrono::steady_clock::now() < until) {
       loop_.run_for(10ms);
       loop_.restart();
@@ -107,6 +108,29 @@ TEST_F(TerminalRelayTest, RelaysBothWaysAndEndsWithEofWhenTheSlaveCloses) {
   EXPECT_EQ(relays_.size(), 0u);
 }
 
+// ctr opens its end of the stdin FIFO only after the shim has opened its own: until then a
+// read sees EOF, which must not end the input.
+TEST_F(TerminalRelayTest, AStdinFifoWhoseWriterComesLaterIsRelayed) {
+  char dir[] = "/tmp/podshim-relay-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/stdin";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  UniqueFd in(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(in);
+  ASSERT_TRUE(relays_.Start("t1", std::move(master_), std::move(in), UniqueFd()));
+  RunUntil([] { return false; }, 200ms);  // a while with no writer
+  // Non-blocking: ENXIO (a failure, not a hang) if the relay had given its end up.
+  UniqueFd writer(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(writer);
+  ASSERT_EQ(::write(writer.get(), "late\n", 5), 5);
+  writer.Reset();
+  std::string typed;
+  RunUntil([&] { return (typed += Drain(slave_.get())).size() >= 5; });
+  EXPECT_EQ(typed, "late\n");
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
+}
+
 TEST_F(TerminalRelayTest, AnExitGivesTheStdoutReaderEofAfterTheGraceEvenWithTheSlaveOpen) {
   Pipe in, out;
   ASSERT_TRUE(StartRelay(in, out));
@@ -127,7 +151,7 @@ TEST_F(TerminalRelayTest, StopClosesEverythingAtOnce) {
   relays_.Stop("t1");  // unknown now: ignored
   loop_.poll();
   EXPECT_EQ(Drain(out.read.get()), "<EOF>");
-  auto old = ::signal(SIGPIPE, SIG_IGN);  // as the shim, which blocks it
+  auto old = ::signal(SIGPIPE, SIG_IGN);           // as the shim, which blocks it
   EXPECT_EQ(::write(in.write.get(), "x", 1), -1);  // the stdin FIFO's reader is gone: EPIPE
   EXPECT_EQ(errno, EPIPE);
   ::signal(SIGPIPE, old);
