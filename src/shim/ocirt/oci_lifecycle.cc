@@ -98,8 +98,14 @@ struct Launched {
 Result<UniqueFd> ConsoleSocket(const oci::Spec& spec, const OciCreateRequest& req, bool detached,
                                UniqueFd& ours) {
   const bool terminal = spec.process->terminal;
-  PODSHIM_TRY(oci::CheckConsoleOptions(terminal, detached, !req.console_socket.empty()));
+  const bool has_socket = !req.console_socket.empty() || req.console_socket_fd >= 0;
+  PODSHIM_TRY(oci::CheckConsoleOptions(terminal, detached, has_socket));
   if (!terminal) return UniqueFd();
+  if (detached && req.console_socket_fd >= 0) {
+    UniqueFd copy(::fcntl(req.console_socket_fd, F_DUPFD_CLOEXEC, 3));
+    if (!copy) return Error::Errno(errno, "console socket");
+    return copy;
+  }
   if (detached) return oci::ConnectConsoleSocket(req.console_socket);
   auto pair = PODSHIM_TRY(ConsoleSocketPair());
   ours = std::move(pair.first);

@@ -19,6 +19,9 @@ struct OciCreateRequest {
   // process.terminal: the caller's AF_UNIX socket the pty master is sent to (runc's
   // --console-socket). Needed by create and run -d with a terminal, refused otherwise.
   std::string console_socket;
+  // Instead of console_socket: a connected AF_UNIX socket the caller owns (not taken), e.g. one
+  // end of its socketpair (the containerd shim receives the master on the other end).
+  int console_socket_fd = -1;
   int preserve_fds = 0;  // the caller's fds 3 .. 3+N-1 become the container's 3 ..
   // The container's stdin, stdout and stderr (not owned); -1: the caller's 0, 1, 2 (the CLI).
   // The containerd shim passes the task's FIFOs (or /dev/null) here.

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "common/daemon.h"
+#include "shim/shimv2/terminal_relay.h"
 #include "shim/task/task_runtime_oci.h"
 #include "shim/task/task_service.h"
 #include "shim/ttrpc/event_forwarder.h"
@@ -54,12 +55,14 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   asio::signal_set sigchld(loop, SIGCHLD);
   ttrpc::EventForwarder events(loop, opts.events_address);
   task::OciTaskRuntime runtime;
+  AsioTerminalRelays terminals(loop);
   std::unique_ptr<ttrpc::Server> server;
 
   bool stopping = false;
   task::TaskServiceOptions service_opts;
   service_opts.shim_pid = ::getpid();
   service_opts.ns = opts.ns;
+  service_opts.terminals = &terminals;
   service_opts.on_shutdown = [&] {
     if (std::exchange(stopping, true)) return;
     asio::post(loop, [&] {

@@ -34,6 +34,7 @@ TaskLaunch LaunchOf(const v2::CreateTaskRequest& req) {
   launch.stdin_path = req.stdin();
   launch.stdout_path = req.stdout();
   launch.stderr_path = req.stderr();
+  launch.terminal = req.terminal();
   return launch;
 }
 
@@ -43,10 +44,6 @@ std::optional<ttrpc::RpcError> CheckCreate(const v2::CreateTaskRequest& req) {
   if (req.bundle().empty() || req.bundle()[0] != '/') {
     return ttrpc::RpcError{Code::kInvalidArgument,
                            "Create: bundle: " + Quoted(req.bundle()) + " is not an absolute path"};
-  }
-  if (req.terminal()) {
-    return ttrpc::RpcError{Code::kUnimplemented,
-                           "Create: terminal: a pty for the task is not supported by podshim yet"};
   }
   if (!req.checkpoint().empty() || !req.parent_checkpoint().empty()) {
     return ttrpc::RpcError{Code::kUnimplemented,
@@ -65,11 +62,19 @@ RpcResult TaskService::Create(const std::string& payload) {
     return Fail(Code::kAlreadyExists, "container " + Quoted(req->id()) + " already exists");
   }
   TaskLaunch launch = LaunchOf(*req);
-  auto pid = runtime_.Create(launch);
-  if (!pid) return std::unexpected(ToRpcError(pid.error()));
+  auto created = runtime_.Create(launch);
+  if (!created) return std::unexpected(ToRpcError(created.error()));
+  const pid_t pid = created->pid;
   Task& task = tasks_[req->id()];
   task.key = launch.key;
-  task.pid = *pid;
+  task.pid = pid;
+  if (launch.terminal) {
+    if (Status relayed = RelayTerminal(task, *created); !relayed) {
+      (void)runtime_.Remove(task.key);  // the container never ran: nothing to report
+      tasks_.erase(req->id());
+      return std::unexpected(ToRpcError(relayed.error()));
+    }
+  }
   task.stdin_path = req->stdin();
   task.stdout_path = req->stdout();
   task.stderr_path = req->stderr();
@@ -82,10 +87,10 @@ RpcResult TaskService::Create(const std::string& payload) {
   ev.mutable_io()->set_stdout(req->stdout());
   ev.mutable_io()->set_stderr(req->stderr());
   ev.mutable_io()->set_terminal(req->terminal());
-  ev.set_pid(static_cast<uint32_t>(*pid));
+  ev.set_pid(static_cast<uint32_t>(pid));
   Emit("/tasks/create", "TaskCreate", ev.SerializeAsString());
   v2::CreateTaskResponse reply;
-  reply.set_pid(static_cast<uint32_t>(*pid));
+  reply.set_pid(static_cast<uint32_t>(pid));
   return Reply(reply);
 }
 
@@ -147,8 +152,9 @@ RpcResult TaskService::Delete(const std::string& payload) {
   }
   Status removed = runtime_.Remove(task.key);  // a created one is killed first, as runc does
   if (task.phase == Phase::kCreated) Exited(task, kStatusKilled);
-  Task gone = std::move(task);
-  tasks_.erase(gone.key.id);  // forgotten even on error: `delete` cleans up after us
+  if (task.master && opts_.terminals) opts_.terminals->Stop(task.key.id);
+  Task gone = std::move(task);  // its master closes at the end of the call
+  tasks_.erase(gone.key.id);    // forgotten even on error: `delete` cleans up after us
   containerd::events::TaskDelete ev;
   ev.set_container_id(gone.key.id);
   ev.set_pid(static_cast<uint32_t>(gone.pid));

@@ -6,11 +6,13 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "shim/task/rootfs_mounts.h"
 
 namespace podshim::shim::task {
@@ -29,6 +31,18 @@ struct TaskLaunch {
   std::string stdin_path;
   std::string stdout_path;
   std::string stderr_path;
+  // process.terminal: the container gets a pty; its master comes back in CreatedTask, and
+  // stdin/stdout are relayed by the shim (stderr is unused: the pty carries both outputs).
+  bool terminal = false;
+};
+
+// What Create leaves: the container's pid and, for a terminal, the pty master and containerd's
+// FIFOs for the shim's relay (non-blocking; an empty path gives no fd). All empty otherwise.
+struct CreatedTask {
+  pid_t pid = 0;
+  UniqueFd master;
+  UniqueFd stdin_fifo;   // read by the relay
+  UniqueFd stdout_fifo;  // written by the relay
 };
 
 class TaskRuntime {
@@ -37,7 +51,7 @@ class TaskRuntime {
 
   // Mounts the rootfs, opens the stdio, checks the bundle and sets the container up to its
   // start gate as a child of the caller; returns its pid. On error nothing is left behind.
-  virtual Result<pid_t> Create(const TaskLaunch& launch) = 0;
+  virtual Result<CreatedTask> Create(const TaskLaunch& launch) = 0;
   // Opens the start gate: the container's program runs.
   virtual Status Start(const TaskKey& key) = 0;
   // Signals the container's init (pidfd). ESRCH / kConflict once it is gone.
@@ -46,6 +60,8 @@ class TaskRuntime {
   virtual Status SignalAll(const TaskKey& key, int sig) = 0;
   // The pids of the container's cgroup (the init alone without a cgroup).
   virtual Result<std::vector<pid_t>> Pids(const TaskKey& key) = 0;
+  // Sets the window size of a task's pty (TIOCSWINSZ on its master).
+  virtual Status ResizePty(int master, uint16_t width, uint16_t height) = 0;
   // Records the init's exit durably (before it is reported anywhere).
   virtual Status RecordExit(const TaskKey& key, int exit_status) = 0;
   // Kills a created container (bounded wait), removes its cgroup and runtime state, unmounts

@@ -1,11 +1,16 @@
 #include "shim/task/task_runtime_oci.h"
 
+#include <sys/ioctl.h>
+#include <termios.h>
+
 #include <cerrno>
 #include <utility>
 
 #include "common/scope_guard.h"
+#include "oci/console.h"
 #include "shim/ocirt/oci_cgroup_ops.h"
 #include "shim/ocirt/oci_lifecycle.h"
+#include "shim/ocirt/process_fds.h"
 #include "shim/task/task_stdio.h"
 
 namespace podshim::shim::task {
@@ -28,12 +33,23 @@ ExitRecords TaskExitRecords(const fs::path& bundle) {
   return ExitRecords(TaskStateRoot(bundle), sys::Sync::kPageCache);
 }
 
-Result<pid_t> OciTaskRuntime::Create(const TaskLaunch& launch) {
+Result<CreatedTask> OciTaskRuntime::Create(const TaskLaunch& launch) {
   const TaskKey& key = launch.key;
   const fs::path rootfs = key.bundle / "rootfs";
-  // Opened first: a bad FIFO path mounts nothing.
-  TaskStdio io =
-      PODSHIM_TRY(OpenTaskStdio(launch.stdin_path, launch.stdout_path, launch.stderr_path));
+  // Opened first: a bad FIFO path mounts nothing. A terminal's FIFOs are the relay's; the
+  // container's stdio is then its pty (the /dev/null given here is replaced).
+  TaskStdio io = PODSHIM_TRY(
+      launch.terminal ? OpenTaskStdio("", "", "")
+                      : OpenTaskStdio(launch.stdin_path, launch.stdout_path, launch.stderr_path));
+  CreatedTask created;
+  if (launch.terminal) {
+    TaskStdio fifos = PODSHIM_TRY(OpenTerminalFifos(launch.stdin_path, launch.stdout_path));
+    created.stdin_fifo = std::move(fifos.in);
+    created.stdout_fifo = std::move(fifos.out);
+  }
+  // A terminal's master comes over a socketpair: the container sends it during create.
+  std::pair<UniqueFd, UniqueFd> console;
+  if (launch.terminal) console = PODSHIM_TRY(ConsoleSocketPair());
   if (!launch.rootfs.empty()) PODSHIM_TRY(MountRootfs(launch.rootfs, rootfs));
   ScopeGuard unmount([&] {
     if (!launch.rootfs.empty()) (void)UnmountRootfs(rootfs);
@@ -45,15 +61,23 @@ Result<pid_t> OciTaskRuntime::Create(const TaskLaunch& launch) {
   req.stdio[0] = io.in.get();
   req.stdio[1] = io.out.get();
   req.stdio[2] = io.err.get();
+  req.console_socket_fd = console.second.get();
   PODSHIM_TRY(OciCreate(dir, req));
   // Our copies of the stdio close on return: the container holds the only ones.
   auto state = dir.Load(key.id);
+  if (state && launch.terminal) {
+    console.second.Reset();
+    auto master = oci::ReceiveConsoleMaster(console.first.get());
+    if (master) created.master = std::move(*master);
+    if (!master) state = std::move(master).error().Wrap("container " + key.id + ": pty master");
+  }
   if (!state) {
     (void)OciDelete(dir, key.id, /*force=*/true);
     return std::move(state).error();
   }
   unmount.Dismiss();
-  return state->pid;
+  created.pid = state->pid;
+  return created;
 }
 
 Status OciTaskRuntime::Start(const TaskKey& key) {
@@ -77,6 +101,14 @@ Result<std::vector<pid_t>> OciTaskRuntime::Pids(const TaskKey& key) {
   if (pids || !IsUnsupported(pids.error())) return pids;
   oci::ContainerState state = PODSHIM_TRY(dir.Load(key.id));
   return std::vector<pid_t>{state.pid};
+}
+
+Status OciTaskRuntime::ResizePty(int master, uint16_t width, uint16_t height) {
+  struct winsize size {};
+  size.ws_col = width;
+  size.ws_row = height;
+  if (::ioctl(master, TIOCSWINSZ, &size) < 0) return Error::Errno(errno, "resize pty (TIOCSWINSZ)");
+  return Ok();
 }
 
 Status OciTaskRuntime::RecordExit(const TaskKey& key, int exit_status) {

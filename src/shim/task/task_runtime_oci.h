@@ -21,11 +21,12 @@ ExitRecords TaskExitRecords(const std::filesystem::path& bundle);
 
 class OciTaskRuntime final : public TaskRuntime {
  public:
-  Result<pid_t> Create(const TaskLaunch& launch) override;
+  Result<CreatedTask> Create(const TaskLaunch& launch) override;
   Status Start(const TaskKey& key) override;
   Status Signal(const TaskKey& key, int sig) override;
   Status SignalAll(const TaskKey& key, int sig) override;
   Result<std::vector<pid_t>> Pids(const TaskKey& key) override;
+  Status ResizePty(int master, uint16_t width, uint16_t height) override;
   Status RecordExit(const TaskKey& key, int exit_status) override;
   Status Remove(const TaskKey& key) override;
 };

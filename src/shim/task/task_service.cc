@@ -35,7 +35,7 @@ void TaskService::Handle(ttrpc::RpcCall call, ttrpc::Responder respond) {
       {"Create", &TaskService::Create},   {"Start", &TaskService::Start},
       {"State", &TaskService::State},     {"Pids", &TaskService::Pids},
       {"Kill", &TaskService::Kill},       {"Delete", &TaskService::Delete},
-      {"Connect", &TaskService::Connect},
+      {"Connect", &TaskService::Connect}, {"ResizePty", &TaskService::ResizePty},
   };
   if (auto it = kSync.find(call.method); it != kSync.end()) {
     respond((this->*(it->second))(call.payload));
@@ -74,6 +74,8 @@ void TaskService::Exited(Task& task, int exit_status) {
   task.phase = Phase::kStopped;
   task.exit_status = exit_status;
   task.exited_at = Now();
+  // Its output keeps flowing until the pty is drained; the stdout FIFO closes then.
+  if (task.master && opts_.terminals) opts_.terminals->TaskExited(task.key.id);
   // Durable before anyone hears of it: `delete` reports this record after a shim crash.
   Status recorded = runtime_.RecordExit(task.key, exit_status);
   if (!recorded) {
@@ -139,6 +141,7 @@ RpcResult TaskService::State(const std::string& payload) {
   reply.set_stdin(t.stdin_path);
   reply.set_stdout(t.stdout_path);
   reply.set_stderr(t.stderr_path);
+  reply.set_terminal(static_cast<bool>(t.master));
   if (t.phase == Phase::kStopped) {
     reply.set_exit_status(static_cast<uint32_t>(t.exit_status));
     SetTimestamp(t.exited_at, reply.mutable_exited_at());

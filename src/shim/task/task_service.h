@@ -1,8 +1,8 @@
 // TaskService: containerd's task API (containerd.task.v2.Task, stage 1: Create, Start, Wait,
-// State, Pids, Kill, Delete, Connect, Shutdown) mapped onto a TaskRuntime, for the shim binary's
-// one loop thread. Replies go through the call's Responder (Wait's when the task exits), events
-// through `Publish` in call order, so a task's create, start, exit and delete events are ordered
-// even when it exits at once. Every other method answers Unimplemented.
+// State, Pids, Kill, Delete, Connect, Shutdown, ResizePty) mapped onto a TaskRuntime, for the shim
+// binary's one loop thread. Replies go through the call's Responder (Wait's when the task exits),
+// events through `Publish` in call order, so a task's create, start, exit and delete events are
+// ordered even when it exits at once. Every other method answers Unimplemented.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +15,7 @@
 
 #include "shim/task/task_exit.h"
 #include "shim/task/task_runtime.h"
+#include "shim/task/terminal_relays.h"
 #include "shim/ttrpc/rpc_call.h"
 
 namespace podshim::shim::task {
@@ -30,6 +31,8 @@ struct TaskServiceOptions {
   // Called after Shutdown was answered when no task is left: the shim exits.
   std::function<void()> on_shutdown;
   std::function<WallTime()> clock;  // exited_at; empty: the system clock
+  // Relays the ptys of tasks created with terminal=true; null: their masters are only kept.
+  TerminalRelays* terminals = nullptr;
 };
 
 class TaskService {
@@ -52,6 +55,7 @@ class TaskService {
     pid_t pid = 0;
     Phase phase = Phase::kCreated;
     std::string stdin_path, stdout_path, stderr_path;
+    UniqueFd master;  // terminal=true: the pty master (ResizePty); empty otherwise
     int exit_status = 0;
     WallTime exited_at{};
     std::vector<ttrpc::Responder> waiters;
@@ -66,6 +70,7 @@ class TaskService {
   ttrpc::RpcResult Kill(const std::string& payload);
   ttrpc::RpcResult Delete(const std::string& payload);
   ttrpc::RpcResult Connect(const std::string& payload);
+  ttrpc::RpcResult ResizePty(const std::string& payload);
   void Wait(const std::string& payload, ttrpc::Responder& respond);
   void Shutdown(const std::string& payload, ttrpc::Responder& respond);
 
@@ -74,6 +79,8 @@ class TaskService {
   // Marks `task` stopped with `exit_status` now, records it durably, publishes TaskExit and
   // answers its Waits.
   void Exited(Task& task, int exit_status);
+  // Hands a new terminal task's pty to the relays (the service keeps a copy of the master).
+  Status RelayTerminal(Task& task, CreatedTask& created);
   void Emit(const char* topic, const char* name, const std::string& bytes);
   WallTime Now() const;
 

@@ -17,14 +17,15 @@ Status ClearNonblock(int fd, const std::string& what) {
   return Ok();
 }
 
-Result<UniqueFd> OpenInput(const std::string& path) {
+// `path` opened as described in task_stdio.h; `blocking`: O_NONBLOCK cleared afterwards.
+Result<UniqueFd> OpenInput(const std::string& path, bool blocking = true) {
   if (path.empty()) return sys::Open("/dev/null", O_RDONLY | O_CLOEXEC);
   UniqueFd fd = PODSHIM_TRY_WRAP(sys::Open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), "stdin");
-  PODSHIM_TRY(ClearNonblock(fd.get(), "stdin " + path));
+  if (blocking) PODSHIM_TRY(ClearNonblock(fd.get(), "stdin " + path));
   return fd;
 }
 
-Result<UniqueFd> OpenOutput(const std::string& path, const char* stream) {
+Result<UniqueFd> OpenOutput(const std::string& path, const char* stream, bool blocking = true) {
   if (path.empty()) return sys::Open("/dev/null", O_WRONLY | O_CLOEXEC);
   auto fd = sys::Open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (!fd && fd.error().code() == std::error_code(ENXIO, std::system_category())) {
@@ -33,7 +34,7 @@ Result<UniqueFd> OpenOutput(const std::string& path, const char* stream) {
     fd = sys::Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   }
   if (!fd) return std::move(fd).error().Wrap(stream);
-  PODSHIM_TRY(ClearNonblock(fd->get(), std::string(stream) + " " + path));
+  if (blocking) PODSHIM_TRY(ClearNonblock(fd->get(), std::string(stream) + " " + path));
   return std::move(*fd);
 }
 
@@ -45,6 +46,15 @@ Result<TaskStdio> OpenTaskStdio(const std::string& stdin_path, const std::string
   io.in = PODSHIM_TRY(OpenInput(stdin_path));
   io.out = PODSHIM_TRY(OpenOutput(stdout_path, "stdout"));
   io.err = PODSHIM_TRY(OpenOutput(stderr_path, "stderr"));
+  return io;
+}
+
+Result<TaskStdio> OpenTerminalFifos(const std::string& stdin_path, const std::string& stdout_path) {
+  TaskStdio io;
+  if (!stdin_path.empty()) io.in = PODSHIM_TRY(OpenInput(stdin_path, /*blocking=*/false));
+  if (!stdout_path.empty()) {
+    io.out = PODSHIM_TRY(OpenOutput(stdout_path, "stdout", /*blocking=*/false));
+  }
   return io;
 }
 

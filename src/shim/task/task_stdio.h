@@ -22,4 +22,8 @@ struct TaskStdio {
 Result<TaskStdio> OpenTaskStdio(const std::string& stdin_path, const std::string& stdout_path,
                                 const std::string& stderr_path);
 
+// A terminal task's FIFOs for the shim's relay: opened as above but left non-blocking, and an
+// empty path gives no fd (`err` is never opened: the pty carries both outputs).
+Result<TaskStdio> OpenTerminalFifos(const std::string& stdin_path, const std::string& stdout_path);
+
 }  // namespace podshim::shim::task

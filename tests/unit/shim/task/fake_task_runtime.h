@@ -3,6 +3,8 @@
 // the events it publishes.
 #pragma once
 
+#include <fcntl.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -19,11 +21,24 @@ namespace podshim::shim::task {
 
 class FakeTaskRuntime : public TaskRuntime {
  public:
-  Result<pid_t> Create(const TaskLaunch& launch) override {
+  Result<CreatedTask> Create(const TaskLaunch& launch) override {
     calls.push_back("create " + launch.key.id + " " + launch.key.bundle.string());
     launches.push_back(launch);
     if (fail_create) return *fail_create;
-    return next_pid++;
+    CreatedTask created;
+    created.pid = next_pid++;
+    if (launch.terminal) {  // stand-ins: the service only keeps and passes them on
+      created.master = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (!launch.stdin_path.empty()) created.stdin_fifo = UniqueFd(::open("/dev/null", O_RDONLY));
+      if (!launch.stdout_path.empty())
+        created.stdout_fifo = UniqueFd(::open("/dev/null", O_WRONLY));
+    }
+    return created;
+  }
+  Status ResizePty(int master, uint16_t width, uint16_t height) override {
+    return Record("resize " + std::to_string(width) + "x" + std::to_string(height) +
+                      (master >= 0 ? "" : " (no master)"),
+                  fail_resize);
   }
   Status Start(const TaskKey& key) override { return Record("start " + key.id, fail_start); }
   Status Signal(const TaskKey& key, int sig) override {
@@ -45,7 +60,7 @@ class FakeTaskRuntime : public TaskRuntime {
   std::vector<TaskLaunch> launches;
   pid_t next_pid = 100;
   std::vector<pid_t> pids = {100, 101};
-  std::optional<Error> fail_create, fail_start, fail_signal, fail_remove;
+  std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
 
  private:
   Status Record(std::string call, const std::optional<Error>& fail) {
@@ -53,6 +68,22 @@ class FakeTaskRuntime : public TaskRuntime {
     if (fail) return *fail;
     return Ok();
   }
+};
+
+// Records the relays' calls ("start t1 master in out", "exited t1", "stop t1").
+class FakeTerminalRelays : public TerminalRelays {
+ public:
+  Status Start(const std::string& id, UniqueFd master, UniqueFd in, UniqueFd out) override {
+    calls.push_back("start " + id + (master ? " master" : "") + (in ? " in" : "") +
+                    (out ? " out" : ""));
+    if (fail_start) return *fail_start;
+    return Ok();
+  }
+  void TaskExited(const std::string& id) override { calls.push_back("exited " + id); }
+  void Stop(const std::string& id) override { calls.push_back("stop " + id); }
+
+  std::vector<std::string> calls;
+  std::optional<Error> fail_start;
 };
 
 struct PublishedEvent {
@@ -112,6 +143,7 @@ class TaskServiceHarness : public ::testing::Test {
   }
 
   FakeTaskRuntime runtime_;
+  FakeTerminalRelays terminals_;
   std::vector<PublishedEvent> events_;
   int shutdowns_ = 0;
   TaskService service_{
@@ -119,7 +151,8 @@ class TaskServiceHarness : public ::testing::Test {
       [this](std::string topic, std::string type_url, std::string bytes) {
         events_.push_back({std::move(topic), std::move(type_url), std::move(bytes)});
       },
-      TaskServiceOptions{kShimPid, "default", [this] { ++shutdowns_; }, [this] { return kNow; }}};
+      TaskServiceOptions{kShimPid, "default", [this] { ++shutdowns_; }, [this] { return kNow; },
+                         &terminals_}};
 };
 
 // A waitpid status: exited with `code`, or killed by `sig`.

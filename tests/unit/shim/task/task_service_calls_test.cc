@@ -140,7 +140,7 @@ TEST_F(TaskServiceHarness, BadPayloadIsInvalidArgument) {
 }
 
 TEST_F(TaskServiceHarness, OtherMethodsAndServicesAreUnimplemented) {
-  for (const char* method : {"Exec", "ResizePty", "CloseIO", "Stats", "Update", "Pause", "Resume",
+  for (const char* method : {"Exec", "CloseIO", "Stats", "Update", "Pause", "Resume",
                              "Checkpoint", "NoSuchMethod"}) {
     auto r = Call(method, "");
     ASSERT_FALSE(r) << method;

@@ -62,13 +62,13 @@ TEST_F(TaskServiceHarness, CreateRefusals) {
   v2::CreateTaskRequest no_id;
   no_id.set_bundle("/b");
   EXPECT_EQ(Call("Create", no_id).error().code, Code::kInvalidArgument);
-  v2::CreateTaskRequest tty;
-  tty.set_id("c3");
-  tty.set_bundle("/b");
-  tty.set_terminal(true);
-  auto t = Call("Create", tty);
+  v2::CreateTaskRequest checkpoint;
+  checkpoint.set_id("c3");
+  checkpoint.set_bundle("/b");
+  checkpoint.set_checkpoint("/cp");
+  auto t = Call("Create", checkpoint);
   EXPECT_EQ(t.error().code, Code::kUnimplemented);
-  EXPECT_NE(t.error().message.find("terminal"), std::string::npos);
+  EXPECT_NE(t.error().message.find("checkpoint"), std::string::npos);
   EXPECT_EQ(runtime_.launches.size(), 1u);  // none of them reached the runtime
 }
 
