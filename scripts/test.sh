@@ -70,12 +70,13 @@ renice --priority 0 -g "$sanitize_pid" >/dev/null 2>&1 || true
 sanitize_built=1
 wait_build "$sanitize_pid" "$sanitize_log" "sanitizer build ($sanitize)" || sanitize_built=0
 
-# A full run also compiles the binary at -O3: some warnings appear only there, and a user's
-# Release build must stay clean.
+# A full run also compiles the binaries at -O3 (podshim and the containerd shim): some warnings
+# appear only there, and a user's Release build must stay clean.
 release=${RELEASE_BUILD_DIR:-build-release}
 cmake -S . -B "$release" -DCMAKE_BUILD_TYPE=Release -DPODSHIM_WERROR=ON >/dev/null
 release_log="$release/build.log"
-setsid -w nice -n 10 cmake --build "$release" -j"$(nproc)" --target podshim >"$release_log" 2>&1 &
+setsid -w nice -n 10 cmake --build "$release" -j"$(nproc)" --target podshim \
+  containerd-shim-podshim-v2 >"$release_log" 2>&1 &
 release_pid=$!
 bg_groups+=("$release_pid")
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fixtures/bundle.h"
+#include "fixtures/rpc_reply.h"
 #include "gtest/gtest.h"
 #include "oci/default_spec.h"
 #include "shim/proto/task.pb.h"
@@ -112,12 +113,7 @@ class TaskServiceIntegration : public ::testing::Test {
   }
   template <class Reply>
   Reply Decode(const ttrpc::RpcResult& r) {
-    Reply m;
-    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
-    if (r) {
-      EXPECT_TRUE(m.ParseFromString(*r));
-    }
-    return m;
+    return podshim::testing::DecodeReply<Reply>(r);
   }
   // The reaper's part: waits for the task's init and reports it.
   void ReapAndReport(pid_t pid) {

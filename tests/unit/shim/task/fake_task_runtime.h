@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fixtures/rpc_reply.h"
 #include "gtest/gtest.h"
 #include "shim/proto/events.pb.h"
 #include "shim/proto/task.pb.h"
@@ -117,12 +118,7 @@ class TaskServiceHarness : public ::testing::Test {
   // Parses a successful reply as `Reply` (the test fails on an error).
   template <class Reply>
   Reply Decode(const ttrpc::RpcResult& r) {
-    Reply m;
-    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
-    if (r) {
-      EXPECT_TRUE(m.ParseFromString(*r));
-    }
-    return m;
+    return podshim::testing::DecodeReply<Reply>(r);
   }
 
   v2::CreateTaskResponse CreateTask(const std::string& id) {
