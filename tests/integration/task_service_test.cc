@@ -119,7 +119,7 @@ class TaskServiceIntegration : public ::testing::Test {
   void ReapAndReport(pid_t pid) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    service_.OnExit(pid, status);
+    service_.OnExit(signals::DecodeWaitStatus(pid, status));
   }
 
   testing::BusyboxBundle image_;

@@ -40,12 +40,6 @@ void BlockSigpipe() {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
-// The waitpid() status an exit decoded from waitid() stands for.
-int WaitStatus(const signals::ExitEvent& e) {
-  if (e.killed()) return e.signal | (e.core_dumped ? 0x80 : 0);
-  return (e.exit_code & 0xff) << 8;
-}
-
 }  // namespace
 
 int Serve(UniqueFd listener, ServeOptions opts) {
@@ -90,7 +84,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
       auto exits = signals::ReapAll();
       if (!exits) Log(exits.error().ToString());
       for (const signals::ExitEvent& e : exits ? *exits : std::vector<signals::ExitEvent>{}) {
-        service.OnExit(e.pid, WaitStatus(e));
+        service.OnExit(e);
       }
       wait_for_children();
     });

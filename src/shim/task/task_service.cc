@@ -49,10 +49,10 @@ void TaskService::Handle(ttrpc::RpcCall call, ttrpc::Responder respond) {
   }
 }
 
-void TaskService::OnExit(pid_t pid, int wait_status) {
+void TaskService::OnExit(const signals::ExitEvent& exit) {
   for (auto& [id, task] : tasks_) {
-    if (task.pid == pid && task.phase != Phase::kStopped) {
-      Exited(task, ExitStatusFromWait(wait_status));
+    if (task.pid == exit.pid && task.phase != Phase::kStopped) {
+      Exited(task, exit.status);
       return;
     }
   }

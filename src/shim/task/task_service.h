@@ -17,6 +17,7 @@
 #include "shim/task/task_runtime.h"
 #include "shim/task/terminal_relays.h"
 #include "shim/ttrpc/rpc_call.h"
+#include "signals/exit_event.h"
 
 namespace podshim::shim::task {
 
@@ -42,9 +43,10 @@ class TaskService {
   // Answers `call` through `respond`, now or (Wait) later; never blocks for long.
   void Handle(ttrpc::RpcCall call, ttrpc::Responder respond);
 
-  // The reaper's report of a reaped child (waitpid status). For a task's init: records the exit
-  // durably, then publishes TaskExit and answers its Waits. Other pids are ignored.
-  void OnExit(pid_t pid, int wait_status);
+  // The reaper's report of a reaped child. For a task's init: records the exit (its status:
+  // the code, or 128+N after signal N), then publishes TaskExit and answers its Waits. Other pids
+  // are ignored.
+  void OnExit(const signals::ExitEvent& exit);
 
   bool HasTasks() const { return !tasks_.empty(); }
 

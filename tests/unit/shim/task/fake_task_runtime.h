@@ -152,7 +152,8 @@ class TaskServiceHarness : public ::testing::Test {
 };
 
 // A waitpid status: exited with `code`, or killed by `sig`.
-inline int Exited(int code) { return code << 8; }
-inline int Killed(int sig) { return sig; }
+// The reaper's report for pid 100, the fake runtime's first task.
+inline signals::ExitEvent Exited(int code) { return signals::ExitedWith(100, code); }
+inline signals::ExitEvent Killed(int sig) { return signals::KilledBy(100, sig); }
 
 }  // namespace podshim::shim::task

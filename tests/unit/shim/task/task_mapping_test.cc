@@ -60,13 +60,6 @@ TEST(RootfsMountTest, UnmountingWhatIsNotMountedSucceeds) {
   EXPECT_TRUE(UnmountRootfs("/nonexistent/podshim/rootfs"));
 }
 
-TEST(ExitStatusTest, CodeOr128PlusSignal) {
-  EXPECT_EQ(ExitStatusFromWait(0), 0);
-  EXPECT_EQ(ExitStatusFromWait(3 << 8), 3);
-  EXPECT_EQ(ExitStatusFromWait(SIGKILL), 137);
-  EXPECT_EQ(ExitStatusFromWait(SIGTERM | 0x80), 143);  // with a core dump
-}
-
 TEST(ExitStatusTest, TimestampSplitsSecondsAndNanos) {
   podshim::wire::Timestamp ts;
   SetTimestamp(WallTime(std::chrono::nanoseconds(1'700'000'000'123'456'789)), &ts);

@@ -27,7 +27,7 @@ TEST_F(TaskServiceHarness, StateFollowsTheTask) {
   EXPECT_FALSE(s.has_exited_at());
   ASSERT_TRUE(StartTask("c1"));
   EXPECT_EQ(Decode<v2::StateResponse>(Call("State", req)).status(), v2::RUNNING);
-  service_.OnExit(100, Exited(2));
+  service_.OnExit(Exited(2));
   s = Decode<v2::StateResponse>(Call("State", req));
   EXPECT_EQ(s.status(), v2::STOPPED);
   EXPECT_EQ(s.exit_status(), 2u);
@@ -51,7 +51,7 @@ TEST_F(TaskServiceHarness, KillMapsSignalAndAll) {
 TEST_F(TaskServiceHarness, KillAfterTheExitIsOkWithoutSignalling) {
   CreateTask("c1");
   ASSERT_TRUE(StartTask("c1"));
-  service_.OnExit(100, Exited(0));
+  service_.OnExit(Exited(0));
   const size_t calls = runtime_.calls.size();
   v2::KillRequest req;
   req.set_id("c1");
@@ -103,7 +103,7 @@ TEST_F(TaskServiceHarness, ShutdownEndsTheShimOnlyWithoutTasks) {
   req.set_id("c1");
   EXPECT_TRUE(Call("Shutdown", req));
   EXPECT_EQ(shutdowns_, 0);
-  service_.OnExit(100, Exited(0));
+  service_.OnExit(Exited(0));
   v2::DeleteRequest del;
   del.set_id("c1");
   ASSERT_TRUE(Call("Delete", del));

@@ -89,7 +89,7 @@ TEST_F(TaskServiceHarness, EventsOfAnInstantExitComeInOrderCreateStartExitDelete
   CreateTask("c1");
   auto started = Decode<v2::StartResponse>(StartTask("c1"));
   EXPECT_EQ(started.pid(), 100u);
-  service_.OnExit(100, Exited(3));
+  service_.OnExit(Exited(3));
   v2::DeleteRequest del;
   del.set_id("c1");
   auto deleted = Decode<v2::DeleteResponse>(Call("Delete", del));
@@ -117,7 +117,7 @@ TEST_F(TaskServiceHarness, EventsOfAnInstantExitComeInOrderCreateStartExitDelete
 TEST_F(TaskServiceHarness, ExitStatusIs128PlusTheSignal) {
   CreateTask("c1");
   ASSERT_TRUE(StartTask("c1"));
-  service_.OnExit(100, Killed(SIGKILL));
+  service_.OnExit(Killed(SIGKILL));
   v2::StateRequest req;
   req.set_id("c1");
   auto state = Decode<v2::StateResponse>(Call("State", req));
@@ -136,9 +136,9 @@ TEST_F(TaskServiceHarness, WaitIsAnsweredAtTheExitAndAtOnceAfterIt) {
                     [&](ttrpc::RpcResult r) { answers.push_back(r); });
   }
   EXPECT_TRUE(answers.empty());
-  service_.OnExit(999, Exited(0));  // not a task: ignored
+  service_.OnExit(signals::ExitedWith(999, 0));  // not a task: ignored
   EXPECT_TRUE(answers.empty());
-  service_.OnExit(100, Exited(7));
+  service_.OnExit(Exited(7));
   ASSERT_EQ(answers.size(), 2u);
   for (const auto& a : answers) {
     auto w = Decode<v2::WaitResponse>(a);
@@ -146,7 +146,7 @@ TEST_F(TaskServiceHarness, WaitIsAnsweredAtTheExitAndAtOnceAfterIt) {
     EXPECT_EQ(w.exited_at().seconds(), 1'700'000'000);
   }
   EXPECT_EQ(Decode<v2::WaitResponse>(Call("Wait", req)).exit_status(), 7u);
-  service_.OnExit(100, Exited(9));  // reported twice: the first exit stands
+  service_.OnExit(Exited(9));  // reported twice: the first exit stands
   EXPECT_EQ(Decode<v2::WaitResponse>(Call("Wait", req)).exit_status(), 7u);
 }
 
@@ -154,7 +154,7 @@ TEST_F(TaskServiceHarness, StartTwiceOrAfterTheExitIsAFailedPrecondition) {
   CreateTask("c1");
   ASSERT_TRUE(StartTask("c1"));
   EXPECT_EQ(StartTask("c1").error().code, Code::kFailedPrecondition);
-  service_.OnExit(100, Exited(0));
+  service_.OnExit(Exited(0));
   EXPECT_EQ(StartTask("c1").error().code, Code::kFailedPrecondition);
 }
 
@@ -190,13 +190,13 @@ TEST_F(TaskServiceHarness, DeleteOfACreatedTaskKillsItAndAnswersItsWaits) {
   ASSERT_TRUE(waited.has_value());
   EXPECT_EQ(Decode<v2::WaitResponse>(*waited).exit_status(), 137u);
   EXPECT_EQ(Topics(), (std::vector<std::string>{"/tasks/create", "/tasks/exit", "/tasks/delete"}));
-  service_.OnExit(100, Killed(SIGKILL));  // the reaper's late report: ignored
+  service_.OnExit(Killed(SIGKILL));  // the reaper's late report: ignored
   EXPECT_EQ(events_.size(), 3u);
 }
 
 TEST_F(TaskServiceHarness, DeleteErrorStillForgetsTheTask) {
   CreateTask("c1");
-  service_.OnExit(100, Exited(0));
+  service_.OnExit(Exited(0));
   runtime_.fail_remove = Error::Errno(EBUSY, "unmount /b/rootfs");
   v2::DeleteRequest del;
   del.set_id("c1");

@@ -69,7 +69,7 @@ TEST_F(TaskTerminalTest, ARelayThatCannotStartUndoesTheCreate) {
 TEST_F(TaskTerminalTest, ExitDrainsTheRelayAndDeleteStopsIt) {
   ASSERT_TRUE(CreateTty("t1"));
   ASSERT_TRUE(StartTask("t1"));
-  service_.OnExit(100, Exited(5));
+  service_.OnExit(Exited(5));
   EXPECT_EQ(terminals_.calls.back(), "exited t1");
   v2::DeleteRequest del;
   del.set_id("t1");
