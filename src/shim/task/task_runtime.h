@@ -60,6 +60,9 @@ class TaskRuntime {
   virtual Status SignalAll(const TaskKey& key, int sig) = 0;
   // The pids of the container's cgroup (the init alone without a cgroup).
   virtual Result<std::vector<pid_t>> Pids(const TaskKey& key) = 0;
+  // The container's cgroup v2 directory (under the cgroup2 mount); an empty path when it has
+  // none (a host without cgroup2). For Stats, Update, the OOM watch and exec cgroups.
+  virtual Result<std::filesystem::path> CgroupDir(const TaskKey& key) = 0;
   // Sets the window size of a task's pty (TIOCSWINSZ on its master).
   virtual Status ResizePty(int master, uint16_t width, uint16_t height) = 0;
   // Records the init's exit durably (before it is reported anywhere).

@@ -103,6 +103,11 @@ Result<std::vector<pid_t>> OciTaskRuntime::Pids(const TaskKey& key) {
   return std::vector<pid_t>{state.pid};
 }
 
+Result<std::filesystem::path> OciTaskRuntime::CgroupDir(const TaskKey& key) {
+  oci::ContainerState state = PODSHIM_TRY(TaskOciStateDir(key.bundle).Load(key.id));
+  return state.CgroupDir();
+}
+
 Status OciTaskRuntime::ResizePty(int master, uint16_t width, uint16_t height) {
   struct winsize size {};
   size.ws_col = width;

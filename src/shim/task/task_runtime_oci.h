@@ -26,6 +26,7 @@ class OciTaskRuntime final : public TaskRuntime {
   Status Signal(const TaskKey& key, int sig) override;
   Status SignalAll(const TaskKey& key, int sig) override;
   Result<std::vector<pid_t>> Pids(const TaskKey& key) override;
+  Result<std::filesystem::path> CgroupDir(const TaskKey& key) override;
   Status ResizePty(int master, uint16_t width, uint16_t height) override;
   Status RecordExit(const TaskKey& key, int exit_status) override;
   Status Remove(const TaskKey& key) override;

@@ -52,6 +52,10 @@ class FakeTaskRuntime : public TaskRuntime {
     calls.push_back("pids " + key.id);
     return pids;
   }
+  Result<std::filesystem::path> CgroupDir(const TaskKey& key) override {
+    calls.push_back("cgroup-dir " + key.id);
+    return cgroup_dir;
+  }
   Status RecordExit(const TaskKey& key, int exit_status) override {
     return Record("record-exit " + key.id + " " + std::to_string(exit_status), std::nullopt);
   }
@@ -61,6 +65,7 @@ class FakeTaskRuntime : public TaskRuntime {
   std::vector<TaskLaunch> launches;
   pid_t next_pid = 100;
   std::vector<pid_t> pids = {100, 101};
+  std::filesystem::path cgroup_dir;  // CgroupDir's answer (empty: no cgroup)
   std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
 
  private:
