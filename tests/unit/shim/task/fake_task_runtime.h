@@ -56,6 +56,12 @@ class FakeTaskRuntime : public TaskRuntime {
     calls.push_back("cgroup-dir " + key.id);
     return cgroup_dir;
   }
+  Status Update(const TaskKey& key, const std::string& resources_json,
+                const std::string& field) override {
+    return Record("update " + key.id + " " + field + " " + resources_json, fail_update);
+  }
+  Status Pause(const TaskKey& key) override { return Record("pause " + key.id, fail_pause); }
+  Status Resume(const TaskKey& key) override { return Record("resume " + key.id, fail_resume); }
   Status RecordExit(const TaskKey& key, int exit_status) override {
     return Record("record-exit " + key.id + " " + std::to_string(exit_status), std::nullopt);
   }
@@ -67,6 +73,7 @@ class FakeTaskRuntime : public TaskRuntime {
   std::vector<pid_t> pids = {100, 101};
   std::filesystem::path cgroup_dir;  // CgroupDir's answer (empty: no cgroup)
   std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
+  std::optional<Error> fail_update, fail_pause, fail_resume;
 
  private:
   Status Record(std::string call, const std::optional<Error>& fail) {
