@@ -130,7 +130,12 @@ class TaskServiceIntegration : public ::testing::Test {
   TaskService service_{
       runtime_,
       [this](std::string topic, std::string, std::string) { topics_.push_back(std::move(topic)); },
-      TaskServiceOptions{::getpid(), "default", {}, {}}};
+      [] {
+        TaskServiceOptions opts;
+        opts.shim_pid = ::getpid();
+        opts.ns = "default";
+        return opts;
+      }()};
 };
 
 TEST_F(TaskServiceIntegration, RunsATaskToItsExitAndLeavesNothing) {
