@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "common/daemon.h"
+#include "shim/shimv2/oom_watcher.h"
 #include "shim/shimv2/terminal_relay.h"
 #include "shim/task/task_runtime_oci.h"
 #include "shim/task/task_service.h"
@@ -50,6 +51,8 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   ttrpc::EventForwarder events(loop, opts.events_address);
   task::OciTaskRuntime runtime;
   AsioTerminalRelays terminals(loop);
+  std::function<void(const std::string&, uint64_t)> on_oom_kills;  // set once the service is
+  AsioOomWatch oom(loop, [&](const std::string& id, uint64_t kills) { on_oom_kills(id, kills); });
   std::unique_ptr<ttrpc::Server> server;
 
   bool stopping = false;
@@ -57,6 +60,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   service_opts.shim_pid = ::getpid();
   service_opts.ns = opts.ns;
   service_opts.terminals = &terminals;
+  service_opts.oom = &oom;
   service_opts.on_shutdown = [&] {
     if (std::exchange(stopping, true)) return;
     asio::post(loop, [&] {
@@ -72,6 +76,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
         events.Publish(opts.ns, std::move(topic), std::move(type_url), std::move(bytes));
       },
       std::move(service_opts));
+  on_oom_kills = [&](const std::string& id, uint64_t kills) { service.OnOomKills(id, kills); };
   server =
       std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
         service.Handle(std::move(call), std::move(respond));

@@ -28,7 +28,7 @@ class OciTaskRuntime final : public TaskRuntime {
   Result<std::vector<pid_t>> Pids(const TaskKey& key) override;
   Result<std::filesystem::path> CgroupDir(const TaskKey& key) override;
   Status ResizePty(int master, uint16_t width, uint16_t height) override;
-  Status RecordExit(const TaskKey& key, int exit_status) override;
+  Status RecordExit(const TaskKey& key, int exit_status, bool oom) override;
   Status Remove(const TaskKey& key) override;
 };
 

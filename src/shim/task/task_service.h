@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "shim/task/oom_watch.h"
 #include "shim/task/task_exit.h"
 #include "shim/task/task_runtime.h"
 #include "shim/task/terminal_relays.h"
@@ -34,6 +35,8 @@ struct TaskServiceOptions {
   std::function<WallTime()> clock;  // exited_at; empty: the system clock
   // Relays the ptys of tasks created with terminal=true; null: their masters are only kept.
   TerminalRelays* terminals = nullptr;
+  // Watches each task's cgroup for OOM kills (TaskOOM, the exit record's OOM mark); null: none.
+  OomWatch* oom = nullptr;
 };
 
 class TaskService {
@@ -48,6 +51,10 @@ class TaskService {
   // are ignored.
   void OnExit(const signals::ExitEvent& exit);
 
+  // The OOM watch's report: task `id`'s memory.events oom_kill counter is now `count`. A rise
+  // publishes TaskOOM (task_oom.cc). Unknown ids are ignored.
+  void OnOomKills(const std::string& id, uint64_t count);
+
   bool HasTasks() const { return !tasks_.empty(); }
 
  private:
@@ -61,6 +68,9 @@ class TaskService {
     int exit_status = 0;
     WallTime exited_at{};
     std::vector<ttrpc::Responder> waiters;
+    bool oom_watched = false;  // its cgroup's memory.events is watched
+    uint64_t oom_kills = 0;    // the oom_kill count last seen (at Create: the baseline)
+    bool oom_killed = false;   // the counter rose during its life: OOMKilled
   };
   using Found = std::expected<Task*, ttrpc::RpcError>;
 
@@ -83,6 +93,11 @@ class TaskService {
   void Exited(Task& task, int exit_status);
   // Hands a new terminal task's pty to the relays (the service keeps a copy of the master).
   Status RelayTerminal(Task& task, CreatedTask& created);
+  // OOM (task_oom.cc): watches a new task's cgroup (none: nothing); takes a counter reading,
+  // publishing TaskOOM when it rose; stops watching before the cgroup goes.
+  void WatchOom(Task& task);
+  void NoteOomKills(Task& task, uint64_t count);
+  void UnwatchOom(Task& task);
   void Emit(const char* topic, const char* name, const std::string& bytes);
   WallTime Now() const;
 

@@ -56,8 +56,9 @@ class FakeTaskRuntime : public TaskRuntime {
     calls.push_back("cgroup-dir " + key.id);
     return cgroup_dir;
   }
-  Status RecordExit(const TaskKey& key, int exit_status) override {
-    return Record("record-exit " + key.id + " " + std::to_string(exit_status), std::nullopt);
+  Status RecordExit(const TaskKey& key, int exit_status, bool oom) override {
+    return Record("record-exit " + key.id + " " + std::to_string(exit_status) + (oom ? " oom" : ""),
+                  std::nullopt);
   }
   Status Remove(const TaskKey& key) override { return Record("remove " + key.id, fail_remove); }
 
