@@ -102,11 +102,21 @@ class VmShimOomTest : public ::testing::Test {
     std::error_code ec;
     fs::remove(o, ec);
     ::setenv("TTRPC_ADDRESS", events_socket_.c_str(), 1);
-    int status = WaitFor(
+    pid_t pid =
         Spawn({ShimBinary(), "-namespace", kNs, "-address", (dir_ / "containerd.sock").string(),
                "-publish-binary", "/bin/true", "-id", id, "-bundle", bundle.dir().string(), action},
-              o, e),
+              o, e);
+    // The loop runs meanwhile: `delete` may forward an event to us.
+    int status = -1;
+    RunUntil(
+        [&] {
+          int w = 0;
+          if (::waitpid(pid, &w, WNOHANG) != pid) return false;
+          status = DecodeWait(w);
+          return true;
+        },
         30s);
+    if (status < 0) status = WaitFor(pid, 0ms);
     *out = ReadText(o);
     if (status != 0) ADD_FAILURE() << action << ": " << ReadText(e);
     return status;
@@ -235,12 +245,15 @@ TEST_F(VmShimOomTest, AnOomKilledTaskGivesTaskOomBeforeItsExitAnd137AndAnOomExit
   EXPECT_EQ(DeleteAndShutdown("oom1"), 137u);
   EXPECT_TRUE(Eventually([&] { return ProcessGone(shim_pid_); }, 10s)) << "the shim still runs";
 
-  // containerd's `delete` after the task: the exit status from the record, which says OOM.
+  // containerd's `delete` after the task: the exit status from the record, which says OOM;
+  // the server has published TaskOOM already, so `delete` publishes nothing.
+  const size_t forwarded = forwarded_.size();
   std::string bytes;
   ASSERT_EQ(Shim(oom_bundle_, "oom1", "delete", &bytes), 0);
   v2::DeleteResponse deleted;
   ASSERT_TRUE(deleted.ParseFromString(bytes));
   EXPECT_EQ(deleted.exit_status(), 137u);
+  EXPECT_EQ(forwarded_.size(), forwarded) << "delete published after a normal Delete";
   record = shim::task::TaskExitRecords(oom_bundle_.dir()).Read("oom1");
   ASSERT_TRUE(record && *record);
   EXPECT_TRUE((*record)->oom);
@@ -289,6 +302,31 @@ TEST_F(VmShimOomTest, AnOomKilledChildIsReportedWhileTheTaskRuns) {
   EXPECT_TRUE(Eventually([&] { return ProcessGone(shim_pid_); }, 10s)) << "the shim still runs";
   std::printf("VmShimOomTest child: guest seconds %.2f\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// The shim server dies (SIGKILL) after an OOM kill it recorded: containerd's `delete` reads the
+// record and publishes TaskOOM itself, before containerd publishes the exit it prints.
+TEST_F(VmShimOomTest, AfterAShimCrashDeletePublishesTheRecordedOom) {
+  Config(oom_bundle_, "crash1", 96);
+  StartShim(oom_bundle_, "crash1");
+  Run(oom_bundle_, "crash1");
+  v2::WaitRequest wait;
+  wait.set_id("crash1");
+  EXPECT_EQ(Call<v2::WaitResponse>("Wait", wait).exit_status(), 137u);
+  RunUntil([&] { return TopicsOf("crash1").size() >= 4; }, 5s);
+  ASSERT_EQ(::kill(shim_pid_, SIGKILL), 0);
+  ASSERT_TRUE(Eventually([&] { return ProcessGone(shim_pid_); }, 10s));
+  client_.reset();
+  forwarded_.clear();
+
+  std::string bytes;
+  ASSERT_EQ(Shim(oom_bundle_, "crash1", "delete", &bytes), 0);
+  v2::DeleteResponse deleted;
+  ASSERT_TRUE(deleted.ParseFromString(bytes));
+  EXPECT_EQ(deleted.exit_status(), 137u);
+  EXPECT_NE(deleted.pid(), 0u);
+  EXPECT_EQ(TopicsOf("crash1"), (std::vector<std::string>{"/tasks/oom"}));
+  EXPECT_FALSE(fs::exists(fs::path(kCgroupRoot) / kParent / "crash1")) << "cgroup left";
 }
 
 }  // namespace
