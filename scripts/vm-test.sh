@@ -52,6 +52,9 @@ done
 cp "$podshim" "$root/podshim/podshim"
 cp "$tests_bin" "$root/podshim/vm_tests"
 [ -x "$build/tests/test_proc" ] && cp "$build/tests/test_proc" "$root/podshim/test_proc"
+# The containerd shim (linked statically; its OOM test plays containerd inside the guest).
+shim="$build/src/containerd-shim-podshim-v2"
+[ -x "$shim" ] && cp "$shim" "$root/podshim/containerd-shim-podshim-v2" && copy_shim_libs=1
 copy_libs() {
   ldd "$1" 2>/dev/null | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
     [ -n "$lib" ] && [ -e "$lib" ] || continue
@@ -61,6 +64,7 @@ copy_libs() {
 }
 copy_libs "$podshim"
 copy_libs "$tests_bin"
+[ "${copy_shim_libs:-0}" = 1 ] && { copy_libs "$shim" || true; }  # static: nothing to copy
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 
@@ -97,6 +101,7 @@ echo "podshim-vm: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.c
 args=$(sed -n 's/.*podshim.args=\([^ ]*\).*/\1/p' /proc/cmdline | base64 -d 2>/dev/null)
 cd /podshim
 export PODSHIM_BINARY=/podshim/podshim PODSHIM_TEST_PROC=/podshim/test_proc PODSHIM_IN_VM=1
+export PODSHIM_SHIM_BINARY=/podshim/containerd-shim-podshim-v2
 eval "set -- $args"
 /podshim/vm_tests --gtest_color=no "$@"
 echo "podshim-vm: exit status $?"

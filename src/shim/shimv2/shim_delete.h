@@ -1,6 +1,7 @@
 // `containerd-shim-podshim-v2 -id ID -bundle DIR delete`: containerd runs it after every task and
 // after a shim crash. It touches only task ID (never the pod's shim or its other tasks) and
-// prints a protobuf DeleteResponse with the task's real exit status from its exit record.
+// prints a protobuf DeleteResponse with the task's real exit status from its exit record; after a
+// crash of the shim server, an OOM kill the record marks is published as TaskOOM first.
 #pragma once
 
 #include "shim/shimv2/shim_flags.h"

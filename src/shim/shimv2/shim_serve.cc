@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "common/daemon.h"
+#include "shim/shimv2/oom_watcher.h"
 #include "shim/shimv2/terminal_relay.h"
 #include "shim/task/task_runtime_oci.h"
 #include "shim/task/task_service.h"
@@ -52,6 +53,8 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   ttrpc::EventForwarder events(loop, opts.events_address);
   task::OciTaskRuntime runtime;
   AsioTerminalRelays terminals(loop);
+  std::function<void(const std::string&, uint64_t)> on_oom_kills;  // set once the service is
+  AsioOomWatch oom(loop, [&](const std::string& id, uint64_t kills) { on_oom_kills(id, kills); });
   std::unique_ptr<ttrpc::Server> server;
 
   bool stopping = false;
@@ -69,6 +72,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   service_opts.shim_pid = ::getpid();
   service_opts.ns = opts.ns;
   service_opts.terminals = &terminals;
+  service_opts.oom = &oom;
   service_opts.on_shutdown = [&] {
     if (std::exchange(stopping, true)) return;
     asio::post(loop, [&] {
@@ -85,6 +89,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
       },
       std::move(service_opts));
   service_ptr = &service;
+  on_oom_kills = [&](const std::string& id, uint64_t kills) { service.OnOomKills(id, kills); };
   server =
       std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
         service.Handle(std::move(call), std::move(respond));

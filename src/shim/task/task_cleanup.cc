@@ -41,6 +41,7 @@ Result<DeleteOutcome> CleanupTask(const fs::path& bundle, const std::string& id)
   if (!record) warn(record.error());
   if (record && *record) {
     out.exit_status = (*record)->status;
+    out.oom = (*record)->oom;
     out.exited_at = RecordTime(records.Dir(id) / "exit");
   } else {
     out.exited_at = std::chrono::system_clock::now();

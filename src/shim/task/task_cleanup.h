@@ -19,6 +19,7 @@ struct DeleteOutcome {
   pid_t pid = 0;          // the task's init, 0 when no state was left
   int exit_status = 137;  // from the durable exit record; 137 (SIGKILL) only without one
   WallTime exited_at{};   // when the record was written; now without one
+  bool oom = false;       // the record marks an OOM kill in its cgroup (OOMKilled)
   // What could not be cleaned up ("unmount <bundle>/rootfs: Device or resource busy"), for the
   // binary's stderr (containerd logs it as cleanup warnings).
   std::vector<std::string> warnings;

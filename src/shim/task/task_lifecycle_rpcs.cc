@@ -84,6 +84,7 @@ RpcResult TaskService::Create(const std::string& payload) {
   task.stdin_path = req->stdin();
   task.stdout_path = req->stdout();
   task.stderr_path = req->stderr();
+  WatchOom(task);
 
   containerd::events::TaskCreate ev;
   ev.set_container_id(req->id());
@@ -156,6 +157,7 @@ RpcResult TaskService::Delete(const std::string& payload) {
     return Fail(Code::kFailedPrecondition,
                 "cannot delete container " + Quoted(task.key.id) + ": it is running");
   }
+  UnwatchOom(task);                            // before its cgroup goes
   Status removed = runtime_.Remove(task.key);  // a created one is killed first, as runc does
   if (task.phase == Phase::kCreated) Exited(task, kStatusKilled);
   if (task.master && opts_.terminals) opts_.terminals->Stop(task.key.id);

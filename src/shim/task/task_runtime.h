@@ -75,8 +75,9 @@ class TaskRuntime {
   virtual Status Resume(const TaskKey& key) = 0;
   // Sets the window size of a task's pty (TIOCSWINSZ on its master).
   virtual Status ResizePty(int master, uint16_t width, uint16_t height) = 0;
-  // Records the init's exit durably (before it is reported anywhere).
-  virtual Status RecordExit(const TaskKey& key, int exit_status) = 0;
+  // Records the init's exit durably (before it is reported anywhere); `oom`: its cgroup saw an
+  // OOM kill during its life (the kubelet's OOMKilled).
+  virtual Status RecordExit(const TaskKey& key, int exit_status, bool oom) = 0;
   // Kills a created container (bounded wait), removes its cgroup and runtime state, unmounts
   // its rootfs. The exit record stays (the `delete` subcommand reads it).
   virtual Status Remove(const TaskKey& key) = 0;

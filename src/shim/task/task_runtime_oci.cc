@@ -131,8 +131,8 @@ Status OciTaskRuntime::ResizePty(int master, uint16_t width, uint16_t height) {
   return Ok();
 }
 
-Status OciTaskRuntime::RecordExit(const TaskKey& key, int exit_status) {
-  return TaskExitRecords(key.bundle).Write(key.id, ExitRecord{exit_status, false});
+Status OciTaskRuntime::RecordExit(const TaskKey& key, int exit_status, bool oom) {
+  return TaskExitRecords(key.bundle).Write(key.id, ExitRecord{exit_status, oom});
 }
 
 Status OciTaskRuntime::Remove(const TaskKey& key) {

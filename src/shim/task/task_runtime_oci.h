@@ -32,7 +32,7 @@ class OciTaskRuntime final : public TaskRuntime {
   Status Pause(const TaskKey& key) override;
   Status Resume(const TaskKey& key) override;
   Status ResizePty(int master, uint16_t width, uint16_t height) override;
-  Status RecordExit(const TaskKey& key, int exit_status) override;
+  Status RecordExit(const TaskKey& key, int exit_status, bool oom) override;
   Status Remove(const TaskKey& key) override;
 };
 

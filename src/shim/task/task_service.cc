@@ -78,8 +78,13 @@ void TaskService::Exited(Task& task, int exit_status) {
   task.exited_at = Now();
   // Its output keeps flowing until the pty is drained; the stdout FIFO closes then.
   if (task.master && opts_.terminals) opts_.terminals->TaskExited(task.key.id);
+  // An OOM kill is published before the exit (CRI's OOMKilled comes only from TaskOOM): the
+  // inotify event may still be on its way, so the counter is read now.
+  if (task.oom_watched) {
+    if (auto kills = opts_.oom->Read(task.key.id)) NoteOomKills(task, *kills);
+  }
   // Durable before anyone hears of it: `delete` reports this record after a shim crash.
-  Status recorded = runtime_.RecordExit(task.key, exit_status);
+  Status recorded = runtime_.RecordExit(task.key, exit_status, task.oom_killed);
   if (!recorded) {
     line_log::Error("container " + task.key.id + ": record exit: " + recorded.error().ToString());
   }

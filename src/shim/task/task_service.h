@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "shim/task/oom_watch.h"
 #include "shim/task/task_exit.h"
 #include "shim/task/task_runtime.h"
 #include "shim/task/terminal_relays.h"
@@ -42,6 +43,8 @@ struct TaskServiceOptions {
   const Clock* steady_clock = nullptr;
   // Arms the caller's one stop timer, which calls OnStopTimer when it fires (nullopt: disarm).
   std::function<void(std::optional<Clock::TimePoint>)> arm_stop_timer;
+  // Watches each task's cgroup for OOM kills (TaskOOM, the exit record's OOM mark); null: none.
+  OomWatch* oom = nullptr;
 };
 
 class TaskService {
@@ -55,6 +58,10 @@ class TaskService {
   // the code, or 128+N after signal N), then publishes TaskExit and answers its Waits. Other pids
   // are ignored.
   void OnExit(const signals::ExitEvent& exit);
+
+  // The OOM watch's report: task `id`'s memory.events oom_kill counter is now `count`. A rise
+  // publishes TaskOOM (task_oom.cc). Unknown ids are ignored.
+  void OnOomKills(const std::string& id, uint64_t count);
 
   bool HasTasks() const { return !tasks_.empty(); }
 
@@ -81,6 +88,9 @@ class TaskService {
     std::vector<ttrpc::Responder> waiters;
     std::map<std::string, std::string> annotations;  // the spec's, for the pod stop order
     uint64_t created_seq = 0;                        // creation order
+    bool oom_watched = false;  // its cgroup's memory.events is watched
+    uint64_t oom_kills = 0;    // the oom_kill count last seen (at Create: the baseline)
+    bool oom_killed = false;   // the counter rose during its life: OOMKilled
   };
   using Found = std::expected<Task*, ttrpc::RpcError>;
 
@@ -112,6 +122,11 @@ class TaskService {
   // the sandboxes and never-started tasks once every container has exited.
   void TakeStopActions(std::vector<signals::TerminationAction> actions);
   void EndPodStop();
+  // OOM (task_oom.cc): watches a new task's cgroup (none: nothing); takes a counter reading,
+  // publishing TaskOOM when it rose; stops watching before the cgroup goes.
+  void WatchOom(Task& task);
+  void NoteOomKills(Task& task, uint64_t count);
+  void UnwatchOom(Task& task);
   void Emit(const char* topic, const char* name, const std::string& bytes);
   WallTime Now() const;
 

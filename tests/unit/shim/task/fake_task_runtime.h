@@ -65,8 +65,9 @@ class FakeTaskRuntime : public TaskRuntime {
   }
   Status Pause(const TaskKey& key) override { return Record("pause " + key.id, fail_pause); }
   Status Resume(const TaskKey& key) override { return Record("resume " + key.id, fail_resume); }
-  Status RecordExit(const TaskKey& key, int exit_status) override {
-    return Record("record-exit " + key.id + " " + std::to_string(exit_status), std::nullopt);
+  Status RecordExit(const TaskKey& key, int exit_status, bool oom) override {
+    return Record("record-exit " + key.id + " " + std::to_string(exit_status) + (oom ? " oom" : ""),
+                  std::nullopt);
   }
   Status Remove(const TaskKey& key) override { return Record("remove " + key.id, fail_remove); }
 
