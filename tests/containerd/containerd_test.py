@@ -146,25 +146,7 @@ class ShimV2Test(ContainerdFixture):
     def shim_pids(self):
         """{pid: start time} of the live shim servers of our containerd: the shim's executable,
         with our temp dir in its command line (-address) or environment (TTRPC_ADDRESS)."""
-        found = {}
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                exe = os.path.realpath(f"/proc/{pid}/exe")
-            except OSError:
-                continue
-            argv = read_proc(pid, "cmdline").decode(errors="replace").split("\0")
-            if exe not in self.shim_exes and os.path.basename(argv[0]) != self.shim_name:
-                continue
-            if "delete" in argv[-3:]:  # containerd's `<shim> … delete` cleanup, not a server
-                continue
-            mine = self.dir.encode()
-            if mine in read_proc(pid, "cmdline") or mine in read_proc(pid, "environ"):
-                t = start_time(pid)
-                if t:
-                    found[int(pid)] = t
-        return found
+        return fx.shim_servers(self.shim_exes, self.shim_name, self.dir)
 
     def start_task(self, cid, *cmd, group=None):
         """`ctr run -d`; returns (container pid, shim pid). Remembers the pid, the shim and its
