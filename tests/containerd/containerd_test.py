@@ -347,6 +347,41 @@ class ShimV2Test(ContainerdFixture):
         shims = {self.start_task(self.cid(f"s{i}"), "sleep", "3600")[1] for i in range(2)}
         self.assertEqual(len(shims), 2)
 
+    def test_sigterm_to_the_shim_stops_its_pod_in_order(self):
+        """The shim told to stop its pod (SIGTERM): the app first, then the sidecars in reverse
+        start order, each once the one after it has exited, and the sandbox (SIGKILL) last. The
+        roles come from CRI's annotations and the podshim.io/sidecars pod annotation."""
+        if is_runc():
+            self.skipTest("podshim's own pod stop; containerd's runc shim has none")
+        pod = ["--annotation", "podshim.io/sidecars=proxy,logs",
+               "--annotation", "podshim.io/termination-grace-period-seconds=20"]
+        trap = "trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.1; done"
+        members = [("sb", "sandbox", ["sleep", "3600"]), ("proxy", "container", ["sh", "-c", trap]),
+                   ("logs", "container", ["sh", "-c", trap]), ("app", "container", ["sh", "-c", trap])]
+        shims = set()
+        for name, kind, cmd in members:
+            cri = ["--annotation", f"io.kubernetes.cri.container-type={kind}",
+                   "--annotation", f"io.kubernetes.cri.container-name={name}"]
+            pid = self.run_detached(self.cid(name), *cmd, extra=self.group_args("pod") + pod + cri)
+            shims.add(parent_pid(pid))
+            self.sockets.add(self.shim_address(self.cid(name)))
+        self.assertEqual(len(shims), 1, "the pod's containers have different shims")
+        time.sleep(0.3)  # the traps are installed
+        os.kill(shims.pop(), signal.SIGTERM)
+        for name, _, _ in members:
+            self.wait_stopped(self.cid(name))
+        order = []
+        with open(self.events_file) as f:
+            for line in f:
+                fields = line.split(None, 6)
+                if len(fields) == 7 and fields[5] == "/tasks/exit":
+                    order.append(json.loads(fields[6]).get("container_id"))
+        self.assertEqual(order, [self.cid(n) for n in ("app", "logs", "proxy", "sb")])
+        for name, _, _ in members:
+            self.assertEqual(self.delete_status(self.cid(name)), 137 if name == "sb" else 0)
+            self.remove(self.cid(name))
+        wait_for("the pod's shim to exit", lambda: not self.shim_pids())
+
     # -- (e) containerd restart --------------------------------------------------------------
 
     def restart_containerd(self):

@@ -7,10 +7,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "common/daemon.h"
 #include "shim/shimv2/terminal_relay.h"
@@ -53,7 +55,17 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   std::unique_ptr<ttrpc::Server> server;
 
   bool stopping = false;
+  asio::steady_timer stop_timer(loop);
+  task::TaskService* service_ptr = nullptr;
   task::TaskServiceOptions service_opts;
+  service_opts.arm_stop_timer = [&](std::optional<Clock::TimePoint> at) {
+    stop_timer.cancel();
+    if (!at) return;
+    stop_timer.expires_at(*at);
+    stop_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) service_ptr->OnStopTimer();
+    });
+  };
   service_opts.shim_pid = ::getpid();
   service_opts.ns = opts.ns;
   service_opts.terminals = &terminals;
@@ -72,6 +84,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
         events.Publish(opts.ns, std::move(topic), std::move(type_url), std::move(bytes));
       },
       std::move(service_opts));
+  service_ptr = &service;
   server =
       std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
         service.Handle(std::move(call), std::move(respond));
@@ -90,6 +103,12 @@ int Serve(UniqueFd listener, ServeOptions opts) {
     });
   };
   wait_for_children();
+  // Told to stop (SIGTERM, SIGINT): the pod stops in order; containerd then deletes the tasks and
+  // shuts the shim down as usual.
+  asio::signal_set stop_signals(loop, SIGTERM, SIGINT);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) service.StopPod(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
   if (auto serving = server->Serve(std::move(listener)); !serving) {
     (void)daemon::SendLine(opts.ready_channel.get(), "error " + serving.error().ToString());
     (void)::unlink(opts.socket_path.c_str());

@@ -58,6 +58,10 @@ RpcResult TaskService::Create(const std::string& payload) {
   auto req = ParsePayload<v2::CreateTaskRequest>(payload, "Create");
   if (!req) return std::unexpected(req.error());
   if (auto refused = CheckCreate(*req)) return std::unexpected(*refused);
+  if (pod_stopping_) {
+    return Fail(Code::kFailedPrecondition,
+                "container " + Quoted(req->id()) + ": the shim is stopping its pod");
+  }
   if (tasks_.contains(req->id())) {
     return Fail(Code::kAlreadyExists, "container " + Quoted(req->id()) + " already exists");
   }
@@ -68,6 +72,8 @@ RpcResult TaskService::Create(const std::string& payload) {
   Task& task = tasks_[req->id()];
   task.key = launch.key;
   task.pid = pid;
+  task.annotations = std::move(created->annotations);
+  task.created_seq = next_created_seq_++;
   if (launch.terminal) {
     if (Status relayed = RelayTerminal(task, *created); !relayed) {
       (void)runtime_.Remove(task.key);  // the container never ran: nothing to report

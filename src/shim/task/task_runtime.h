@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct TaskLaunch {
 // FIFOs for the shim's relay (non-blocking; an empty path gives no fd). All empty otherwise.
 struct CreatedTask {
   pid_t pid = 0;
+  std::map<std::string, std::string> annotations;  // the spec's annotations
   UniqueFd master;
   UniqueFd stdin_fifo;   // read by the relay
   UniqueFd stdout_fifo;  // written by the relay

@@ -77,6 +77,7 @@ Result<CreatedTask> OciTaskRuntime::Create(const TaskLaunch& launch) {
   }
   unmount.Dismiss();
   created.pid = state->pid;
+  created.annotations = std::move(state->annotations);
   return created;
 }
 

@@ -92,6 +92,7 @@ void TaskService::Exited(Task& task, int exit_status) {
   reply.set_exit_status(static_cast<uint32_t>(exit_status));
   SetTimestamp(task.exited_at, reply.mutable_exited_at());
   for (ttrpc::Responder& respond : std::exchange(task.waiters, {})) respond(Reply(reply));
+  if (stop_plan_) TakeStopActions(stop_plan_->OnContainerExited(task.key.id));
 }
 
 void TaskService::Emit(const char* topic, const char* name, const std::string& bytes) {

@@ -10,14 +10,17 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "shim/task/task_exit.h"
 #include "shim/task/task_runtime.h"
 #include "shim/task/terminal_relays.h"
 #include "shim/ttrpc/rpc_call.h"
 #include "signals/exit_event.h"
+#include "signals/termination_plan.h"
 
 namespace podshim::shim::task {
 
@@ -34,6 +37,10 @@ struct TaskServiceOptions {
   std::function<WallTime()> clock;  // exited_at; empty: the system clock
   // Relays the ptys of tasks created with terminal=true; null: their masters are only kept.
   TerminalRelays* terminals = nullptr;
+  // The pod stop's time (StopPod); null: the steady clock.
+  const Clock* steady_clock = nullptr;
+  // Arms the caller's one stop timer, which calls OnStopTimer when it fires (nullopt: disarm).
+  std::function<void(std::optional<Clock::TimePoint>)> arm_stop_timer;
 };
 
 class TaskService {
@@ -50,6 +57,15 @@ class TaskService {
 
   bool HasTasks() const { return !tasks_.empty(); }
 
+  // The shim was told to stop its pod (SIGTERM): app containers get SIGTERM, sidecars follow in
+  // reverse order once the apps have exited, SIGKILL after the grace period, the sandbox last
+  // (pod_stop_order.h, task_pod_stop.cc). Creates are refused from then on; tasks stay until
+  // containerd deletes them. A second call does nothing.
+  void StopPod(const std::string& reason);
+  // The timer armed through arm_stop_timer fired.
+  void OnStopTimer();
+  bool StoppingPod() const { return pod_stopping_; }
+
  private:
   enum class Phase { kCreated, kRunning, kStopped };
   struct Task {
@@ -61,6 +77,8 @@ class TaskService {
     int exit_status = 0;
     WallTime exited_at{};
     std::vector<ttrpc::Responder> waiters;
+    std::map<std::string, std::string> annotations;  // the spec's, for the pod stop order
+    uint64_t created_seq = 0;                        // creation order
   };
   using Found = std::expected<Task*, ttrpc::RpcError>;
 
@@ -83,6 +101,10 @@ class TaskService {
   void Exited(Task& task, int exit_status);
   // Hands a new terminal task's pty to the relays (the service keeps a copy of the master).
   Status RelayTerminal(Task& task, CreatedTask& created);
+  // The pod stop (task_pod_stop.cc): carries out the plan's actions, re-arms its timer and kills
+  // the sandboxes and never-started tasks once every container has exited.
+  void TakeStopActions(std::vector<signals::TerminationAction> actions);
+  void EndPodStop();
   void Emit(const char* topic, const char* name, const std::string& bytes);
   WallTime Now() const;
 
@@ -90,6 +112,11 @@ class TaskService {
   Publish publish_;
   TaskServiceOptions opts_;
   std::map<std::string, Task> tasks_;
+  uint64_t next_created_seq_ = 0;
+  SteadyClock steady_clock_;
+  bool pod_stopping_ = false;
+  std::optional<signals::TerminationPlan> stop_plan_;
+  std::vector<std::string> stop_last_;  // sandboxes, killed when the plan is done
 };
 
 }  // namespace podshim::shim::task

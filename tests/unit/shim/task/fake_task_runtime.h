@@ -28,6 +28,9 @@ class FakeTaskRuntime : public TaskRuntime {
     if (fail_create) return *fail_create;
     CreatedTask created;
     created.pid = next_pid++;
+    if (auto it = annotations.find(launch.key.id); it != annotations.end()) {
+      created.annotations = it->second;
+    }
     if (launch.terminal) {  // stand-ins: the service only keeps and passes them on
       created.master = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
       if (!launch.stdin_path.empty()) created.stdin_fifo = UniqueFd(::open("/dev/null", O_RDONLY));
@@ -65,7 +68,9 @@ class FakeTaskRuntime : public TaskRuntime {
   std::vector<TaskLaunch> launches;
   pid_t next_pid = 100;
   std::vector<pid_t> pids = {100, 101};
-  std::filesystem::path cgroup_dir;  // CgroupDir's answer (empty: no cgroup)
+  std::filesystem::path cgroup_dir;
+  // The spec annotations Create reports, by task id.
+  std::map<std::string, std::map<std::string, std::string>> annotations;  // CgroupDir's answer (empty: no cgroup)
   std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
 
  private:
@@ -152,8 +157,17 @@ class TaskServiceHarness : public ::testing::Test {
       [this](std::string topic, std::string type_url, std::string bytes) {
         events_.push_back({std::move(topic), std::move(type_url), std::move(bytes)});
       },
-      TaskServiceOptions{kShimPid, "default", [this] { ++shutdowns_; }, [this] { return kNow; },
-                         &terminals_}};
+      Options()};
+
+  TaskServiceOptions Options() {
+    TaskServiceOptions opts;
+    opts.shim_pid = kShimPid;
+    opts.ns = "default";
+    opts.on_shutdown = [this] { ++shutdowns_; };
+    opts.clock = [this] { return kNow; };
+    opts.terminals = &terminals_;
+    return opts;
+  }
 };
 
 // A waitpid status: exited with `code`, or killed by `sig`.
