@@ -400,6 +400,11 @@ class CriPodTest(CriFixture):
         for cid in (sid, init, sidecar, app):
             self.assertEqual(cgroups_named(cid), [], f"cgroups of {cid} left")
             self.assertFalse(os.path.exists(self.bundle(cid)), f"bundle of {cid} left")
+        for root in fx.cgroup_hierarchies():  # the pod's parent: no cgroup left below it
+            parent = os.path.join(root, self.tag)
+            left = [e.name for e in os.scandir(parent) if e.is_dir()] \
+                if os.path.isdir(parent) else []
+            self.assertEqual(left, [], f"cgroups left in {parent}")
         for address in live:
             path = address[len("unix://"):] if address.startswith("unix://") else None
             self.assertTrue(path is None or not os.path.exists(path), f"socket {address} left")
