@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "clients"))
 import client_fixtures as fx  # noqa: E402
 from client_fixtures import (IMAGE, ContainerdFixture, cgroup_hierarchies, parent_pid,  # noqa
-                             read_proc, run_in_pty, start_time, wait_for)
+                             run_in_pty, start_time, wait_for)
 
 ARGS = None  # set by fx.run_main
 RUNC = "io.containerd.runc.v2"
