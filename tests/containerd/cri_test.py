@@ -11,6 +11,9 @@ runtime handlers: `podshim` (io.containerd.podshim.v2, which containerd finds on
 scripts/mk-oci-image.py. The client (cri/cri_client.py) speaks runtime.v1 over gRPC with the
 project's own proto subset (cri/runtime_v1.proto).
 
+A third handler, `podshim-runc`, is mode B (docs/oci.md): runc's shim with the build's
+podshim-runc as its runc binary (options BinaryName).
+
 One pod per handler, with the same assertions: RunPodSandbox (network NODE, pid and ipc POD, a
 log directory, no hostname), an init-style container that runs to completion, a sidecar that
 exits on SIGTERM and an app that ignores it; ExecSync (output, exit code 7, a timeout),
@@ -60,6 +63,8 @@ PAUSE_IMAGE = "localhost/pause:local"
 HANDLERS = {  # handler -> (runtime_type, the shim binary's name)
     "podshim": ("io.containerd.podshim.v2", PODSHIM_SHIM),
     "runc": ("io.containerd.runc.v2", "containerd-shim-runc-v2"),
+    # mode B: runc's shim running the build's podshim-runc as its runc binary
+    "podshim-runc": ("io.containerd.runc.v2", "containerd-shim-runc-v2"),
 }
 MiB = 1024 * 1024
 # The app ignores SIGTERM (exec keeps the ignored disposition): StopContainer must SIGKILL it.
@@ -100,7 +105,9 @@ class CriFixture(ContainerdFixture):
                 f'[{cri}.containerd.runtimes]\n'
                 f'  runc = {{ runtime_type = "{runc}" }}\n'
                 f'  podshim = {{ runtime_type = "{podshim}", '
-                'pod_annotations = ["podshim.io/*"] }\n')
+                'pod_annotations = ["podshim.io/*"] }\n'
+                f'  podshim-runc = {{ runtime_type = "{runc}", options = {{ BinaryName = '
+                f'"{shim_dir()}/podshim-runc" }} }}\n')
 
     def containerd_env(self):
         env = dict(os.environ)
@@ -238,9 +245,14 @@ class CriPodTest(CriFixture):
     def test_pod_on_runc(self):
         self.run_pod("runc")
 
+    def test_pod_on_podshim_runc(self):
+        self.run_pod("podshim-runc")
+
     def shim_exes(self, handler):
         name = HANDLERS[handler][1]
         binary = os.path.join(shim_dir(), name) if handler == "podshim" else shutil.which(name)
+        if handler == "podshim-runc" and not os.access(f"{shim_dir()}/podshim-runc", os.X_OK):
+            binary = None
         if not binary or not os.access(binary, os.X_OK):
             if handler == "podshim" and ARGS.require_shim:
                 self.fail(f"{binary} is not built")
@@ -268,6 +280,9 @@ class CriPodTest(CriFixture):
         sandbox = cri.call("PodSandboxStatus", pod_sandbox_id=sid).status
         self.assertEqual((sandbox.state, sandbox.runtime_handler), (api.SANDBOX_READY, handler))
         sandbox_pid = self.tasks()[sid][0]
+        if handler == "podshim-runc":  # runc's shim ran the build's podshim-runc, not runc
+            with open(f"/run/containerd/runc/{self.ns}/{sid}/state.json") as f:
+                self.assertIn("cgroupPath", json.load(f), "not podshim oci's state")
         self.remember_pid(sandbox_pid)
         addresses = {sid: self.shim_address(sid)}
         note_shims()
