@@ -32,6 +32,7 @@ installed or (without --require-shim) the shim is not built.
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -157,7 +158,7 @@ class CriFixture(ContainerdFixture):
 
     # -- CRI helpers --------------------------------------------------------------------------
 
-    def sandbox_config(self, handler):
+    def sandbox_config(self, handler, annotations=None):
         api = self.api
         ns = api.NamespaceOption(network=api.NODE, pid=api.POD, ipc=api.POD)
         return api.PodSandboxConfig(
@@ -165,7 +166,7 @@ class CriFixture(ContainerdFixture):
                                             namespace="podshim-test", attempt=0),
             log_directory=f"{self.dir}/logs",  # no hostname: the pod has no UTS namespace
             labels={"podshim.test": self.tag},
-            annotations={"podshim.io/test": self.tag},
+            annotations={"podshim.io/test": self.tag, **(annotations or {})},
             linux=api.LinuxPodSandboxConfig(
                 cgroup_parent=self.cgroup_parent,
                 security_context=api.LinuxSandboxSecurityContext(namespace_options=ns)))
@@ -423,6 +424,60 @@ class CriPodTest(CriFixture):
         for address in live:
             path = address[len("unix://"):] if address.startswith("unix://") else None
             self.assertTrue(path is None or not os.path.exists(path), f"socket {address} left")
+
+
+class CriShimStopTest(CriFixture):
+    """What podshim adds when no kubelet drives the stop: SIGTERM to the pod's shim stops the
+    apps, then the sidecars (named in the pod annotation podshim.io/sidecars, which the
+    handler's pod_annotations copies into every container's spec), then the sandbox."""
+
+    def test_sigterm_to_the_shim_stops_apps_then_sidecars(self):
+        shim = os.path.join(shim_dir(), PODSHIM_SHIM)
+        if not os.access(shim, os.X_OK):
+            if ARGS.require_shim:
+                self.fail(f"{shim} is not built")
+            fx.SKIPPED.append(self.id())
+            self.skipTest(f"{shim} is not built")
+        api, cri = self.api, self.cri
+        self.wait_image(PAUSE_IMAGE)
+        self.wait_image(fx.IMAGE)
+        config = self.sandbox_config("podshim", {
+            "podshim.io/sidecars": "sidecar",
+            "podshim.io/termination-grace-period-seconds": "10"})
+        sid = cri.call("RunPodSandbox", config=config,
+                       runtime_handler="podshim").pod_sandbox_id
+        self.pods.append(sid)
+        self.remember_pid(self.tasks()[sid][0])
+        # The app takes a second to go after SIGTERM; the sidecar goes at once, so a sidecar
+        # signalled together with the app would finish first.
+        sidecar = self.start_container(sid, config, "sidecar", SIDECAR_CMD)
+        app = self.start_container(sid, config, "app", [
+            "sh", "-c", "trap 'sleep 1; exit 3' TERM; while :; do sleep 0.1; done"])
+        for cid in (sidecar, app):
+            self.remember_pid(self.pid_of(cid))
+        shims = fx.shim_servers({os.path.realpath(shim)}, PODSHIM_SHIM, self.dir)
+        self.assertEqual(len(shims), 1, shims)
+        time.sleep(0.3)  # the app's trap is set
+
+        os.kill(next(iter(shims)), signal.SIGTERM)
+        app_status = self.wait_state(app, api.CONTAINER_EXITED)
+        sidecar_status = self.wait_state(sidecar, api.CONTAINER_EXITED)
+        self.assertEqual((app_status.exit_code, sidecar_status.exit_code), (3, 143))
+        self.assertLess(app_status.finished_at, sidecar_status.finished_at,
+                        "the sidecar stopped before the app")
+        wait_for("the sandbox to stop", lambda: cri.call(
+            "PodSandboxStatus", pod_sandbox_id=sid).status.state == api.SANDBOX_NOTREADY)
+
+        cri.call("StopPodSandbox", pod_sandbox_id=sid)
+        for cid in (sidecar, app):
+            cri.call("RemoveContainer", container_id=cid)
+        cri.call("RemovePodSandbox", pod_sandbox_id=sid)
+        self.pods.remove(sid)
+        wait_for("the shim to exit", lambda: not fx.shim_servers(
+            {os.path.realpath(shim)}, PODSHIM_SHIM, self.dir), timeout=10)
+        self.assertEqual(mounts_under(self.dir), [], "mounts left")
+        for cid in (sid, sidecar, app):
+            self.assertEqual(cgroups_named(cid), [], f"cgroups of {cid} left")
 
 
 if __name__ == "__main__":
