@@ -51,22 +51,13 @@ def reexec_with_system_python():
             os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON, "-B", *sys.argv])
 
 
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "clients"))
 sys.path.insert(0, os.path.join(HERE, "cri"))
-import client_fixtures as fx  # noqa: E402
-import cri_client  # noqa: E402
-from client_fixtures import (ContainerdFixture, cgroups_named, mounts_under,  # noqa: E402
-                             parent_pid, processes_mentioning, run, start_time, wait_for)
+from cri_fixture import HANDLERS, PAUSE_IMAGE, CriFixture, shim_dir  # noqa: E402
+import client_fixtures as fx  # noqa: E402  (cri_fixture put tests/clients on the path)
+from client_fixtures import (cgroups_named, mounts_under, parent_pid,  # noqa: E402
+                             processes_mentioning, start_time, wait_for)
 
 ARGS = None  # set by fx.run_main
-PODSHIM_SHIM = "containerd-shim-podshim-v2"
-PAUSE_IMAGE = "localhost/pause:local"
-HANDLERS = {  # handler -> (runtime_type, the shim binary's name)
-    "podshim": ("io.containerd.podshim.v2", PODSHIM_SHIM),
-    "runc": ("io.containerd.runc.v2", "containerd-shim-runc-v2"),
-    # mode B: runc's shim running the build's podshim-runc as its runc binary
-    "podshim-runc": ("io.containerd.runc.v2", "containerd-shim-runc-v2"),
-}
 MiB = 1024 * 1024
 # The app ignores SIGTERM (exec keeps the ignored disposition): StopContainer must SIGKILL it.
 APP_CMD = ["sh", "-c", "trap '' TERM; exec sleep 3600"]
@@ -75,170 +66,30 @@ APP_CMD = ["sh", "-c", "trap '' TERM; exec sleep 3600"]
 SIDECAR_CMD = ["sleep", "3600"]
 
 
-def shim_dir():
-    return os.path.join(fx.BUILD, "src")
+class CriTest(CriFixture):
+    """The command line's options for the fixture, and the shim a handler must have."""
 
+    def proto_dir(self):
+        return (ARGS and ARGS.proto_dir) or super().proto_dir()
 
-def proto_dir():
-    return (ARGS and ARGS.proto_dir) or os.path.join(fx.BUILD, "tests", "containerd", "cri")
-
-
-class CriFixture(ContainerdFixture):
-    """The private containerd with the CRI plugin, the pause and busybox images in k8s.io, a
-    CriClient as self.cri, and the pods to stop and remove if a test fails half-way."""
-
-    PACKAGES = ("containerd", "ctr", "busybox", "catatonit", "protoc")
-    NAMESPACE = "k8s.io"  # the CRI plugin's
-
-    def cri_config(self):
-        d = self.dir
-        podshim, _ = HANDLERS["podshim"]
-        runc, _ = HANDLERS["runc"]
-        cri = 'plugins."io.containerd.grpc.v1.cri"'
-        return (f'[{cri}]\n'
-                '  disable_tcp_service = true\n'
-                '  restrict_oom_score_adj = true\n'  # no CAP_SYS_RESOURCE: -998 would fail
-                '  stream_server_address = "127.0.0.1"\n'
-                '  stream_server_port = "0"\n'
-                f'  sandbox_image = "{PAUSE_IMAGE}"\n'
-                f'[{cri}.cni]\n'
-                f'  conf_dir = "{d}/cni"\n'  # empty: hostNetwork pods only
-                f'[{cri}.containerd.runtimes]\n'
-                f'  runc = {{ runtime_type = "{runc}" }}\n'
-                f'  podshim = {{ runtime_type = "{podshim}", '
-                'pod_annotations = ["podshim.io/*"] }\n'
-                f'  podshim-runc = {{ runtime_type = "{runc}", options = {{ BinaryName = '
-                f'"{shim_dir()}/podshim-runc" }} }}\n')
-
-    def containerd_env(self):
-        env = dict(os.environ)
-        env["PATH"] = shim_dir() + ":" + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        return env
-
-    def setUp(self):
-        try:
-            import grpc  # noqa: F401
-            import google.protobuf  # noqa: F401
-        except ImportError as e:
+    def shim_exes(self, handler):
+        """({real path of the handler's shim binary}, its name); skips (or, for podshim with
+        --require-shim, fails) when it or podshim-runc is not built."""
+        name = HANDLERS[handler][1]
+        binary = os.path.join(shim_dir(), name) if handler == "podshim" else shutil.which(name)
+        if handler == "podshim-runc" and not os.access(f"{shim_dir()}/podshim-runc", os.X_OK):
+            binary = None
+        if not binary or not os.access(binary, os.X_OK):
+            if handler == "podshim" and ARGS.require_shim:
+                self.fail(f"{binary} is not built")
             fx.SKIPPED.append(self.id())
-            self.skipTest(f"{e.name} is missing (scripts/setup.sh installs python3-grpcio and "
-                          "python3-protobuf)")
-        super().setUp()
-        d = self.dir
-        os.makedirs(f"{d}/cni", exist_ok=True)
-        os.makedirs(f"{d}/logs")
-        self.cgroup_parent = f"/{self.tag}"  # the pod's cgroup parent, as a kubelet gives one
-        for root in fx.cgroup_hierarchies():
-            self.note_if_new(os.path.join(root, self.tag))
-        self.make_pause_image()
-        self.api = cri_client.load_messages(proto_dir(), f"{d}/proto")
-        self.cri = cri_client.CriClient(self.address, self.api)
-        self.addCleanup(self.cri.close)
-        self.pods = []
-        self.addCleanup(self.remove_pods)  # before the fixture's checks (cleanups are LIFO)
-
-    def make_pause_image(self):
-        """A one-file image: the static catatonit as /catatonit, CMD catatonit -P."""
-        catatonit = shutil.which("catatonit")
-        if "not a dynamic executable" not in run(["ldd", catatonit]).stdout + \
-                run(["ldd", catatonit]).stderr:
-            self.fail(f"{catatonit} is not statically linked: the pause image has no libc")
-        root = f"{self.dir}/P"
-        for sub in ("dev", "proc", "sys", "etc", "tmp"):
-            os.makedirs(f"{root}/{sub}")
-        shutil.copy2(catatonit, f"{root}/catatonit")
-        run([sys.executable, fx.MK_IMAGE, root, f"{self.dir}/pause.tar", PAUSE_IMAGE,
-             "/catatonit", "-P"], check=True)
-        self.ctr("image", "import", f"{self.dir}/pause.tar", check=True)
-
-    def remove_pods(self):
-        for sid in self.pods:
-            self.cri.error_of("StopPodSandbox", pod_sandbox_id=sid)
-            self.cri.error_of("RemovePodSandbox", pod_sandbox_id=sid)
-
-    # -- CRI helpers --------------------------------------------------------------------------
-
-    def sandbox_config(self, handler, annotations=None):
-        api = self.api
-        ns = api.NamespaceOption(network=api.NODE, pid=api.POD, ipc=api.POD)
-        return api.PodSandboxConfig(
-            metadata=api.PodSandboxMetadata(name=f"{self.tag}-{handler}", uid=self.tag,
-                                            namespace="podshim-test", attempt=0),
-            log_directory=f"{self.dir}/logs",  # no hostname: the pod has no UTS namespace
-            labels={"podshim.test": self.tag},
-            annotations={"podshim.io/test": self.tag, **(annotations or {})},
-            linux=api.LinuxPodSandboxConfig(
-                cgroup_parent=self.cgroup_parent,
-                security_context=api.LinuxSandboxSecurityContext(namespace_options=ns)))
-
-    def container_config(self, name, cmd):
-        api = self.api
-        ns = api.NamespaceOption(network=api.NODE, pid=api.POD, ipc=api.POD)
-        return api.ContainerConfig(
-            metadata=api.ContainerMetadata(name=name), image=api.ImageSpec(image=fx.IMAGE),
-            command=cmd, log_path=f"{name}.log", labels={"podshim.test": self.tag},
-            linux=api.LinuxContainerConfig(
-                security_context=api.LinuxContainerSecurityContext(namespace_options=ns)))
-
-    def start_container(self, sid, sandbox_config, name, cmd):
-        cid = self.cri.call("CreateContainer", pod_sandbox_id=sid,
-                            config=self.container_config(name, cmd),
-                            sandbox_config=sandbox_config).container_id
-        self.cri.call("StartContainer", container_id=cid)
-        return cid
-
-    def status(self, cid):
-        return self.cri.call("ContainerStatus", container_id=cid).status
-
-    def pid_of(self, cid):
-        reply = self.cri.call("ContainerStatus", container_id=cid, verbose=True)
-        return json.loads(reply.info["info"])["pid"]
-
-    def wait_state(self, cid, state, timeout=15):
-        wait_for(f"{cid} to be {self.api.ContainerState.Name(state)}",
-                 lambda: self.status(cid).state == state, timeout=timeout)
-        return self.status(cid)
-
-    def wait_image(self, name):
-        """The CRI plugin learns of an image `ctr import`ed through containerd's events."""
-        def known():
-            reply = self.cri.call("ImageStatus", image=self.api.ImageSpec(image=name))
-            return reply.image.id
-
-        return wait_for(f"the CRI plugin to see {name}", known)
-
-    def bundle(self, cid):
-        return f"{self.dir}/state/io.containerd.runtime.v2.task/{self.ns}/{cid}"
-
-    def shim_address(self, cid):
-        try:
-            with open(f"{self.bundle(cid)}/address") as f:
-                return f.read().strip()
-        except OSError:
-            return None  # the task is gone already (an init container's)
-
-    def cgroup_values(self, pid, cid):
-        """{file: value} of the cpu and memory limits in the cgroups of pid that are the
-        container's own (their path ends in cid): what the runtime could apply here."""
-        files = {"cpu": ["cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares"],
-                 "memory": ["memory.limit_in_bytes"], "": ["cpu.max", "memory.max"]}
-        roots = {os.path.basename(r): r for r in fx.cgroup_hierarchies()}
-        out = {}
-        for line in fx.read_proc(pid, "cgroup").decode().splitlines():
-            _, controllers, path = line.split(":", 2)
-            if not path.endswith("/" + cid):
-                continue
-            for c in controllers.split(",") if controllers else [""]:
-                root = fx.cgroup2_root() if c == "" else next(
-                    (r for n, r in roots.items() if c in n.split(",")), None)
-                for name in files.get(c, []):
-                    if root and os.path.exists(f"{root}{path}/{name}"):
-                        with open(f"{root}{path}/{name}") as f:
-                            out[name] = f.read().strip()
-        return out
+            self.skipTest(f"{name} or podshim-runc is not built or not installed")
+        return {os.path.realpath(binary)}, name
 
 
-class CriPodTest(CriFixture):
+class CriPodTest(CriTest):
+    """One pod per handler, the same assertions; the ids of its sandbox and containers are
+    self.sid, self.init, self.sidecar, self.app."""
 
     def test_pod_on_podshim(self):
         self.run_pod("podshim")
@@ -249,171 +100,183 @@ class CriPodTest(CriFixture):
     def test_pod_on_podshim_runc(self):
         self.run_pod("podshim-runc")
 
-    def shim_exes(self, handler):
-        name = HANDLERS[handler][1]
-        binary = os.path.join(shim_dir(), name) if handler == "podshim" else shutil.which(name)
-        if handler == "podshim-runc" and not os.access(f"{shim_dir()}/podshim-runc", os.X_OK):
-            binary = None
-        if not binary or not os.access(binary, os.X_OK):
-            if handler == "podshim" and ARGS.require_shim:
-                self.fail(f"{binary} is not built")
-            fx.SKIPPED.append(self.id())
-            self.skipTest(f"{name} is not built or not installed")
-        return {os.path.realpath(binary)}, name
-
     def run_pod(self, handler):
-        exes, shim_name = self.shim_exes(handler)
-        api, cri = self.api, self.cri
-        shims_seen = {}  # pid -> start time, of every shim server seen during the pod's life
-
-        def note_shims():
-            shims_seen.update(fx.shim_servers(exes, shim_name, self.dir))
-            return shims_seen
-
-        self.assertEqual(cri.call("Version", version="v1").runtime_name, "containerd")
+        self.exes, self.shim_name = self.shim_exes(handler)
+        self.shims_seen = {}  # pid -> start time, of every shim server seen in the pod's life
+        self.addresses = {}  # task id -> its bundle's shim address
+        self.assertEqual(self.cri.call("Version", version="v1").runtime_name, "containerd")
         self.wait_image(PAUSE_IMAGE)
         self.wait_image(fx.IMAGE)
+        self.start_pod(handler)
+        self.check_one_shim()
+        with self.subTest("ExecSync: output and exit code"):
+            self.check_exec_sync()
+        with self.subTest("ExecSync: timeout"):
+            self.check_exec_sync_timeout()
+        with self.subTest("ContainerStats: cpu and memory"):
+            self.check_container_stats()
+        with self.subTest("ListContainerStats: every running container, cpu and memory"):
+            self.check_list_container_stats()
+        with self.subTest("UpdateContainerResources"):
+            self.check_update()
+        self.stop_containers()
+        self.remove_pod()
+        self.check_nothing_left()
 
-        # The sandbox: catatonit -P in its own pid, ipc and mount namespaces, the host network.
+    def note_shims(self):
+        self.shims_seen.update(fx.shim_servers(self.exes, self.shim_name, self.dir))
+        return self.shims_seen
+
+    def start_pod(self, handler):
+        """The sandbox (catatonit -P: own pid, ipc and mount namespaces, the host network),
+        init run to completion (its output in the pod's log dir), then the sidecar and app."""
+        api, cri = self.api, self.cri
         config = self.sandbox_config(handler)
         sid = cri.call("RunPodSandbox", config=config, runtime_handler=handler).pod_sandbox_id
         self.pods.append(sid)
+        self.sid = sid
         sandbox = cri.call("PodSandboxStatus", pod_sandbox_id=sid).status
         self.assertEqual((sandbox.state, sandbox.runtime_handler), (api.SANDBOX_READY, handler))
-        sandbox_pid = self.tasks()[sid][0]
+        self.sandbox_pid = self.tasks()[sid][0]
         if handler == "podshim-runc":  # runc's shim ran the build's podshim-runc, not runc
             with open(f"/run/containerd/runc/{self.ns}/{sid}/state.json") as f:
                 self.assertIn("cgroupPath", json.load(f), "not podshim oci's state")
-        self.remember_pid(sandbox_pid)
-        addresses = {sid: self.shim_address(sid)}
-        note_shims()
+        self.remember_pid(self.sandbox_pid)
+        self.addresses[sid] = self.shim_address(sid)
+        self.note_shims()
 
-        # init: runs to completion before the others start, its output in the pod's log dir.
-        init = self.start_container(sid, config, "init", ["sh", "-c", "echo init done"])
-        addresses[init] = self.shim_address(init)
-        status = self.wait_state(init, api.CONTAINER_EXITED)
+        self.init = self.start_container(sid, config, "init", ["sh", "-c", "echo init done"])
+        self.addresses[self.init] = self.shim_address(self.init)
+        status = self.wait_state(self.init, api.CONTAINER_EXITED)
         self.assertEqual((status.exit_code, status.reason), (0, "Completed"))
         with open(f"{self.dir}/logs/init.log") as f:
             self.assertIn(" stdout F init done\n", f.read())
-        sidecar = self.start_container(sid, config, "sidecar", SIDECAR_CMD)
-        app = self.start_container(sid, config, "app", APP_CMD)
-        for cid in (sidecar, app):
+        self.sidecar = self.start_container(sid, config, "sidecar", SIDECAR_CMD)
+        self.app = self.start_container(sid, config, "app", APP_CMD)
+
+    def check_one_shim(self):
+        """One shim process is the parent of every running task and every bundle's address is
+        the same; the app is in the sandbox's pid namespace; ListContainers has the states."""
+        api = self.api
+        for cid in (self.sidecar, self.app):
             self.assertEqual(self.status(cid).state, api.CONTAINER_RUNNING)
-            addresses[cid] = self.shim_address(cid)
+            self.addresses[cid] = self.shim_address(cid)
             pid = self.pid_of(cid)
             self.remember_pid(pid)
-            self.assertIn(parent_pid(pid), note_shims(), f"the parent of {cid} is no shim")
-        self.assertIn(parent_pid(sandbox_pid), note_shims())
-        # The app joined the sandbox's pid namespace (catatonit is its pid 1).
-        self.assertEqual(os.readlink(f"/proc/{self.pid_of(app)}/ns/pid"),
-                         os.readlink(f"/proc/{sandbox_pid}/ns/pid"))
-        self.assertEqual(len(note_shims()), 1, f"shims of the pod: {shims_seen}")
-        live = {a for a in addresses.values() if a}
-        self.assertEqual(len(live), 1, f"the pod's tasks have several shims: {addresses}")
-
-        listed = cri.call("ListContainers", filter=api.ContainerFilter(pod_sandbox_id=sid))
+            self.assertIn(parent_pid(pid), self.note_shims(), f"the parent of {cid} is no shim")
+        self.assertIn(parent_pid(self.sandbox_pid), self.note_shims())
+        self.assertEqual(os.readlink(f"/proc/{self.pid_of(self.app)}/ns/pid"),
+                         os.readlink(f"/proc/{self.sandbox_pid}/ns/pid"))
+        self.assertEqual(len(self.note_shims()), 1, f"shims of the pod: {self.shims_seen}")
+        live = {a for a in self.addresses.values() if a}
+        self.assertEqual(len(live), 1, f"the pod's tasks have several shims: {self.addresses}")
+        listed = self.cri.call("ListContainers",
+                               filter=api.ContainerFilter(pod_sandbox_id=self.sid))
         self.assertEqual({(c.id, c.state) for c in listed.containers},
-                         {(init, api.CONTAINER_EXITED), (sidecar, api.CONTAINER_RUNNING),
-                          (app, api.CONTAINER_RUNNING)})
+                         {(self.init, api.CONTAINER_EXITED),
+                          (self.sidecar, api.CONTAINER_RUNNING),
+                          (self.app, api.CONTAINER_RUNNING)})
 
-        with self.subTest("ExecSync: output and exit code"):
-            error, reply = cri.error_of("ExecSync", container_id=app, timeout=10,
-                                        cmd=["sh", "-c", "echo out; echo err >&2; exit 7"])
-            self.assertIsNone(error, "ExecSync failed")
-            self.assertEqual((reply.stdout, reply.stderr, reply.exit_code),
-                             (b"out\n", b"err\n", 7))
+    def check_exec_sync(self):
+        error, reply = self.cri.error_of("ExecSync", container_id=self.app, timeout=10,
+                                         cmd=["sh", "-c", "echo out; echo err >&2; exit 7"])
+        self.assertIsNone(error, "ExecSync failed")
+        self.assertEqual((reply.stdout, reply.stderr, reply.exit_code), (b"out\n", b"err\n", 7))
 
-        with self.subTest("ExecSync: timeout"):
-            # One process (an exec'd sh's child would keep the output open past the kill), its
-            # command line unique to this run.
-            marker = f"30.{os.getpid()}"
+    def check_exec_sync_timeout(self):
+        # One process (an exec'd sh's child would keep the output open past the kill), its
+        # command line unique to this run.
+        marker = f"30.{os.getpid()}"
+        began = time.monotonic()
+        error, _ = self.cri.error_of("ExecSync", container_id=self.app, timeout=1,
+                                     cmd=["sleep", marker])
+        took = time.monotonic() - began
+        self.assertIsNotNone(error, "ExecSync of sleep 30 with timeout 1 returned")
+        self.assertIn("timeout 1s exceeded", error)
+        self.assertLess(took, 10, error)
+        wait_for("the timed-out exec to be killed",
+                 lambda: not processes_mentioning(f"sleep\0{marker}\0"))
+        self.assertEqual(self.status(self.app).state, self.api.CONTAINER_RUNNING)
+
+    def check_container_stats(self):
+        error, reply = self.cri.error_of("ContainerStats", container_id=self.app)
+        self.assertIsNone(error, "ContainerStats failed")
+        stats = reply.stats
+        self.assertEqual(stats.attributes.id, self.app)
+        self.assertTrue(stats.HasField("cpu") and stats.cpu.timestamp > 0, stats)
+        self.assertTrue(stats.cpu.HasField("usage_core_nano_seconds"), stats)
+        self.assertTrue(stats.HasField("memory") and stats.memory.timestamp > 0, stats)
+
+    def check_list_container_stats(self):
+        error, reply = self.cri.error_of(
+            "ListContainerStats", filter=self.api.ContainerStatsFilter(pod_sandbox_id=self.sid))
+        self.assertIsNone(error, "ListContainerStats failed")
+        # A task whose Stats fails is silently left out by containerd (1.6 also lists the
+        # exited init, with no figures).
+        ids = {s.attributes.id for s in reply.stats}
+        self.assertLessEqual({self.sidecar, self.app}, ids)
+        self.assertLessEqual(ids, {self.init, self.sidecar, self.app})
+        for s in reply.stats:
+            if s.attributes.id != self.init:
+                self.assertTrue(s.HasField("cpu") and s.HasField("memory"), s)
+
+    def check_update(self):
+        wanted = self.api.LinuxContainerResources(cpu_period=100000, cpu_quota=50000,
+                                                  cpu_shares=256,
+                                                  memory_limit_in_bytes=96 * MiB)
+        error, _ = self.cri.error_of("UpdateContainerResources", container_id=self.app,
+                                     linux=wanted)
+        self.assertIsNone(error, "UpdateContainerResources failed")
+        # containerd keeps the new resources in the container's spec once the shim took them.
+        info = json.loads(self.ctr("containers", "info", self.app, check=True).stdout)
+        resources = info["Spec"]["linux"]["resources"]
+        self.assertEqual((resources["cpu"]["quota"], resources["cpu"]["period"],
+                          resources["memory"]["limit"]), (50000, 100000, 96 * MiB))
+        # Where the container's own cgroup has the controller, the limit is applied.
+        applied = self.cgroup_values(self.pid_of(self.app), self.app)
+        expect = {"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000",
+                  "cpu.shares": "256", "memory.limit_in_bytes": str(96 * MiB),
+                  "cpu.max": "50000 100000", "memory.max": str(96 * MiB)}
+        self.assertEqual(applied, {k: expect[k] for k in applied})
+
+    def stop_containers(self):
+        """The app ignores SIGTERM: SIGKILL after the 2 s timeout, 137. The sidecar exits on
+        SIGTERM well before its timeout: 143."""
+        api = self.api
+        for cid, timeout, code, at_least, below in ((self.app, 2, 137, 1.9, 10),
+                                                    (self.sidecar, 10, 143, 0, 5)):
             began = time.monotonic()
-            error, _ = cri.error_of("ExecSync", container_id=app, timeout=1,
-                                    cmd=["sleep", marker])
+            self.cri.call("StopContainer", container_id=cid, timeout=timeout)
             took = time.monotonic() - began
-            self.assertIsNotNone(error, "ExecSync of sleep 30 with timeout 1 returned")
-            self.assertIn("timeout 1s exceeded", error)
-            self.assertLess(took, 10, error)
-            wait_for("the timed-out exec to be killed",
-                     lambda: not processes_mentioning(f"sleep\0{marker}\0"))
-            self.assertEqual(self.status(app).state, api.CONTAINER_RUNNING)
+            status = self.status(cid)
+            self.assertEqual((status.state, status.exit_code), (api.CONTAINER_EXITED, code))
+            self.assertGreaterEqual(took, at_least)
+            self.assertLess(took, below)
+        self.assertEqual(len(self.note_shims()), 1, f"shims of the pod: {self.shims_seen}")
 
-        with self.subTest("ContainerStats: cpu and memory"):
-            error, reply = cri.error_of("ContainerStats", container_id=app)
-            self.assertIsNone(error, "ContainerStats failed")
-            stats = reply.stats
-            self.assertEqual(stats.attributes.id, app)
-            self.assertTrue(stats.HasField("cpu") and stats.cpu.timestamp > 0, stats)
-            self.assertTrue(stats.cpu.HasField("usage_core_nano_seconds"), stats)
-            self.assertTrue(stats.HasField("memory") and stats.memory.timestamp > 0, stats)
-
-        with self.subTest("ListContainerStats: every running container, cpu and memory"):
-            error, reply = cri.error_of(
-                "ListContainerStats", filter=api.ContainerStatsFilter(pod_sandbox_id=sid))
-            self.assertIsNone(error, "ListContainerStats failed")
-            # A task whose Stats fails is silently left out by containerd (1.6 also lists the
-            # exited init, with its last figures).
-            ids = {s.attributes.id for s in reply.stats}
-            self.assertLessEqual({sidecar, app}, ids)
-            self.assertLessEqual(ids, {init, sidecar, app})
-            for s in reply.stats:
-                if s.attributes.id != init:  # 1.6 lists the exited init with no figures
-                    self.assertTrue(s.HasField("cpu") and s.HasField("memory"), s)
-
-        with self.subTest("UpdateContainerResources"):
-            wanted = api.LinuxContainerResources(cpu_period=100000, cpu_quota=50000,
-                                                 cpu_shares=256, memory_limit_in_bytes=96 * MiB)
-            error, _ = cri.error_of("UpdateContainerResources", container_id=app, linux=wanted)
-            self.assertIsNone(error, "UpdateContainerResources failed")
-            # containerd keeps the new resources in the container's spec once the shim took them.
-            info = json.loads(self.ctr("containers", "info", app, check=True).stdout)
-            resources = info["Spec"]["linux"]["resources"]
-            self.assertEqual((resources["cpu"]["quota"], resources["cpu"]["period"],
-                              resources["memory"]["limit"]), (50000, 100000, 96 * MiB))
-            # Where the container's own cgroup has the controller, the limit is applied.
-            applied = self.cgroup_values(self.pid_of(app), app)
-            expect = {"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000",
-                      "cpu.shares": "256", "memory.limit_in_bytes": str(96 * MiB),
-                      "cpu.max": "50000 100000", "memory.max": str(96 * MiB)}
-            self.assertEqual(applied, {k: expect[k] for k in applied})
-
-        # StopContainer: the app ignores SIGTERM, so SIGKILL after the 2 s timeout.
-        began = time.monotonic()
-        cri.call("StopContainer", container_id=app, timeout=2)
-        took = time.monotonic() - began
-        status = self.status(app)
-        self.assertEqual((status.state, status.exit_code), (api.CONTAINER_EXITED, 137))
-        self.assertGreaterEqual(took, 1.9)
-        self.assertLess(took, 10)
-        # The sidecar exits on SIGTERM, well before its timeout.
-        began = time.monotonic()
-        cri.call("StopContainer", container_id=sidecar, timeout=10)
-        took = time.monotonic() - began
-        status = self.status(sidecar)
-        self.assertEqual((status.state, status.exit_code), (api.CONTAINER_EXITED, 143))
-        self.assertLess(took, 5)
-        self.assertEqual(len(note_shims()), 1, f"shims of the pod: {shims_seen}")
-
-        cri.call("StopPodSandbox", pod_sandbox_id=sid)
-        sandbox = cri.call("PodSandboxStatus", pod_sandbox_id=sid).status
+    def remove_pod(self):
+        api, cri = self.api, self.cri
+        cri.call("StopPodSandbox", pod_sandbox_id=self.sid)
+        sandbox = cri.call("PodSandboxStatus", pod_sandbox_id=self.sid).status
         self.assertEqual(sandbox.state, api.SANDBOX_NOTREADY)
-        for cid in (init, sidecar, app):
+        for cid in (self.init, self.sidecar, self.app):
             cri.call("RemoveContainer", container_id=cid)
-        cri.call("RemovePodSandbox", pod_sandbox_id=sid)
-        self.pods.remove(sid)
-        listed = cri.call("ListContainers", filter=api.ContainerFilter(pod_sandbox_id=sid))
+        cri.call("RemovePodSandbox", pod_sandbox_id=self.sid)
+        self.pods.remove(self.sid)
+        listed = cri.call("ListContainers", filter=api.ContainerFilter(pod_sandbox_id=self.sid))
         self.assertEqual(list(listed.containers), [])
 
-        # One shim served the whole pod, and nothing of the pod is left.
+    def check_nothing_left(self):
+        """One shim served the whole pod, and nothing of the pod is left."""
         wait_for("the pod's shim to exit",
-                 lambda: not fx.shim_servers(exes, shim_name, self.dir), timeout=10)
-        self.assertEqual(len(shims_seen), 1, f"shims of the pod: {shims_seen}")
+                 lambda: not fx.shim_servers(self.exes, self.shim_name, self.dir), timeout=10)
+        self.assertEqual(len(self.shims_seen), 1, f"shims of the pod: {self.shims_seen}")
         wait_for("the pod's processes to exit", lambda: not [
             p for p, t in self.pids.items() if t and start_time(p) == t])
         self.assertEqual(self.tasks(), {})
         self.assertEqual(self.ctr("containers", "ls", "-q").stdout.split(), [])
         self.assertEqual(mounts_under(self.dir), [], "mounts left")
-        for cid in (sid, init, sidecar, app):
+        for cid in (self.sid, self.init, self.sidecar, self.app):
             self.assertEqual(cgroups_named(cid), [], f"cgroups of {cid} left")
             self.assertFalse(os.path.exists(self.bundle(cid)), f"bundle of {cid} left")
         for root in fx.cgroup_hierarchies():  # the pod's parent: no cgroup left below it
@@ -421,23 +284,18 @@ class CriPodTest(CriFixture):
             left = [e.name for e in os.scandir(parent) if e.is_dir()] \
                 if os.path.isdir(parent) else []
             self.assertEqual(left, [], f"cgroups left in {parent}")
-        for address in live:
+        for address in {a for a in self.addresses.values() if a}:
             path = address[len("unix://"):] if address.startswith("unix://") else None
             self.assertTrue(path is None or not os.path.exists(path), f"socket {address} left")
 
 
-class CriShimStopTest(CriFixture):
+class CriShimStopTest(CriTest):
     """What podshim adds when no kubelet drives the stop: SIGTERM to the pod's shim stops the
     apps, then the sidecars (named in the pod annotation podshim.io/sidecars, which the
     handler's pod_annotations copies into every container's spec), then the sandbox."""
 
     def test_sigterm_to_the_shim_stops_apps_then_sidecars(self):
-        shim = os.path.join(shim_dir(), PODSHIM_SHIM)
-        if not os.access(shim, os.X_OK):
-            if ARGS.require_shim:
-                self.fail(f"{shim} is not built")
-            fx.SKIPPED.append(self.id())
-            self.skipTest(f"{shim} is not built")
+        exes, name = self.shim_exes("podshim")
         api, cri = self.api, self.cri
         self.wait_image(PAUSE_IMAGE)
         self.wait_image(fx.IMAGE)
@@ -455,7 +313,7 @@ class CriShimStopTest(CriFixture):
             "sh", "-c", "trap 'sleep 1; exit 3' TERM; while :; do sleep 0.1; done"])
         for cid in (sidecar, app):
             self.remember_pid(self.pid_of(cid))
-        shims = fx.shim_servers({os.path.realpath(shim)}, PODSHIM_SHIM, self.dir)
+        shims = fx.shim_servers(exes, name, self.dir)
         self.assertEqual(len(shims), 1, shims)
         time.sleep(0.3)  # the app's trap is set
 
@@ -474,7 +332,7 @@ class CriShimStopTest(CriFixture):
         cri.call("RemovePodSandbox", pod_sandbox_id=sid)
         self.pods.remove(sid)
         wait_for("the shim to exit", lambda: not fx.shim_servers(
-            {os.path.realpath(shim)}, PODSHIM_SHIM, self.dir), timeout=10)
+            exes, name, self.dir), timeout=10)
         self.assertEqual(mounts_under(self.dir), [], "mounts left")
         for cid in (sid, sidecar, app):
             self.assertEqual(cgroups_named(cid), [], f"cgroups of {cid} left")
@@ -485,7 +343,7 @@ if __name__ == "__main__":
 
     def options(ap):
         ap.add_argument("--require-shim", action="store_true",
-                        help=f"fail, not skip, when {PODSHIM_SHIM} is missing")
+                        help=f"fail, not skip, when {HANDLERS['podshim'][1]} is missing")
         ap.add_argument("--proto-dir", help="where runtime_v1_pb2.py is (default: "
                         "BUILD/tests/containerd/cri; else protoc compiles it into the temp dir)")
 
