@@ -134,9 +134,10 @@ ctr image import "$work/pause.tar" >/dev/null
 
 echo "bench-cri: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $rounds pods per" \
   "handler, handlers taking turns, memory sampled ${idle}s after the pod is up"
-"$python" - "$work" "$tag" "$rounds" "$idle" "$build" "$repo" "$shim" <<'EOF'
+"$python" - "$work" "$tag" "$rounds" "$idle" "$build" "$repo" "$shim" \
+  "$(command -v containerd-shim-runc-v2)" <<'EOF'
 import json, os, statistics, sys, time
-work, tag, rounds, idle, build, repo, shim = sys.argv[1:]
+work, tag, rounds, idle, build, repo, shim, runc_shim = sys.argv[1:]
 rounds, idle = int(rounds), float(idle)
 sys.path.insert(0, f"{repo}/tests/containerd/cri")
 import cri_client
@@ -144,7 +145,7 @@ import cri_client
 api = cri_client.load_messages(f"{build}/tests/containerd/cri", f"{work}/proto")
 cri = cri_client.CriClient(f"{work}/c.sock", api)
 SHIMS = {"podshim": os.path.realpath(shim),
-         "runc": os.path.realpath("/usr/bin/containerd-shim-runc-v2")}
+         "runc": os.path.realpath(runc_shim)}
 
 
 def wait_for(what, predicate, timeout=15.0):

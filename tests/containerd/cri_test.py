@@ -315,7 +315,10 @@ class CriShimStopTest(CriTest):
             self.remember_pid(self.pid_of(cid))
         shims = fx.shim_servers(exes, name, self.dir)
         self.assertEqual(len(shims), 1, shims)
-        time.sleep(0.3)  # the app's trap is set
+        app_pid = self.pid_of(app)
+        wait_for("the app's SIGTERM trap", lambda: int(dict(
+            line.split(":\t") for line in fx.read_proc(app_pid, "status").decode().splitlines()
+            if ":\t" in line).get("SigCgt", "0"), 16) & (1 << (signal.SIGTERM - 1)))
 
         os.kill(next(iter(shims)), signal.SIGTERM)
         app_status = self.wait_state(app, api.CONTAINER_EXITED)
