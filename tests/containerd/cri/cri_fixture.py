@@ -95,8 +95,8 @@ class CriFixture(ContainerdFixture):
     def make_pause_image(self):
         """A one-file image: the static catatonit as /catatonit, CMD catatonit -P."""
         catatonit = shutil.which("catatonit")
-        if "not a dynamic executable" not in run(["ldd", catatonit]).stdout + \
-                run(["ldd", catatonit]).stderr:
+        ldd = run(["ldd", catatonit])
+        if "not a dynamic executable" not in ldd.stdout + ldd.stderr:
             self.fail(f"{catatonit} is not statically linked: the pause image has no libc")
         root = f"{self.dir}/P"
         for sub in ("dev", "proc", "sys", "etc", "tmp"):
