@@ -3,15 +3,15 @@
 runtime handler, as a kubelet would (hostNetwork pods only: no CNI here).
 
 Each test starts a private containerd in a short temp dir with the CRI plugin on (its namespace
-k8s.io, its sockets, root and state in the temp dir; tests/clients/client_fixtures.py) and two
-runtime handlers: `podshim` (io.containerd.podshim.v2, which containerd finds on its PATH as
+k8s.io, its sockets, root and state in the temp dir; cri/cri_fixture.py on
+tests/clients/client_fixtures.py) and the runtime handlers `podshim` (io.containerd.podshim.v2, which containerd finds on its PATH as
 <build>/src/containerd-shim-podshim-v2, with pod_annotations ["podshim.io/*"]) and `runc`
 (io.containerd.runc.v2, the reference). The sandbox image is Debian's static catatonit run as
 `catatonit -P` (a pause process), the containers' image busybox-static, both made offline by
 scripts/mk-oci-image.py. The client (cri/cri_client.py) speaks runtime.v1 over gRPC with the
 project's own proto subset (cri/runtime_v1.proto).
 
-A third handler, `podshim-runc`, is mode B (docs/oci.md): runc's shim with the build's
+The third handler, `podshim-runc`, is mode B (docs/oci.md): runc's shim with the build's
 podshim-runc as its runc binary (options BinaryName).
 
 One pod per handler, with the same assertions: RunPodSandbox (network NODE, pid and ipc POD, a
@@ -24,6 +24,9 @@ groups them by io.kubernetes.cri.sandbox-id), and nothing is left afterwards: no
 mount under the temp dir, cgroup of the pod's containers or shim socket. The parts that need
 shim features (exec, stats, update) are sub-tests: a failure names the part and the RPC's error,
 and the pod goes on to the end.
+
+CriShimStopTest (podshim only): SIGTERM to the pod's shim, with no kubelet driving, stops the
+app, then the sidecar named in the pod annotation podshim.io/sidecars, then the sandbox.
 
 Usage: cri_test.py --build BUILD_DIR [--require-shim] [--proto-dir DIR] [--list | TEST...]
 Exit 77 (ctest's SKIP_RETURN_CODE) when containerd, catatonit or python3-grpcio is not
