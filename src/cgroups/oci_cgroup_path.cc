@@ -69,15 +69,17 @@ Result<CgroupPath> ResolveSystemdCgroupsPath(std::string_view cgroups_path) {
   return PODSHIM_TRY_WRAP(parent.Child(unit), std::string(kField));
 }
 
+bool IsSystemdCgroupsPath(std::string_view cgroups_path) {
+  return std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2 &&
+         cgroups_path.find('/') == std::string_view::npos;
+}
+
 Result<CgroupPath> ResolveOciCgroupsPath(std::string_view cgroups_path,
                                          std::string_view container_id) {
   if (cgroups_path.empty()) {
     return PODSHIM_TRY_WRAP(CgroupPath().Child(container_id), "cgroup for the container id");
   }
-  if (std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2 &&
-      cgroups_path.find('/') == std::string_view::npos) {
-    return ResolveSystemdCgroupsPath(cgroups_path);
-  }
+  if (IsSystemdCgroupsPath(cgroups_path)) return ResolveSystemdCgroupsPath(cgroups_path);
   CgroupPath path = PODSHIM_TRY_WRAP(CgroupPath::Parse(cgroups_path), std::string(kField));
   if (path.IsRoot()) return Bad(cgroups_path, "the cgroup2 root cannot hold a container");
   return path;

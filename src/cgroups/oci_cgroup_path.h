@@ -21,6 +21,9 @@ Result<CgroupPath> ExpandSystemdSlice(std::string_view slice);
 // "system.slice", as runc and crun default it. Errors name linux.cgroupsPath.
 Result<CgroupPath> ResolveSystemdCgroupsPath(std::string_view cgroups_path);
 
+// Whether linux.cgroupsPath has systemd's "slice:prefix:name" form: exactly two ':' and no '/'.
+bool IsSystemdCgroupsPath(std::string_view cgroups_path);
+
 // linux.cgroupsPath -> the container's cgroup. A value with exactly two ':' and no '/' is the
 // systemd form; anything else is a path under the mount root ("." and ".." refused). Empty (the
 // property absent): "<container_id>" at the mount root, as runc's cgroupfs driver places it.

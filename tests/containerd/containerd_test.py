@@ -461,6 +461,62 @@ class ShimV2Test(ContainerdFixture):
         self.assertEqual(self.last_delete_status(cid), 137 if is_runc() else 5)
         self.remove(cid)
 
+    # -- pause, resume and metrics (Pause, Resume, Stats) --------------------------------------
+
+    def topic_payloads(self, cid, topic):
+        """The payloads of container cid's events on `topic`, in the order received."""
+        out = []
+        with open(self.events_file) as f:
+            for line in f:
+                fields = line.split(None, 6)
+                if len(fields) == 7 and fields[4] == self.ns and fields[5] == topic:
+                    payload = json.loads(fields[6])
+                    if payload.get("container_id") == cid:
+                        out.append(payload)
+        return out
+
+    def test_pause_and_resume(self):
+        cid = self.cid("pz")
+        self.start_task(cid, "sh", "-c", "while :; do sleep 0.05; done")
+        self.ctr("task", "pause", cid, check=True)
+        self.assertEqual(self.task_status(cid), "PAUSED")
+        wait_for("/tasks/paused", lambda: self.topic_payloads(cid, "/tasks/paused"))
+        paused = self.ctr("task", "pause", cid)
+        self.assertNotEqual(paused.returncode, 0, "a second pause succeeded")
+        self.ctr("task", "resume", cid, check=True)
+        self.assertEqual(self.task_status(cid), "RUNNING")
+        wait_for("/tasks/resumed", lambda: self.topic_payloads(cid, "/tasks/resumed"))
+        # Paused again, then killed: SIGKILL reaches a frozen container.
+        self.ctr("task", "pause", cid, check=True)
+        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.assertEqual(self.delete_status(cid), 137)
+        self.remove(cid)
+
+    def test_metrics_have_cpu_and_memory(self):
+        cid = self.cid("mt")
+        self.start_task(cid, "sh", "-c",
+                        "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; sleep 3600")
+        table = self.ctr("task", "metrics", cid, check=True).stdout
+        data = {}
+
+        def counted():
+            data.update(json.loads(self.ctr("task", "metrics", "--format", "json", cid,
+                                            check=True).stdout))
+            if is_runc():  # RUNC_DIFFERS: on a hybrid host runc's shim reads cgroup v1
+                return (data.get("cpu") or {}).get("usage", {}).get("total", 0) > 0
+            return (data.get("cpu") or {}).get("usage_usec", 0) > 10000
+
+        wait_for("cpu usage in the task's metrics", counted)
+        self.assertIn("memory", data)
+        if not is_runc():
+            self.assertIn("cpu.usage_usec", table)
+            self.assertIn("memory.usage", table)
+        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.assertEqual(self.delete_status(cid), 137)
+        self.remove(cid)
+
     # -- (f) bad input -----------------------------------------------------------------------
 
     def test_bad_namespace_path_fails_and_the_group_goes_on(self):

@@ -13,6 +13,7 @@
 #include <optional>
 #include <utility>
 
+#include "cgroups/oci_cgroup_path.h"
 #include "common/process_handle.h"
 #include "common/quoted.h"
 #include "common/sys.h"
@@ -112,6 +113,16 @@ Result<UniqueFd> ConsoleSocket(const oci::Spec& spec, const OciCreateRequest& re
   return std::move(pair.second);
 }
 
+Status CheckCgroupsPathForm(const oci::Spec& spec, const OciCreateRequest& req) {
+  const std::string& path = spec.linux_config.cgroups_path;
+  if (!req.refuse_systemd_cgroups_path || !cgroups::IsSystemdCgroupsPath(path)) return Ok();
+  return Error::Invalid(
+      "linux.cgroupsPath: " + Quoted(path) +
+      " is the systemd cgroup driver's \"slice:prefix:name\" form, which needs systemd to create "
+      "the unit; podshim's containerd shim places cgroups itself: use the cgroupfs driver "
+      "(containerd's SystemdCgroup = false, the kubelet's cgroupDriver: cgroupfs)");
+}
+
 // Sets the container up and leaves it waiting at exec.fifo; on success the caller owns the state
 // dir (guard dismissed) and the process (guard released). `run` gates too: the state must exist
 // before the program runs, so that `state`, `kill` and `list` see it from its first instruction.
@@ -128,6 +139,7 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   if (!out.spec.process) {
     return Error::Invalid("config.json: process: required to run a container");
   }
+  PODSHIM_TRY(CheckCgroupsPathForm(out.spec, req));
   // Connected before anything is created: a bad socket leaves nothing behind.
   UniqueFd console = PODSHIM_TRY(ConsoleSocket(out.spec, req, detached, out.console));
 

@@ -26,6 +26,9 @@ struct OciCreateRequest {
   // The container's stdin, stdout and stderr (not owned); -1: the caller's 0, 1, 2 (the CLI).
   // The containerd shim passes the task's FIFOs (or /dev/null) here.
   int stdio[3] = {-1, -1, -1};
+  // Refuse linux.cgroupsPath's systemd form ("slice:prefix:name") instead of mapping it to a
+  // slice and scope directory: the containerd shim, whose callers mean systemd's driver by it.
+  bool refuse_systemd_cgroups_path = false;
 };
 
 // Loads and checks the bundle, sets the process up and leaves it waiting at exec.fifo, runs the

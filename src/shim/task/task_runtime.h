@@ -65,6 +65,14 @@ class TaskRuntime {
   // The container's cgroup v2 directory (under the cgroup2 mount); an empty path when it has
   // none (a host without cgroup2). For Stats, Update, the OOM watch and exec cgroups.
   virtual Result<std::filesystem::path> CgroupDir(const TaskKey& key) = 0;
+  // Merges `resources_json` (an OCI linux.resources object, as containerd's Update sends it)
+  // into the container's recorded resources and writes them to its cgroup; `field` names the
+  // source in errors ("resources"). Needs a cgroup (CgroupDir not empty).
+  virtual Status Update(const TaskKey& key, const std::string& resources_json,
+                        const std::string& field) = 0;
+  // Freezes (cgroup.freeze) and thaws the container's cgroup. Needs a cgroup.
+  virtual Status Pause(const TaskKey& key) = 0;
+  virtual Status Resume(const TaskKey& key) = 0;
   // Sets the window size of a task's pty (TIOCSWINSZ on its master).
   virtual Status ResizePty(int master, uint16_t width, uint16_t height) = 0;
   // Records the init's exit durably (before it is reported anywhere).

@@ -62,6 +62,7 @@ Result<CreatedTask> OciTaskRuntime::Create(const TaskLaunch& launch) {
   req.stdio[1] = io.out.get();
   req.stdio[2] = io.err.get();
   req.console_socket_fd = console.second.get();
+  req.refuse_systemd_cgroups_path = true;  // containerd means systemd by it (docs/decisions.md)
   PODSHIM_TRY(OciCreate(dir, req));
   // Our copies of the stdio close on return: the container holds the only ones.
   auto state = dir.Load(key.id);
@@ -107,6 +108,19 @@ Result<std::vector<pid_t>> OciTaskRuntime::Pids(const TaskKey& key) {
 Result<std::filesystem::path> OciTaskRuntime::CgroupDir(const TaskKey& key) {
   oci::ContainerState state = PODSHIM_TRY(TaskOciStateDir(key.bundle).Load(key.id));
   return state.CgroupDir();
+}
+
+Status OciTaskRuntime::Update(const TaskKey& key, const std::string& resources_json,
+                              const std::string& field) {
+  return OciUpdate(TaskOciStateDir(key.bundle), key.id, resources_json, field);
+}
+
+Status OciTaskRuntime::Pause(const TaskKey& key) {
+  return OciPause(TaskOciStateDir(key.bundle), key.id);
+}
+
+Status OciTaskRuntime::Resume(const TaskKey& key) {
+  return OciResume(TaskOciStateDir(key.bundle), key.id);
 }
 
 Status OciTaskRuntime::ResizePty(int master, uint16_t width, uint16_t height) {

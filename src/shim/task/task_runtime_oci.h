@@ -27,6 +27,10 @@ class OciTaskRuntime final : public TaskRuntime {
   Status SignalAll(const TaskKey& key, int sig) override;
   Result<std::vector<pid_t>> Pids(const TaskKey& key) override;
   Result<std::filesystem::path> CgroupDir(const TaskKey& key) override;
+  Status Update(const TaskKey& key, const std::string& resources_json,
+                const std::string& field) override;
+  Status Pause(const TaskKey& key) override;
+  Status Resume(const TaskKey& key) override;
   Status ResizePty(int master, uint16_t width, uint16_t height) override;
   Status RecordExit(const TaskKey& key, int exit_status) override;
   Status Remove(const TaskKey& key) override;

@@ -36,6 +36,8 @@ void TaskService::Handle(ttrpc::RpcCall call, ttrpc::Responder respond) {
       {"State", &TaskService::State},     {"Pids", &TaskService::Pids},
       {"Kill", &TaskService::Kill},       {"Delete", &TaskService::Delete},
       {"Connect", &TaskService::Connect}, {"ResizePty", &TaskService::ResizePty},
+      {"Stats", &TaskService::Stats},     {"Update", &TaskService::Update},
+      {"Pause", &TaskService::Pause},     {"Resume", &TaskService::Resume},
   };
   if (auto it = kSync.find(call.method); it != kSync.end()) {
     respond((this->*(it->second))(call.payload));
@@ -139,6 +141,7 @@ RpcResult TaskService::State(const std::string& payload) {
       reply.set_status(v2::STOPPED);
       break;
   }
+  if (t.paused && t.phase == Phase::kRunning) reply.set_status(v2::PAUSED);
   reply.set_stdin(t.stdin_path);
   reply.set_stdout(t.stdout_path);
   reply.set_stderr(t.stderr_path);

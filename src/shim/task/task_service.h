@@ -1,5 +1,6 @@
 // TaskService: containerd's task API (containerd.task.v2.Task, stage 1: Create, Start, Wait,
-// State, Pids, Kill, Delete, Connect, Shutdown, ResizePty) mapped onto a TaskRuntime, for the shim
+// State, Pids, Kill, Delete, Connect, Shutdown, ResizePty; stage 2: Stats, Update, Pause, Resume)
+// mapped onto a TaskRuntime, for the shim
 // binary's one loop thread. Replies go through the call's Responder (Wait's when the task exits),
 // events through `Publish` in call order, so a task's create, start, exit and delete events are
 // ordered even when it exits at once. Every other method answers Unimplemented.
@@ -73,7 +74,8 @@ class TaskService {
     pid_t pid = 0;
     Phase phase = Phase::kCreated;
     std::string stdin_path, stdout_path, stderr_path;
-    UniqueFd master;  // terminal=true: the pty master (ResizePty); empty otherwise
+    UniqueFd master;      // terminal=true: the pty master (ResizePty); empty otherwise
+    bool paused = false;  // frozen by Pause (State says PAUSED while running)
     int exit_status = 0;
     WallTime exited_at{};
     std::vector<ttrpc::Responder> waiters;
@@ -91,6 +93,11 @@ class TaskService {
   ttrpc::RpcResult Delete(const std::string& payload);
   ttrpc::RpcResult Connect(const std::string& payload);
   ttrpc::RpcResult ResizePty(const std::string& payload);
+  // The cgroup methods (task_resource_rpcs.cc).
+  ttrpc::RpcResult Stats(const std::string& payload);
+  ttrpc::RpcResult Update(const std::string& payload);
+  ttrpc::RpcResult Pause(const std::string& payload);
+  ttrpc::RpcResult Resume(const std::string& payload);
   void Wait(const std::string& payload, ttrpc::Responder& respond);
   void Shutdown(const std::string& payload, ttrpc::Responder& respond);
 

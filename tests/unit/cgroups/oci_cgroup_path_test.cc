@@ -72,5 +72,14 @@ TEST(OciCgroupPathTest, BadSystemdFormsNameTheField) {
 
 TEST(OciCgroupPathTest, AColonPathWithASlashIsAPath) { EXPECT_EQ(Resolve("/a:b:c/d"), "a:b:c/d"); }
 
+TEST(OciCgroupPathTest, SystemdFormIsTwoColonsWithoutASlash) {
+  EXPECT_TRUE(IsSystemdCgroupsPath("kubepods-besteffort-pod1.slice:cri-containerd:abc"));
+  EXPECT_TRUE(IsSystemdCgroupsPath("::abc"));
+  for (std::string_view path :
+       {"", "/k8s.io/abc", "/kubepods/burstable/pod1/abc", "/a:b:c/d", "a:b", "a:b:c:d"}) {
+    EXPECT_FALSE(IsSystemdCgroupsPath(path)) << path;
+  }
+}
+
 }  // namespace
 }  // namespace podshim::cgroups

@@ -59,6 +59,12 @@ class FakeTaskRuntime : public TaskRuntime {
     calls.push_back("cgroup-dir " + key.id);
     return cgroup_dir;
   }
+  Status Update(const TaskKey& key, const std::string& resources_json,
+                const std::string& field) override {
+    return Record("update " + key.id + " " + field + " " + resources_json, fail_update);
+  }
+  Status Pause(const TaskKey& key) override { return Record("pause " + key.id, fail_pause); }
+  Status Resume(const TaskKey& key) override { return Record("resume " + key.id, fail_resume); }
   Status RecordExit(const TaskKey& key, int exit_status) override {
     return Record("record-exit " + key.id + " " + std::to_string(exit_status), std::nullopt);
   }
@@ -72,6 +78,7 @@ class FakeTaskRuntime : public TaskRuntime {
   // The spec annotations Create reports, by task id.
   std::map<std::string, std::map<std::string, std::string>> annotations;  // CgroupDir's answer (empty: no cgroup)
   std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
+  std::optional<Error> fail_update, fail_pause, fail_resume;
 
  private:
   Status Record(std::string call, const std::optional<Error>& fail) {
