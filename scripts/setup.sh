@@ -15,6 +15,7 @@ packages=(
   runc  # oci_runc_parity_test writes its bundle with `runc spec`
   python3  # scripts/check-layout.py (LayoutTest), the benchmarks' summaries
   containerd podman conmon catatonit  # the clients tier (tests/clients/): real clients of podshim-runc
+  python3-grpcio python3-protobuf  # the containerd tier's CRI client (tests/containerd/cri); catatonit = its pause image
 )
 for arg in "$@"; do
   case "$arg" in

@@ -115,6 +115,32 @@ def read_proc(pid, name):
         return b""
 
 
+def shim_servers(exes, name, marker):
+    """{pid: start time} of the live shim servers whose executable is one of exes (real paths)
+    or whose argv[0] is called name, with marker (a private containerd's dir) in their command
+    line (-address) or environment (TTRPC_ADDRESS). containerd's `<shim> ... delete` cleanups
+    are not servers and are left out."""
+    found = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            exe = os.path.realpath(f"/proc/{pid}/exe")
+        except OSError:
+            continue
+        cmdline = read_proc(pid, "cmdline")
+        argv = cmdline.decode(errors="replace").split("\0")
+        if exe not in exes and os.path.basename(argv[0]) != name:
+            continue
+        if "delete" in argv[-3:]:
+            continue
+        if marker.encode() in cmdline or marker.encode() in read_proc(pid, "environ"):
+            t = start_time(pid)
+            if t:
+                found[int(pid)] = t
+    return found
+
+
 def processes_mentioning(text, environ=False):
     """Live processes whose command line (or, with environ, environment) contains text."""
     pids = []
@@ -240,9 +266,20 @@ class ClientTest(unittest.TestCase):
 class ContainerdFixture(ClientTest):
     """A private containerd in self.dir (root, state, sockets; no CRI) with the busybox image
     imported into the namespace self.ns. Subclasses give `run_args()` (how `ctr run` picks the
-    runtime) and may extend `check_task_leftovers()`."""
+    runtime) and may extend `check_task_leftovers()`; with CRI they set NAMESPACE (the CRI
+    plugin's is k8s.io) and give `cri_config()` (the plugin's TOML tables: the plugin is on)
+    and `containerd_env()`."""
 
     PACKAGES = ("containerd", "ctr", "busybox")
+    NAMESPACE = None  # None: the test's own tag
+
+    def cri_config(self):
+        """TOML of [plugins."io.containerd.grpc.v1.cri"]; empty: the CRI plugin is off."""
+        return ""
+
+    def containerd_env(self):
+        """containerd's environment (None: ours), e.g. a PATH where it finds a shim."""
+        return None
 
     def setUp(self):
         super().setUp()
@@ -250,17 +287,18 @@ class ContainerdFixture(ClientTest):
         for path in ("/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
                      "/run/containerd/runc"):
             self.note_if_new(path)
-        self.ns = self.tag
+        self.ns = self.NAMESPACE or self.tag
         self.note_if_new(f"/run/containerd/runc/{self.ns}")  # runc's default --root
         for root in cgroup_hierarchies():  # cgroupsPath /<namespace>/<id>: the parent is ours
             self.note_if_new(os.path.join(root, self.ns))
         self.address = f"{d}/c.sock"
         self.config = f"{d}/config.toml"
         with open(self.config, "w") as f:
+            cri = self.cri_config()
             f.write(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
-                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                    f'[grpc]\n  address = "{self.address}"\n'
-                    f'[ttrpc]\n  address = "{self.address}.ttrpc"\n')
+                    + ('' if cri else 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+                    + f'[grpc]\n  address = "{self.address}"\n'
+                    f'[ttrpc]\n  address = "{self.address}.ttrpc"\n' + cri)
         self.containerd = None
         self.addCleanup(self.clean_containerd)
         self.start_containerd()
@@ -273,7 +311,8 @@ class ContainerdFixture(ClientTest):
         answers."""
         with open(f"{self.dir}/containerd.log", "a") as log:
             self.containerd = subprocess.Popen(["containerd", "--config", self.config],
-                                               stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                                               stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                               env=self.containerd_env())
 
         def answers():
             if self.containerd.poll() is not None:

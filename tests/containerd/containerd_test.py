@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "clients"))
 import client_fixtures as fx  # noqa: E402
 from client_fixtures import (IMAGE, ContainerdFixture, cgroup_hierarchies, parent_pid,  # noqa
-                             read_proc, run_in_pty, start_time, wait_for)
+                             run_in_pty, start_time, wait_for)
 
 ARGS = None  # set by fx.run_main
 RUNC = "io.containerd.runc.v2"
@@ -146,25 +146,7 @@ class ShimV2Test(ContainerdFixture):
     def shim_pids(self):
         """{pid: start time} of the live shim servers of our containerd: the shim's executable,
         with our temp dir in its command line (-address) or environment (TTRPC_ADDRESS)."""
-        found = {}
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                exe = os.path.realpath(f"/proc/{pid}/exe")
-            except OSError:
-                continue
-            argv = read_proc(pid, "cmdline").decode(errors="replace").split("\0")
-            if exe not in self.shim_exes and os.path.basename(argv[0]) != self.shim_name:
-                continue
-            if "delete" in argv[-3:]:  # containerd's `<shim> … delete` cleanup, not a server
-                continue
-            mine = self.dir.encode()
-            if mine in read_proc(pid, "cmdline") or mine in read_proc(pid, "environ"):
-                t = start_time(pid)
-                if t:
-                    found[int(pid)] = t
-        return found
+        return fx.shim_servers(self.shim_exes, self.shim_name, self.dir)
 
     def start_task(self, cid, *cmd, group=None):
         """`ctr run -d`; returns (container pid, shim pid). Remembers the pid, the shim and its
