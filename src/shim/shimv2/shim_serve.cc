@@ -51,7 +51,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   asio::io_context loop;
   asio::signal_set sigchld(loop, SIGCHLD);
   ttrpc::EventForwarder events(loop, opts.events_address);
-  task::OciTaskRuntime runtime;
+  task::OciTaskRuntime runtime(/*create_in_forked_child=*/true);
   AsioTerminalRelays terminals(loop);
   std::function<void(const std::string&, uint64_t)> on_oom_kills;  // set once the service is
   AsioOomWatch oom(loop, [&](const std::string& id, uint64_t kills) { on_oom_kills(id, kills); });

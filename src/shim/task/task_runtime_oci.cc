@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "common/forked_call.h"
 #include "common/scope_guard.h"
 #include "oci/console.h"
 #include "shim/ocirt/oci_cgroup_ops.h"
@@ -63,7 +64,11 @@ Result<CreatedTask> OciTaskRuntime::Create(const TaskLaunch& launch) {
   req.stdio[2] = io.err.get();
   req.console_socket_fd = console.second.get();
   req.refuse_systemd_cgroups_path = true;  // containerd means systemd by it (docs/decisions.md)
-  PODSHIM_TRY(OciCreate(dir, req));
+  if (create_in_forked_child_) {
+    PODSHIM_TRY(RunInForkedChild([&] { return OciCreate(dir, req); }));
+  } else {
+    PODSHIM_TRY(OciCreate(dir, req));
+  }
   // Our copies of the stdio close on return: the container holds the only ones.
   auto state = dir.Load(key.id);
   if (state && launch.terminal) {

@@ -21,6 +21,12 @@ ExitRecords TaskExitRecords(const std::filesystem::path& bundle);
 
 class OciTaskRuntime final : public TaskRuntime {
  public:
+  // create_in_forked_child: Create's `podshim oci create` step runs in a short-lived forked child
+  // (common/forked_call.h) so that the code it touches once stays out of the resident shim's
+  // RSS. The caller must then be a child subreaper (the container's init is re-parented to it).
+  explicit OciTaskRuntime(bool create_in_forked_child = false)
+      : create_in_forked_child_(create_in_forked_child) {}
+
   Result<CreatedTask> Create(const TaskLaunch& launch) override;
   Status Start(const TaskKey& key) override;
   Status Signal(const TaskKey& key, int sig) override;
@@ -34,6 +40,9 @@ class OciTaskRuntime final : public TaskRuntime {
   Status ResizePty(int master, uint16_t width, uint16_t height) override;
   Status RecordExit(const TaskKey& key, int exit_status, bool oom) override;
   Status Remove(const TaskKey& key) override;
+
+ private:
+  bool create_in_forked_child_;
 };
 
 }  // namespace podshim::shim::task
