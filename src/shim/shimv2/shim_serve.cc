@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "common/daemon.h"
+#include "shim/shimv2/stdin_pump.h"
 #include "shim/shimv2/terminal_relay.h"
 #include "shim/task/task_runtime_oci.h"
 #include "shim/task/task_service.h"
@@ -50,6 +51,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   ttrpc::EventForwarder events(loop, opts.events_address);
   task::OciTaskRuntime runtime;
   AsioTerminalRelays terminals(loop);
+  AsioStdinPumps stdin_pumps(loop);
   std::unique_ptr<ttrpc::Server> server;
 
   bool stopping = false;
@@ -57,6 +59,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   service_opts.shim_pid = ::getpid();
   service_opts.ns = opts.ns;
   service_opts.terminals = &terminals;
+  service_opts.stdin_pumps = &stdin_pumps;
   service_opts.on_shutdown = [&] {
     if (std::exchange(stopping, true)) return;
     asio::post(loop, [&] {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "shim/task/stdin_pumps.h"
 #include "shim/task/task_exit.h"
 #include "shim/task/task_runtime.h"
 #include "shim/task/terminal_relays.h"
@@ -34,6 +35,9 @@ struct TaskServiceOptions {
   std::function<WallTime()> clock;  // exited_at; empty: the system clock
   // Relays the ptys of tasks created with terminal=true; null: their masters are only kept.
   TerminalRelays* terminals = nullptr;
+  // Pumps the stdin FIFO of processes without a terminal into their stdin pipe; null: the pipe
+  // is closed at once (the process reads EOF).
+  StdinPumps* stdin_pumps = nullptr;
 };
 
 class TaskService {
@@ -52,6 +56,20 @@ class TaskService {
 
  private:
   enum class Phase { kCreated, kRunning, kStopped };
+  // An exec process (task_exec_rpcs.cc): recorded by Exec, launched by Start(exec_id).
+  struct ExecProcess {
+    std::string exec_id;
+    oci::Process process;  // process.terminal = the request's terminal
+    pid_t pid = 0;
+    Phase phase = Phase::kCreated;
+    std::string stdin_path, stdout_path, stderr_path;
+    std::filesystem::path cgroup;  // its own cgroup; empty: none
+    UniqueFd master;               // terminal: the pty master (ResizePty)
+    UniqueFd stdin_keep;           // a write handle on its stdin FIFO until CloseIO
+    int exit_status = 0;
+    WallTime exited_at{};
+    std::vector<ttrpc::Responder> waiters;
+  };
   struct Task {
     TaskKey key;
     pid_t pid = 0;
@@ -61,6 +79,8 @@ class TaskService {
     int exit_status = 0;
     WallTime exited_at{};
     std::vector<ttrpc::Responder> waiters;
+    UniqueFd stdin_keep;  // a write handle on its stdin FIFO until CloseIO
+    std::map<std::string, ExecProcess> execs;
   };
   using Found = std::expected<Task*, ttrpc::RpcError>;
 
@@ -75,6 +95,24 @@ class TaskService {
   ttrpc::RpcResult ResizePty(const std::string& payload);
   void Wait(const std::string& payload, ttrpc::Responder& respond);
   void Shutdown(const std::string& payload, ttrpc::Responder& respond);
+  // Exec processes and stdin (task_exec_rpcs.cc, task_exec_process.cc).
+  ttrpc::RpcResult Exec(const std::string& payload);
+  ttrpc::RpcResult CloseIO(const std::string& payload);
+  ttrpc::RpcResult StartExec(Task& task, const std::string& exec_id);
+  ttrpc::RpcResult ExecState(Task& task, const std::string& exec_id);
+  ttrpc::RpcResult KillExec(Task& task, const std::string& exec_id, int sig);
+  ttrpc::RpcResult DeleteExec(Task& task, const std::string& exec_id);
+  ttrpc::RpcResult ResizeExecPty(Task& task, const std::string& exec_id, uint32_t width,
+                                 uint32_t height);
+  void WaitExec(Task& task, const std::string& exec_id, ttrpc::Responder& respond);
+  using FoundExec = std::expected<ExecProcess*, ttrpc::RpcError>;
+  FoundExec FindExec(Task& task, const std::string& exec_id);
+  // The exec with `pid` stopped: publishes TaskExit (id = exec id) and answers its Waits.
+  bool ExecExitedIfOurs(Task& task, const signals::ExitEvent& exit);
+  // Hands a new process's stdin pipe to the pumps (`key`: the task id or "<id>/<exec id>").
+  void PumpStdin(const std::string& key, CreatedTask& created);
+  // Stops every exec of `task` (their relays, pumps and cgroups) before the task goes.
+  void ForgetExecs(Task& task);
 
   // The task `id` (NotFound otherwise); a non-empty exec_id is NotFound (no execs yet).
   Found Find(const std::string& id, const std::string& exec_id);
