@@ -239,6 +239,13 @@ class ShimV2Test(ContainerdFixture):
         self.assertEqual((p.returncode, p.stdout), (0, "out\n"), p.stderr)
         self.assertIn("err\n", p.stderr)
 
+    def test_run_stdin_is_pumped(self):
+        # `ctr run` sends no CloseIO at its stdin's EOF, and the shim holds the stdin FIFO open
+        # (as runc's shim does), so the task reads a line rather than to EOF.
+        p = self.ctr("run", "--rm", *self.run_args(), IMAGE, self.cid("in"), "sh", "-c",
+                     "read line; echo got $line", stdin=None, input="to read\n", timeout=20)
+        self.assertEqual((p.returncode, p.stdout), (0, "got to read\n"), p.stderr)
+
     def test_run_t_relays_a_terminal(self):  # Create with terminal, then ResizePty
         argv = ["ctr", "--address", self.address, "-n", self.ns, "run", "--rm", "-t",
                 *self.run_args(), IMAGE, self.cid("tt"), "sh"]
