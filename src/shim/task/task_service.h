@@ -1,8 +1,9 @@
-// TaskService: containerd's task API (containerd.task.v2.Task, stage 1: Create, Start, Wait,
-// State, Pids, Kill, Delete, Connect, Shutdown, ResizePty) mapped onto a TaskRuntime, for the shim
-// binary's one loop thread. Replies go through the call's Responder (Wait's when the task exits),
-// events through `Publish` in call order, so a task's create, start, exit and delete events are
-// ordered even when it exits at once. Every other method answers Unimplemented.
+// TaskService: containerd's task API (containerd.task.v2.Task: Create, Start, Wait, State, Pids,
+// Kill, Delete, Connect, Shutdown, ResizePty; Exec and CloseIO, and the exec_id forms) mapped onto
+// a TaskRuntime, for the shim binary's one loop thread. Replies go through the call's Responder
+// (Wait's when the task exits), events through `Publish` in call order, so a task's create, start,
+// exit and delete events are ordered even when it exits at once. Every other method answers
+// Unimplemented.
 #pragma once
 
 #include <sys/types.h>
