@@ -1,8 +1,7 @@
-// The shim's stdin pumps, on its one Asio loop (no threads): for each process without a
-// terminal that has a stdin FIFO, FIFO -> the process's stdin pipe, non-blocking, through one
-// bounded buffer (nothing more is read until it is written). The FIFO's EOF (after CloseIO and
-// the client's close) closes the pipe once the buffer is written: the process reads EOF. A
-// process gone (EPIPE) ends the pump.
+// The shim's stdin pumps on its Asio loop: stdin FIFO -> the process's stdin pipe, non-blocking,
+// through one 64 KiB buffer (nothing more is read until it is written). The FIFO's EOF (after
+// CloseIO and the client's close) closes the pipe once the buffer is written: the process reads
+// EOF. A process gone (EPIPE) ends the pump.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
