@@ -38,6 +38,7 @@ SHIM_NAME = "containerd-shim-podshim-v2"
 GROUP = "io.containerd.runc.v2.group"
 SLEEP_TRAP_TERM = 'trap "exit 7" TERM; while :; do sleep 1; done'
 TASK_TOPICS = ("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete")
+EXEC_TOPICS = ("/tasks/exec-added", "/tasks/exec-started", "/tasks/exit")
 
 
 def runtime():
@@ -123,13 +124,13 @@ class ShimV2Test(ContainerdFixture):
             self.events.terminate()
             self.events.wait()
 
-    def task_events(self, cid):
+    def task_events(self, cid, topics=TASK_TOPICS):
         """[(topic, payload)] of the task events of container cid, in the order received."""
         out = []
         with open(self.events_file) as f:
             for line in f:
                 fields = line.split(None, 6)
-                if len(fields) < 7 or fields[4] != self.ns or fields[5] not in TASK_TOPICS:
+                if len(fields) < 7 or fields[4] != self.ns or fields[5] not in topics:
                     continue
                 payload = json.loads(fields[6])
                 if payload.get("container_id") == cid:
@@ -219,6 +220,13 @@ class ShimV2Test(ContainerdFixture):
                      "echo out; echo err >&2")
         self.assertEqual((p.returncode, p.stdout), (0, "out\n"), p.stderr)
         self.assertIn("err\n", p.stderr)
+
+    def test_run_stdin_is_pumped(self):
+        # `ctr run` sends no CloseIO at its stdin's EOF, and the shim holds the stdin FIFO open
+        # (as runc's shim does), so the task reads a line rather than to EOF.
+        p = self.ctr("run", "--rm", *self.run_args(), IMAGE, self.cid("in"), "sh", "-c",
+                     "read line; echo got $line", stdin=None, input="to read\n", timeout=20)
+        self.assertEqual((p.returncode, p.stdout), (0, "got to read\n"), p.stderr)
 
     def test_run_t_relays_a_terminal(self):  # Create with terminal, then ResizePty
         argv = ["ctr", "--address", self.address, "-n", self.ns, "run", "--rm", "-t",
@@ -554,6 +562,103 @@ class ShimV2Test(ContainerdFixture):
         p = self.ctr("run", "--rm", *self.run_args(), "--config", spec, cid)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("nonsense", p.stderr)
+
+    # -- (g) exec processes ------------------------------------------------------------------
+
+    def exec_events(self, cid, exec_id):
+        """The topics of exec_id's events (exec-added, exec-started, its exit), in order."""
+        return [t for t, e in self.task_events(cid, EXEC_TOPICS)
+                if e.get("exec_id", e.get("id")) == exec_id]
+
+    def exec_cgroups(self, cid):
+        """The podshim-exec-* cgroups left below the container's."""
+        return [f"{root}/{self.ns}/{cid}/{name}" for root in cgroup_hierarchies()
+                if os.path.isdir(f"{root}/{self.ns}/{cid}")
+                for name in os.listdir(f"{root}/{self.ns}/{cid}")
+                if name.startswith("podshim-exec-")]
+
+    def test_exec_gives_its_output_exit_code_and_events(self):
+        cid = self.cid("xe")
+        self.start_task(cid, "sleep", "3600")
+        p = self.ctr("task", "exec", "--exec-id", "e1", cid, "sh", "-c",
+                     "echo out; echo err >&2; exit 7")
+        self.assertEqual((p.returncode, p.stdout), (7, "out\n"), p.stderr)
+        self.assertIn("err\n", p.stderr)
+        wait_for("e1's exit event", lambda: "/tasks/exit" in self.exec_events(cid, "e1"))
+        self.assertEqual(self.exec_events(cid, "e1"), list(EXEC_TOPICS))
+        self.assertEqual(self.task_status(cid), "RUNNING")  # the container is untouched
+        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.assertEqual(self.delete_status(cid), 137)
+        self.remove(cid)
+
+    def test_exec_stdin_reaches_eof(self):  # ctr sends CloseIO at its stdin's EOF
+        cid = self.cid("xi")
+        self.start_task(cid, "sleep", "3600")
+        p = self.ctr("task", "exec", "--exec-id", "e1", cid, "cat", stdin=None,
+                     input="line one\nline two\n", timeout=20)
+        self.assertEqual((p.returncode, p.stdout), (0, "line one\nline two\n"), p.stderr)
+        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.delete_status(cid)
+        self.remove(cid)
+
+    def test_what_an_exec_leaves_behind_goes_with_it(self):
+        cid = self.cid("xl")
+        pid, _ = self.start_task(cid, "sleep", "3600")
+        p = self.ctr("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "sleep 100 & exit 0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        pids = self.ctr("task", "ps", cid, check=True).stdout.split()[2::2]
+        if is_runc():
+            # RUNC_DIFFERS: runc's shim leaves an exec's children in the container (here the
+            # `sleep 100`, orphaned to the container's init) until the container goes.
+            self.assertEqual(len(pids), 2, pids)
+        else:
+            self.assertEqual(pids, [str(pid)], "the exec's sleep outlived the exec")
+            self.assertEqual(self.exec_cgroups(cid), [])
+        self.ctr("task", "kill", "-a", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.delete_status(cid)
+        self.remove(cid)
+
+    def test_exec_t_gets_a_terminal(self):
+        cid = self.cid("xt")
+        self.start_task(cid, "sleep", "3600")
+        argv = ["ctr", "--address", self.address, "-n", self.ns, "task", "exec", "-t",
+                "--exec-id", "t1", cid, "sh"]
+        status, out = run_in_pty(argv, "tty; echo ab''cd; exit 5\n")
+        self.assertEqual(status, 5, out)
+        self.assertIn("/dev/pts/", out)
+        self.assertIn("abcd", out)
+        self.assertEqual(self.exec_cgroups(cid), [])
+        self.ctr("task", "kill", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.delete_status(cid)
+        self.remove(cid)
+
+    def test_exec_refusals(self):
+        cid = self.cid("xr")
+        self.start_task(cid, "sleep", "3600")
+        p = self.ctr("task", "exec", "--exec-id", "e1", cid, "/no/such/prog")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("/no/such/prog", p.stderr)
+        # An exec id in use (e2 runs) is refused; the container goes on.
+        running = subprocess.Popen(["ctr", "--address", self.address, "-n", self.ns, "task",
+                                    "exec", "--exec-id", "e2", cid, "sleep", "100"],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        self.addCleanup(running.wait)
+        wait_for("e2 to start", lambda: "/tasks/exec-started" in self.exec_events(cid, "e2"))
+        p = self.ctr("task", "exec", "--exec-id", "e2", cid, "true")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("already exists", p.stderr)
+        self.assertEqual(self.task_status(cid), "RUNNING")
+        self.ctr("task", "kill", "-a", "-s", "SIGKILL", cid, check=True)
+        self.wait_stopped(cid)
+        self.assertEqual(running.wait(timeout=10), 137)
+        self.delete_status(cid)
+        self.remove(cid)
+
 
 if __name__ == "__main__":
     def options(ap):

@@ -146,26 +146,40 @@ Result<std::optional<oci::TerminalPlan>> ExecTerminal(const oci::Process& p,
   return std::optional<oci::TerminalPlan>(plan);
 }
 
-Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
-  oci::ContainerState state = PODSHIM_TRY(dir.Load(req.id));
+// The container's state, if an exec may join it now.
+Result<oci::ContainerState> LoadExecTarget(const oci::StateDir& dir, const std::string& id,
+                                           bool ignore_paused) {
+  oci::ContainerState state = PODSHIM_TRY(dir.Load(id));
   ContainerStatus status = PODSHIM_TRY(dir.CurrentStatus(state));
   if (status == ContainerStatus::kStopped) {
     return Error::Domain(ErrorCode::kConflict, "cannot exec in a stopped container");
   }
-  if (status == ContainerStatus::kPaused && !req.ignore_paused) {
+  if (status == ContainerStatus::kPaused && !ignore_paused) {
     return Error::Domain(ErrorCode::kConflict,
                          "cannot exec in a paused container (use --ignore-paused to override)");
   }
+  return state;
+}
+
+// The exec options of `process` in the container of `state` (no terminal, no cgroup yet).
+oci::ExecOptions ExecOptionsOf(const oci::ContainerState& state, const std::string& id,
+                               const oci::Process& process) {
+  oci::ExecOptions opts;
+  opts.container_id = id;
+  opts.container_pid = state.pid;
+  opts.argv = process.args;
+  return opts;
+}
+
+Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
+  oci::ContainerState state = PODSHIM_TRY(LoadExecTarget(dir, req.id, req.ignore_paused));
   UniqueFd init = PODSHIM_TRY(OpenInit(state));
   oci::Spec spec = PODSHIM_TRY(oci::LoadSpec(state.bundle));
   spec.process = PODSHIM_TRY(LoadProcess(spec, req));
   PODSHIM_TRY(
       oci::CheckConsoleOptions(spec.process->terminal, req.detach, !req.console_socket.empty()));
 
-  oci::ExecOptions opts;
-  opts.container_id = req.id;
-  opts.container_pid = state.pid;
-  opts.argv = spec.process->args;
+  oci::ExecOptions opts = ExecOptionsOf(state, req.id, *spec.process);
   opts.extra_fds = PODSHIM_TRY(PreservedFds(req.preserve_fds));
 
   UniqueFd sent, ours;
@@ -229,6 +243,30 @@ Result<oci::Process> ExecProcessFromFlags(const oci::Spec& spec, const OciExecRe
     p.user.additional_gids.push_back(*gid);
   }
   return p;
+}
+
+Result<ProcessHandle> SpawnExec(const oci::StateDir& dir, const ExecSpawn& spawn) {
+  oci::ContainerState state = PODSHIM_TRY(LoadExecTarget(dir, spawn.id, spawn.ignore_paused));
+  UniqueFd init = PODSHIM_TRY(OpenInit(state));
+  oci::Spec spec = PODSHIM_TRY(oci::LoadSpec(state.bundle));
+  spec.process = spawn.process;
+  if (spawn.process.terminal && spawn.console_socket_fd < 0) {
+    return Error::Invalid("process.terminal: needs a console socket");
+  }
+  oci::ExecOptions opts = ExecOptionsOf(state, spawn.id, spawn.process);
+  opts.stdin_fd = spawn.stdio[0];
+  opts.stdout_fd = spawn.stdio[1];
+  opts.stderr_fd = spawn.stdio[2];
+  std::optional<oci::TerminalPlan> terminal;
+  if (spawn.process.terminal) {
+    terminal = oci::TerminalPlan{spawn.console_socket_fd, spawn.process.console_size, false};
+  }
+  if (spawn.cgroup_dir_fd < 0) return LaunchInCgroup(std::move(opts), spec, terminal);
+  // A cgroup of the caller's choosing: no fallback, a process outside it would leak.
+  opts.cgroup_dir_fd = spawn.cgroup_dir_fd;
+  oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+  plan.terminal = terminal;
+  return oci::LinuxLauncher().Launch(plan);
 }
 
 Result<int> OciExec(const oci::StateDir& dir, const OciExecRequest& req) { return Run(dir, req); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/process_handle.h"
 #include "common/result.h"
 #include "oci/spec.h"
 #include "oci/state.h"
@@ -39,6 +40,21 @@ struct OciExecRequest {
 // Errors (kInvalidSpec): `--user: "x" is not UID[:GID]`, `--additional-gids: "-1" is not a
 // group id`, `process: the container's config.json has none`.
 Result<oci::Process> ExecProcessFromFlags(const oci::Spec& spec, const OciExecRequest& req);
+
+// A process to launch in a created or running container as the caller's own child (the
+// containerd shim's exec: it reaps the process itself). stdio -1 inherits the caller's.
+struct ExecSpawn {
+  std::string id;  // the container
+  oci::Process process;
+  int stdio[3] = {-1, -1, -1};
+  int console_socket_fd = -1;  // process.terminal: the pty master is sent over it (required)
+  int cgroup_dir_fd = -1;      // the process's cgroup v2 dir; -1: the init's (else podshim's)
+  bool ignore_paused = false;
+};
+
+// Launches `spawn` in the container's namespaces, root and cgroup, with the process's user,
+// caps, env and cwd, as runc exec does; returns once it runs. Errors as OciExec's.
+Result<ProcessHandle> SpawnExec(const oci::StateDir& dir, const ExecSpawn& spawn);
 
 // Runs the exec. Errors as runc's: `container "web" does not exist`, `cannot exec in a stopped
 // container`, `cannot exec in a paused container (use --ignore-paused to override)`. Returns 0

@@ -16,6 +16,7 @@
 
 #include "common/daemon.h"
 #include "shim/shimv2/oom_watcher.h"
+#include "shim/shimv2/stdin_pump.h"
 #include "shim/shimv2/terminal_relay.h"
 #include "shim/task/task_runtime_oci.h"
 #include "shim/task/task_service.h"
@@ -55,6 +56,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   AsioTerminalRelays terminals(loop);
   std::function<void(const std::string&, uint64_t)> on_oom_kills;  // set once the service is
   AsioOomWatch oom(loop, [&](const std::string& id, uint64_t kills) { on_oom_kills(id, kills); });
+  AsioStdinPumps stdin_pumps(loop);
   std::unique_ptr<ttrpc::Server> server;
 
   bool stopping = false;
@@ -73,6 +75,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   service_opts.ns = opts.ns;
   service_opts.terminals = &terminals;
   service_opts.oom = &oom;
+  service_opts.stdin_pumps = &stdin_pumps;
   service_opts.on_shutdown = [&] {
     if (std::exchange(stopping, true)) return;
     asio::post(loop, [&] {

@@ -7,6 +7,7 @@
 
 #include "oci/state.h"
 #include "shim/ocirt/oci_lifecycle.h"
+#include "shim/task/exec_cgroup.h"
 #include "shim/task/rootfs_mounts.h"
 #include "shim/task/task_runtime_oci.h"
 
@@ -30,7 +31,11 @@ Result<DeleteOutcome> CleanupTask(const fs::path& bundle, const std::string& id)
   DeleteOutcome out;
   auto warn = [&out](const Error& e) { out.warnings.push_back(e.ToString()); };
   const oci::StateDir dir = TaskOciStateDir(bundle);
-  if (auto state = dir.Load(id)) out.pid = state->pid;
+  if (auto state = dir.Load(id)) {
+    out.pid = state->pid;
+    // Exec cgroups below the container's would keep it from being removed.
+    if (!state->cgroup_path.empty()) (void)RemoveExecCgroups(state->CgroupDir());
+  }
   if (Status deleted = OciDelete(dir, id, /*force=*/true); !deleted) warn(deleted.error());
   if (Status unmounted = UnmountRootfs(bundle / "rootfs"); !unmounted) warn(unmounted.error());
   std::error_code ec;

@@ -81,6 +81,8 @@ RpcResult TaskService::Create(const std::string& payload) {
       return std::unexpected(ToRpcError(relayed.error()));
     }
   }
+  task.stdin_keep = std::move(created->stdin_keep);
+  PumpStdin(task.key.id, *created);
   task.stdin_path = req->stdin();
   task.stdout_path = req->stdout();
   task.stderr_path = req->stderr();
@@ -104,8 +106,9 @@ RpcResult TaskService::Create(const std::string& payload) {
 RpcResult TaskService::Start(const std::string& payload) {
   auto req = ParsePayload<v2::StartRequest>(payload, "Start");
   if (!req) return std::unexpected(req.error());
-  Found found = Find(req->id(), req->exec_id());
+  Found found = Find(req->id(), "");
   if (!found) return std::unexpected(found.error());
+  if (!req->exec_id().empty()) return StartExec(**found, req->exec_id());
   Task& task = **found;
   if (task.phase != Phase::kCreated) {
     return Fail(Code::kFailedPrecondition,
@@ -128,12 +131,15 @@ RpcResult TaskService::Start(const std::string& payload) {
 RpcResult TaskService::Kill(const std::string& payload) {
   auto req = ParsePayload<v2::KillRequest>(payload, "Kill");
   if (!req) return std::unexpected(req.error());
-  Found found = Find(req->id(), req->exec_id());
+  Found found = Find(req->id(), "");
   if (!found) return std::unexpected(found.error());
   Task& task = **found;
   if (req->signal() > static_cast<uint32_t>(SIGRTMAX)) {
     return Fail(Code::kInvalidArgument,
                 "Kill: signal: " + std::to_string(req->signal()) + " is not a signal number");
+  }
+  if (!req->exec_id().empty()) {
+    return KillExec(task, req->exec_id(), static_cast<int>(req->signal()));
   }
   // CRI sends Kill(9, all) after the exit: nothing left to signal is success.
   if (task.phase == Phase::kStopped) return Reply(podshim::wire::Empty());
@@ -150,17 +156,20 @@ RpcResult TaskService::Kill(const std::string& payload) {
 RpcResult TaskService::Delete(const std::string& payload) {
   auto req = ParsePayload<v2::DeleteRequest>(payload, "Delete");
   if (!req) return std::unexpected(req.error());
-  Found found = Find(req->id(), req->exec_id());
+  Found found = Find(req->id(), "");
   if (!found) return std::unexpected(found.error());
   Task& task = **found;
+  if (!req->exec_id().empty()) return DeleteExec(task, req->exec_id());
   if (task.phase == Phase::kRunning) {
     return Fail(Code::kFailedPrecondition,
                 "cannot delete container " + Quoted(task.key.id) + ": it is running");
   }
   UnwatchOom(task);                            // before its cgroup goes
+  ForgetExecs(task);                           // their cgroups go before the container's
   Status removed = runtime_.Remove(task.key);  // a created one is killed first, as runc does
   if (task.phase == Phase::kCreated) Exited(task, kStatusKilled);
   if (task.master && opts_.terminals) opts_.terminals->Stop(task.key.id);
+  if (opts_.stdin_pumps) opts_.stdin_pumps->Stop(task.key.id);
   Task gone = std::move(task);  // its master closes at the end of the call
   tasks_.erase(gone.key.id);    // forgotten even on error: `delete` cleans up after us
   containerd::events::TaskDelete ev;

@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "oci/spec.h"
 #include "shim/task/rootfs_mounts.h"
 
 namespace podshim::shim::task {
@@ -43,8 +44,25 @@ struct CreatedTask {
   pid_t pid = 0;
   std::map<std::string, std::string> annotations;  // the spec's annotations
   UniqueFd master;
-  UniqueFd stdin_fifo;   // read by the relay
+  UniqueFd stdin_fifo;   // read by the relay (or, without a terminal, the stdin pump)
   UniqueFd stdout_fifo;  // written by the relay
+  // A stdin FIFO without a terminal: the write end of the process's stdin pipe, which the
+  // shim's pump fills from stdin_fifo (non-blocking).
+  UniqueFd stdin_pipe;
+  // Any stdin FIFO: a write handle on it, so that its reader sees EOF only once this is closed
+  // (CloseIO) and the client's writer is gone too, as runc's shim holds one.
+  UniqueFd stdin_keep;
+};
+
+// What Start(exec_id) asks for: a new process in the running container `key`.
+struct ExecLaunch {
+  TaskKey key;
+  std::string exec_id;
+  oci::Process process;    // from Exec's spec (process.terminal = the request's terminal)
+  std::string stdin_path;  // FIFO paths as in TaskLaunch; empty: /dev/null
+  std::string stdout_path;
+  std::string stderr_path;
+  std::filesystem::path cgroup_dir;  // the exec's own cgroup v2 dir; empty: the container's
 };
 
 class TaskRuntime {
@@ -78,6 +96,11 @@ class TaskRuntime {
   // Records the init's exit durably (before it is reported anywhere); `oom`: its cgroup saw an
   // OOM kill during its life (the kubelet's OOMKilled).
   virtual Status RecordExit(const TaskKey& key, int exit_status, bool oom) = 0;
+  // Launches an exec process in the container as a child of the caller (which reaps it);
+  // its pid, and the fds for the shim's relay or stdin pump as Create's. On error nothing runs.
+  virtual Result<CreatedTask> StartExec(const ExecLaunch& launch) = 0;
+  // Signals one process the caller has not reaped yet (an exec).
+  virtual Status SignalProcess(pid_t pid, int sig) = 0;
   // Kills a created container (bounded wait), removes its cgroup and runtime state, unmounts
   // its rootfs. The exit record stays (the `delete` subcommand reads it).
   virtual Status Remove(const TaskKey& key) = 0;

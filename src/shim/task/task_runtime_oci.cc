@@ -1,5 +1,7 @@
 #include "shim/task/task_runtime_oci.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 
@@ -7,11 +9,15 @@
 #include <utility>
 
 #include "common/forked_call.h"
+#include "common/process_handle.h"
 #include "common/scope_guard.h"
+#include "common/sys.h"
 #include "oci/console.h"
 #include "shim/ocirt/oci_cgroup_ops.h"
+#include "shim/ocirt/oci_exec.h"
 #include "shim/ocirt/oci_lifecycle.h"
 #include "shim/ocirt/process_fds.h"
+#include "shim/task/exec_cgroup.h"
 #include "shim/task/task_stdio.h"
 
 namespace podshim::shim::task {
@@ -20,6 +26,34 @@ namespace {
 namespace fs = std::filesystem;
 
 bool IsUnsupported(const Error& e) { return e.code() == make_error_code(ErrorCode::kUnsupported); }
+
+// A new process's stdio (`process`) and the shim's side of it (`shim`: the relay's FIFOs, the
+// stdin pump's pipe, the FIFO keeper). A terminal's FIFOs are the relay's; the process's stdio
+// is then its pty (the /dev/null given here is replaced).
+struct ProcessIo {
+  TaskStdio process;
+  CreatedTask shim;
+};
+Result<ProcessIo> OpenProcessIo(const std::string& in, const std::string& out,
+                                const std::string& err, bool terminal) {
+  ProcessIo io;
+  if (terminal) {
+    io.process = PODSHIM_TRY(OpenTaskStdio("", "", ""));
+    TaskStdio fifos = PODSHIM_TRY(OpenTerminalFifos(in, out));
+    io.shim.stdin_fifo = std::move(fifos.in);
+    io.shim.stdout_fifo = std::move(fifos.out);
+    if (!in.empty()) io.shim.stdin_keep = PODSHIM_TRY(OpenFifoKeeper(in));
+    return io;
+  }
+  io.process = PODSHIM_TRY(OpenTaskStdio("", out, err));
+  if (in.empty()) return io;
+  PumpedStdin pumped = PODSHIM_TRY(OpenPumpedStdin(in));
+  io.process.in = std::move(pumped.process_end);
+  io.shim.stdin_fifo = std::move(pumped.fifo);
+  io.shim.stdin_keep = std::move(pumped.keep);
+  io.shim.stdin_pipe = std::move(pumped.pump_end);
+  return io;
+}
 
 }  // namespace
 
@@ -37,17 +71,11 @@ ExitRecords TaskExitRecords(const fs::path& bundle) {
 Result<CreatedTask> OciTaskRuntime::Create(const TaskLaunch& launch) {
   const TaskKey& key = launch.key;
   const fs::path rootfs = key.bundle / "rootfs";
-  // Opened first: a bad FIFO path mounts nothing. A terminal's FIFOs are the relay's; the
-  // container's stdio is then its pty (the /dev/null given here is replaced).
-  TaskStdio io = PODSHIM_TRY(
-      launch.terminal ? OpenTaskStdio("", "", "")
-                      : OpenTaskStdio(launch.stdin_path, launch.stdout_path, launch.stderr_path));
-  CreatedTask created;
-  if (launch.terminal) {
-    TaskStdio fifos = PODSHIM_TRY(OpenTerminalFifos(launch.stdin_path, launch.stdout_path));
-    created.stdin_fifo = std::move(fifos.in);
-    created.stdout_fifo = std::move(fifos.out);
-  }
+  // Opened first: a bad FIFO path mounts nothing.
+  ProcessIo pio = PODSHIM_TRY(
+      OpenProcessIo(launch.stdin_path, launch.stdout_path, launch.stderr_path, launch.terminal));
+  TaskStdio& io = pio.process;
+  CreatedTask created = std::move(pio.shim);
   // A terminal's master comes over a socketpair: the container sends it during create.
   std::pair<UniqueFd, UniqueFd> console;
   if (launch.terminal) console = PODSHIM_TRY(ConsoleSocketPair());
@@ -85,6 +113,41 @@ Result<CreatedTask> OciTaskRuntime::Create(const TaskLaunch& launch) {
   created.pid = state->pid;
   created.annotations = std::move(state->annotations);
   return created;
+}
+
+Result<CreatedTask> OciTaskRuntime::StartExec(const ExecLaunch& launch) {
+  const bool terminal = launch.process.terminal;
+  ProcessIo pio = PODSHIM_TRY(
+      OpenProcessIo(launch.stdin_path, launch.stdout_path, launch.stderr_path, terminal));
+  std::pair<UniqueFd, UniqueFd> console;
+  if (terminal) console = PODSHIM_TRY(ConsoleSocketPair());
+  UniqueFd cgroup;
+  if (!launch.cgroup_dir.empty()) {
+    cgroup = PODSHIM_TRY_WRAP(sys::Open(launch.cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                              "exec " + launch.exec_id + ": cgroup");
+  }
+  ExecSpawn spawn;
+  spawn.id = launch.key.id;
+  spawn.process = launch.process;
+  spawn.stdio[0] = pio.process.in.get();
+  spawn.stdio[1] = pio.process.out.get();
+  spawn.stdio[2] = pio.process.err.get();
+  spawn.console_socket_fd = console.second.get();
+  spawn.cgroup_dir_fd = cgroup ? cgroup.get() : -1;
+  ChildGuard child(PODSHIM_TRY(SpawnExec(TaskOciStateDir(launch.key.bundle), spawn)));
+  CreatedTask created = std::move(pio.shim);
+  if (terminal) {
+    console.second.Reset();
+    created.master = PODSHIM_TRY_WRAP(oci::ReceiveConsoleMaster(console.first.get()),
+                                      "exec " + launch.exec_id + ": pty master");
+  }
+  created.pid = std::move(child).Release().pid();  // the caller reaps it (its pidfd closes)
+  return created;
+}
+
+Status OciTaskRuntime::SignalProcess(pid_t pid, int sig) {
+  if (::kill(pid, sig) < 0) return Error::Errno(errno, "signal " + std::to_string(pid));
+  return Ok();
 }
 
 Status OciTaskRuntime::Start(const TaskKey& key) {
@@ -142,6 +205,10 @@ Status OciTaskRuntime::RecordExit(const TaskKey& key, int exit_status, bool oom)
 
 Status OciTaskRuntime::Remove(const TaskKey& key) {
   const oci::StateDir dir = TaskOciStateDir(key.bundle);
+  // Exec cgroups left below the container's (a crashed shim's) would keep it from going.
+  if (auto state = dir.Load(key.id); state && !state->cgroup_path.empty()) {
+    (void)RemoveExecCgroups(state->CgroupDir());
+  }
   // force: a running container is killed too (the service only removes created or stopped ones).
   PODSHIM_TRY(OciDelete(dir, key.id, /*force=*/true));
   PODSHIM_TRY(UnmountRootfs(key.bundle / "rootfs"));

@@ -29,6 +29,8 @@ class OciTaskRuntime final : public TaskRuntime {
 
   Result<CreatedTask> Create(const TaskLaunch& launch) override;
   Status Start(const TaskKey& key) override;
+  Result<CreatedTask> StartExec(const ExecLaunch& launch) override;
+  Status SignalProcess(pid_t pid, int sig) override;
   Status Signal(const TaskKey& key, int sig) override;
   Status SignalAll(const TaskKey& key, int sig) override;
   Result<std::vector<pid_t>> Pids(const TaskKey& key) override;

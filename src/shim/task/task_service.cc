@@ -38,6 +38,7 @@ void TaskService::Handle(ttrpc::RpcCall call, ttrpc::Responder respond) {
       {"Connect", &TaskService::Connect}, {"ResizePty", &TaskService::ResizePty},
       {"Stats", &TaskService::Stats},     {"Update", &TaskService::Update},
       {"Pause", &TaskService::Pause},     {"Resume", &TaskService::Resume},
+      {"Exec", &TaskService::Exec},       {"CloseIO", &TaskService::CloseIO},
   };
   if (auto it = kSync.find(call.method); it != kSync.end()) {
     respond((this->*(it->second))(call.payload));
@@ -57,6 +58,7 @@ void TaskService::OnExit(const signals::ExitEvent& exit) {
       Exited(task, exit.status);
       return;
     }
+    if (ExecExitedIfOurs(task, exit)) return;
   }
 }
 
@@ -113,8 +115,9 @@ WallTime TaskService::Now() const {
 void TaskService::Wait(const std::string& payload, ttrpc::Responder& respond) {
   auto req = ParsePayload<v2::WaitRequest>(payload, "Wait");
   if (!req) return respond(std::unexpected(req.error()));
-  Found task = Find(req->id(), req->exec_id());
+  Found task = Find(req->id(), "");
   if (!task) return respond(std::unexpected(task.error()));
+  if (!req->exec_id().empty()) return WaitExec(**task, req->exec_id(), respond);
   if ((*task)->phase != Phase::kStopped) {
     (*task)->waiters.push_back(std::move(respond));  // answered by Exited or Delete
     return;
@@ -128,8 +131,9 @@ void TaskService::Wait(const std::string& payload, ttrpc::Responder& respond) {
 RpcResult TaskService::State(const std::string& payload) {
   auto req = ParsePayload<v2::StateRequest>(payload, "State");
   if (!req) return std::unexpected(req.error());
-  Found found = Find(req->id(), req->exec_id());
+  Found found = Find(req->id(), "");
   if (!found) return std::unexpected(found.error());
+  if (!req->exec_id().empty()) return ExecState(**found, req->exec_id());
   const Task& t = **found;
   v2::StateResponse reply;
   reply.set_id(t.key.id);

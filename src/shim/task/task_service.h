@@ -1,9 +1,8 @@
-// TaskService: containerd's task API (containerd.task.v2.Task, stage 1: Create, Start, Wait,
-// State, Pids, Kill, Delete, Connect, Shutdown, ResizePty; stage 2: Stats, Update, Pause, Resume)
-// mapped onto a TaskRuntime, for the shim
-// binary's one loop thread. Replies go through the call's Responder (Wait's when the task exits),
-// events through `Publish` in call order, so a task's create, start, exit and delete events are
-// ordered even when it exits at once. Every other method answers Unimplemented.
+// TaskService: containerd's task API (containerd.task.v2.Task: Create, Start, Wait, State, Pids,
+// Kill, Delete, Connect, Shutdown, ResizePty, Exec and CloseIO with the exec_id forms, Stats,
+// Update, Pause, Resume) mapped onto a TaskRuntime, for the shim binary's one loop thread. Replies
+// go through the call's Responder (Wait's when the task exits), events through `Publish` in call
+// order, so a task's create, start, exit and delete events are ordered even when it exits at once.
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +16,7 @@
 
 #include "common/clock.h"
 #include "shim/task/oom_watch.h"
+#include "shim/task/stdin_pumps.h"
 #include "shim/task/task_exit.h"
 #include "shim/task/task_runtime.h"
 #include "shim/task/terminal_relays.h"
@@ -45,6 +45,9 @@ struct TaskServiceOptions {
   std::function<void(std::optional<Clock::TimePoint>)> arm_stop_timer;
   // Watches each task's cgroup for OOM kills (TaskOOM, the exit record's OOM mark); null: none.
   OomWatch* oom = nullptr;
+  // Pumps the stdin FIFO of processes without a terminal into their stdin pipe; null: the pipe
+  // is closed at once (the process reads EOF).
+  StdinPumps* stdin_pumps = nullptr;
 };
 
 class TaskService {
@@ -76,6 +79,20 @@ class TaskService {
 
  private:
   enum class Phase { kCreated, kRunning, kStopped };
+  // An exec process (task_exec_rpcs.cc): recorded by Exec, launched by Start(exec_id).
+  struct ExecProcess {
+    std::string exec_id;
+    oci::Process process;  // process.terminal = the request's terminal
+    pid_t pid = 0;
+    Phase phase = Phase::kCreated;
+    std::string stdin_path, stdout_path, stderr_path;
+    std::filesystem::path cgroup;  // its own cgroup; empty: none
+    UniqueFd master;               // terminal: the pty master (ResizePty)
+    UniqueFd stdin_keep;           // a write handle on its stdin FIFO until CloseIO
+    int exit_status = 0;
+    WallTime exited_at{};
+    std::vector<ttrpc::Responder> waiters;
+  };
   struct Task {
     TaskKey key;
     pid_t pid = 0;
@@ -91,6 +108,8 @@ class TaskService {
     bool oom_watched = false;  // its cgroup's memory.events is watched
     uint64_t oom_kills = 0;    // the oom_kill count last seen (at Create: the baseline)
     bool oom_killed = false;   // the counter rose during its life: OOMKilled
+    UniqueFd stdin_keep;  // a write handle on its stdin FIFO until CloseIO
+    std::map<std::string, ExecProcess> execs;
   };
   using Found = std::expected<Task*, ttrpc::RpcError>;
 
@@ -110,6 +129,24 @@ class TaskService {
   ttrpc::RpcResult Resume(const std::string& payload);
   void Wait(const std::string& payload, ttrpc::Responder& respond);
   void Shutdown(const std::string& payload, ttrpc::Responder& respond);
+  // Exec processes and stdin (task_exec_rpcs.cc, task_exec_process.cc).
+  ttrpc::RpcResult Exec(const std::string& payload);
+  ttrpc::RpcResult CloseIO(const std::string& payload);
+  ttrpc::RpcResult StartExec(Task& task, const std::string& exec_id);
+  ttrpc::RpcResult ExecState(Task& task, const std::string& exec_id);
+  ttrpc::RpcResult KillExec(Task& task, const std::string& exec_id, int sig);
+  ttrpc::RpcResult DeleteExec(Task& task, const std::string& exec_id);
+  ttrpc::RpcResult ResizeExecPty(Task& task, const std::string& exec_id, uint32_t width,
+                                 uint32_t height);
+  void WaitExec(Task& task, const std::string& exec_id, ttrpc::Responder& respond);
+  using FoundExec = std::expected<ExecProcess*, ttrpc::RpcError>;
+  FoundExec FindExec(Task& task, const std::string& exec_id);
+  // The exec with `pid` stopped: publishes TaskExit (id = exec id) and answers its Waits.
+  bool ExecExitedIfOurs(Task& task, const signals::ExitEvent& exit);
+  // Hands a new process's stdin pipe to the pumps (`key`: the task id or "<id>/<exec id>").
+  void PumpStdin(const std::string& key, CreatedTask& created);
+  // Stops every exec of `task` (their relays, pumps and cgroups) before the task goes.
+  void ForgetExecs(Task& task);
 
   // The task `id` (NotFound otherwise); a non-empty exec_id is NotFound (no execs yet).
   Found Find(const std::string& id, const std::string& exec_id);

@@ -1,6 +1,7 @@
 #include "shim/task/task_stdio.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -56,6 +57,25 @@ Result<TaskStdio> OpenTerminalFifos(const std::string& stdin_path, const std::st
     io.out = PODSHIM_TRY(OpenOutput(stdout_path, "stdout", /*blocking=*/false));
   }
   return io;
+}
+
+Result<UniqueFd> OpenFifoKeeper(const std::string& path) {
+  return PODSHIM_TRY_WRAP(sys::Open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), "stdin keeper");
+}
+
+Result<PumpedStdin> OpenPumpedStdin(const std::string& path) {
+  PumpedStdin in;
+  in.fifo = PODSHIM_TRY(OpenInput(path, /*blocking=*/false));
+  in.keep = PODSHIM_TRY(OpenFifoKeeper(path));  // after the reader: O_WRONLY opens at once
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) < 0) return Error::Errno(errno, "stdin pipe");
+  in.process_end = UniqueFd(ends[0]);
+  in.pump_end = UniqueFd(ends[1]);
+  int flags = ::fcntl(in.pump_end.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(in.pump_end.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
+    return Error::Errno(errno, "stdin pipe: fcntl O_NONBLOCK");
+  }
+  return in;
 }
 
 }  // namespace podshim::shim::task

@@ -34,8 +34,11 @@ Status TaskService::RelayTerminal(Task& task, CreatedTask& created) {
 RpcResult TaskService::ResizePty(const std::string& payload) {
   auto req = ParsePayload<v2::ResizePtyRequest>(payload, "ResizePty");
   if (!req) return std::unexpected(req.error());
-  Found found = Find(req->id(), req->exec_id());
+  Found found = Find(req->id(), "");
   if (!found) return std::unexpected(found.error());
+  if (!req->exec_id().empty()) {
+    return ResizeExecPty(**found, req->exec_id(), req->width(), req->height());
+  }
   const Task& task = **found;
   if (!task.master) {
     return Fail(Code::kFailedPrecondition,

@@ -36,6 +36,12 @@ class FakeTaskRuntime : public TaskRuntime {
       if (!launch.stdin_path.empty()) created.stdin_fifo = UniqueFd(::open("/dev/null", O_RDONLY));
       if (!launch.stdout_path.empty())
         created.stdout_fifo = UniqueFd(::open("/dev/null", O_WRONLY));
+    } else if (!launch.stdin_path.empty()) {  // the stdin pump's FIFO and pipe
+      created.stdin_fifo = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      created.stdin_pipe = UniqueFd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    }
+    if (!launch.stdin_path.empty()) {
+      created.stdin_keep = UniqueFd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     }
     return created;
   }
@@ -45,6 +51,26 @@ class FakeTaskRuntime : public TaskRuntime {
                   fail_resize);
   }
   Status Start(const TaskKey& key) override { return Record("start " + key.id, fail_start); }
+  Result<CreatedTask> StartExec(const ExecLaunch& launch) override {
+    calls.push_back("start-exec " + launch.key.id + " " + launch.exec_id +
+                    (launch.cgroup_dir.empty() ? "" : " cgroup=" + launch.cgroup_dir.string()));
+    exec_launches.push_back(launch);
+    if (fail_start_exec) return *fail_start_exec;
+    CreatedTask created;
+    created.pid = next_pid++;
+    if (launch.process.terminal) created.master = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!launch.stdin_path.empty()) {  // stand-ins for the FIFO, its keeper and the pipe
+      created.stdin_fifo = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      created.stdin_keep = UniqueFd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+      if (!launch.process.terminal) {
+        created.stdin_pipe = UniqueFd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+      }
+    }
+    return created;
+  }
+  Status SignalProcess(pid_t pid, int sig) override {
+    return Record("signal-pid " + std::to_string(pid) + " " + std::to_string(sig), fail_signal);
+  }
   Status Signal(const TaskKey& key, int sig) override {
     return Record("signal " + key.id + " " + std::to_string(sig), fail_signal);
   }
@@ -73,13 +99,14 @@ class FakeTaskRuntime : public TaskRuntime {
 
   std::vector<std::string> calls;
   std::vector<TaskLaunch> launches;
+  std::vector<ExecLaunch> exec_launches;
   pid_t next_pid = 100;
   std::vector<pid_t> pids = {100, 101};
   std::filesystem::path cgroup_dir;
   // The spec annotations Create reports, by task id.
   std::map<std::string, std::map<std::string, std::string>> annotations;  // CgroupDir's answer (empty: no cgroup)
   std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
-  std::optional<Error> fail_update, fail_pause, fail_resume;
+  std::optional<Error> fail_update, fail_pause, fail_resume, fail_start_exec;
 
  private:
   Status Record(std::string call, const std::optional<Error>& fail) {
@@ -103,6 +130,18 @@ class FakeTerminalRelays : public TerminalRelays {
 
   std::vector<std::string> calls;
   std::optional<Error> fail_start;
+};
+
+// Records the pumps' calls ("start t1/e1", "stop t1/e1").
+class FakeStdinPumps : public StdinPumps {
+ public:
+  Status Start(const std::string& key, UniqueFd fifo, UniqueFd pipe) override {
+    calls.push_back("start " + key + (fifo && pipe ? "" : " (missing fd)"));
+    return Ok();
+  }
+  void Stop(const std::string& key) override { calls.push_back("stop " + key); }
+
+  std::vector<std::string> calls;
 };
 
 struct PublishedEvent {
@@ -158,6 +197,7 @@ class TaskServiceHarness : public ::testing::Test {
 
   FakeTaskRuntime runtime_;
   FakeTerminalRelays terminals_;
+  FakeStdinPumps pumps_;
   std::vector<PublishedEvent> events_;
   int shutdowns_ = 0;
   TaskService service_{
@@ -174,6 +214,7 @@ class TaskServiceHarness : public ::testing::Test {
     opts.on_shutdown = [this] { ++shutdowns_; };
     opts.clock = [this] { return kNow; };
     opts.terminals = &terminals_;
+    opts.stdin_pumps = &pumps_;
     return opts;
   }
 };
