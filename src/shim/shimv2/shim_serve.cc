@@ -44,6 +44,34 @@ void BlockSigpipe() {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
+// Every exit, the containers' and the orphans' the kernel re-parents to us, goes to the service;
+// re-arms itself.
+void ReapOnSigchld(asio::signal_set& sigchld, task::TaskService& service) {
+  sigchld.async_wait([&sigchld, &service](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    auto exits = signals::ReapAll();
+    if (!exits) Log(exits.error().ToString());
+    for (const signals::ExitEvent& e : exits ? *exits : std::vector<signals::ExitEvent>{}) {
+      service.OnExit(e);
+    }
+    ReapOnSigchld(sigchld, service);
+  });
+}
+
+// The pod stop's one timer (TaskServiceOptions::arm_stop_timer) on `timer`; `service` is set
+// once the service exists, before anything can arm it.
+std::function<void(std::optional<Clock::TimePoint>)> StopTimerArmer(asio::steady_timer& timer,
+                                                                    task::TaskService*& service) {
+  return [&timer, &service](std::optional<Clock::TimePoint> at) {
+    timer.cancel();
+    if (!at) return;
+    timer.expires_at(*at);
+    timer.async_wait([&service](const boost::system::error_code& ec) {
+      if (!ec) service->OnStopTimer();
+    });
+  };
+}
+
 }  // namespace
 
 int Serve(UniqueFd listener, ServeOptions opts) {
@@ -63,14 +91,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   asio::steady_timer stop_timer(loop);
   task::TaskService* service_ptr = nullptr;
   task::TaskServiceOptions service_opts;
-  service_opts.arm_stop_timer = [&](std::optional<Clock::TimePoint> at) {
-    stop_timer.cancel();
-    if (!at) return;
-    stop_timer.expires_at(*at);
-    stop_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (!ec) service_ptr->OnStopTimer();
-    });
-  };
+  service_opts.arm_stop_timer = StopTimerArmer(stop_timer, service_ptr);
   service_opts.shim_pid = ::getpid();
   service_opts.ns = opts.ns;
   service_opts.terminals = &terminals;
@@ -98,19 +119,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
         service.Handle(std::move(call), std::move(respond));
       });
 
-  // Every exit, the containers' and the orphans' the kernel re-parents to us.
-  std::function<void()> wait_for_children = [&] {
-    sigchld.async_wait([&](const boost::system::error_code& ec, int) {
-      if (ec) return;
-      auto exits = signals::ReapAll();
-      if (!exits) Log(exits.error().ToString());
-      for (const signals::ExitEvent& e : exits ? *exits : std::vector<signals::ExitEvent>{}) {
-        service.OnExit(e);
-      }
-      wait_for_children();
-    });
-  };
-  wait_for_children();
+  ReapOnSigchld(sigchld, service);
   // Told to stop (SIGTERM, SIGINT): the pod stops in order; containerd then deletes the tasks and
   // shuts the shim down as usual.
   asio::signal_set stop_signals(loop, SIGTERM, SIGINT);

@@ -34,17 +34,7 @@ bool TaskService::ExecExitedIfOurs(Task& task, const signals::ExitEvent& exit) {
     exec.exit_status = exit.status;
     exec.exited_at = Now();
     if (exec.master && opts_.terminals) opts_.terminals->TaskExited(task.key.id + "/" + exec_id);
-    containerd::events::TaskExit ev;
-    ev.set_container_id(task.key.id);
-    ev.set_id(exec_id);
-    ev.set_pid(static_cast<uint32_t>(exec.pid));
-    ev.set_exit_status(static_cast<uint32_t>(exit.status));
-    SetTimestamp(exec.exited_at, ev.mutable_exited_at());
-    Emit("/tasks/exit", "TaskExit", ev.SerializeAsString());
-    v2::WaitResponse reply;
-    reply.set_exit_status(static_cast<uint32_t>(exit.status));
-    SetTimestamp(exec.exited_at, reply.mutable_exited_at());
-    for (ttrpc::Responder& respond : std::exchange(exec.waiters, {})) respond(Reply(reply));
+    ReportExit(task.key.id, exec_id, exec.pid, exit.status, exec.exited_at, exec.waiters);
     return true;
   }
   return false;

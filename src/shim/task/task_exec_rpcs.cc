@@ -74,6 +74,11 @@ RpcResult TaskService::Exec(const std::string& payload) {
     return Fail(Code::kFailedPrecondition,
                 "cannot exec in container " + Quoted(task.key.id) + ": it has stopped");
   }
+  if (task.execs.size() >= kMaxExecsPerTask) {
+    return Fail(Code::kResourceExhausted,
+                "container " + Quoted(task.key.id) + " has " + std::to_string(task.execs.size()) +
+                    " execs, the most it takes; delete finished ones first");
+  }
   auto process = ParseExecSpec(*req);
   if (!process) return std::unexpected(process.error());
   ExecProcess& exec = task.execs[req->exec_id()];

@@ -62,6 +62,11 @@ RpcResult TaskService::Create(const std::string& payload) {
     return Fail(Code::kFailedPrecondition,
                 "container " + Quoted(req->id()) + ": the shim is stopping its pod");
   }
+  if (tasks_.size() >= kMaxTasks) {
+    return Fail(Code::kResourceExhausted, "container " + Quoted(req->id()) + ": this shim has " +
+                                              std::to_string(tasks_.size()) +
+                                              " tasks, the most it takes");
+  }
   if (tasks_.contains(req->id())) {
     return Fail(Code::kAlreadyExists, "container " + Quoted(req->id()) + " already exists");
   }

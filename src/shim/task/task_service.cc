@@ -90,18 +90,24 @@ void TaskService::Exited(Task& task, int exit_status) {
   if (!recorded) {
     line_log::Error("container " + task.key.id + ": record exit: " + recorded.error().ToString());
   }
+  ReportExit(task.key.id, task.key.id, task.pid, exit_status, task.exited_at, task.waiters);
+  if (stop_plan_) TakeStopActions(stop_plan_->OnContainerExited(task.key.id));
+}
+
+void TaskService::ReportExit(const std::string& container_id, const std::string& id, pid_t pid,
+                             int exit_status, WallTime exited_at,
+                             std::vector<ttrpc::Responder>& waiters) {
   containerd::events::TaskExit ev;
-  ev.set_container_id(task.key.id);
-  ev.set_id(task.key.id);
-  ev.set_pid(static_cast<uint32_t>(task.pid));
+  ev.set_container_id(container_id);
+  ev.set_id(id);
+  ev.set_pid(static_cast<uint32_t>(pid));
   ev.set_exit_status(static_cast<uint32_t>(exit_status));
-  SetTimestamp(task.exited_at, ev.mutable_exited_at());
+  SetTimestamp(exited_at, ev.mutable_exited_at());
   Emit("/tasks/exit", "TaskExit", ev.SerializeAsString());
   v2::WaitResponse reply;
   reply.set_exit_status(static_cast<uint32_t>(exit_status));
-  SetTimestamp(task.exited_at, reply.mutable_exited_at());
-  for (ttrpc::Responder& respond : std::exchange(task.waiters, {})) respond(Reply(reply));
-  if (stop_plan_) TakeStopActions(stop_plan_->OnContainerExited(task.key.id));
+  SetTimestamp(exited_at, reply.mutable_exited_at());
+  for (ttrpc::Responder& respond : std::exchange(waiters, {})) respond(Reply(reply));
 }
 
 void TaskService::Emit(const char* topic, const char* name, const std::string& bytes) {

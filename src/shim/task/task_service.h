@@ -31,6 +31,11 @@ namespace podshim::shim::task {
 using Publish =
     std::function<void(std::string topic, std::string type_url, std::string event_bytes)>;
 
+// Bounds on what clients can make a shim hold: tasks per shim (a pod's containers) and execs
+// (not yet deleted) per task. Calls beyond them answer ResourceExhausted.
+inline constexpr size_t kMaxTasks = 1024;
+inline constexpr size_t kMaxExecsPerTask = 1024;
+
 struct TaskServiceOptions {
   pid_t shim_pid = 0;  // Connect's shim_pid
   std::string ns;      // containerd namespace (-namespace), for the caller's envelopes
@@ -105,10 +110,10 @@ class TaskService {
     std::vector<ttrpc::Responder> waiters;
     std::map<std::string, std::string> annotations;  // the spec's, for the pod stop order
     uint64_t created_seq = 0;                        // creation order
-    bool oom_watched = false;  // its cgroup's memory.events is watched
-    uint64_t oom_kills = 0;    // the oom_kill count last seen (at Create: the baseline)
-    bool oom_killed = false;   // the counter rose during its life: OOMKilled
-    UniqueFd stdin_keep;  // a write handle on its stdin FIFO until CloseIO
+    bool oom_watched = false;                        // its cgroup's memory.events is watched
+    uint64_t oom_kills = 0;   // the oom_kill count last seen (at Create: the baseline)
+    bool oom_killed = false;  // the counter rose during its life: OOMKilled
+    UniqueFd stdin_keep;      // a write handle on its stdin FIFO until CloseIO
     std::map<std::string, ExecProcess> execs;
   };
   using Found = std::expected<Task*, ttrpc::RpcError>;
@@ -164,6 +169,9 @@ class TaskService {
   void WatchOom(Task& task);
   void NoteOomKills(Task& task, uint64_t count);
   void UnwatchOom(Task& task);
+  // Publishes TaskExit for `id` (the container's own id, or an exec id) and answers its Waits.
+  void ReportExit(const std::string& container_id, const std::string& id, pid_t pid,
+                  int exit_status, WallTime exited_at, std::vector<ttrpc::Responder>& waiters);
   void Emit(const char* topic, const char* name, const std::string& bytes);
   WallTime Now() const;
 

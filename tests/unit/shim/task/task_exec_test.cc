@@ -296,3 +296,30 @@ TEST_F(TaskExecTest, StdinIsPumpedAndCloseIOFindsTheProcess) {
 
 }  // namespace
 }  // namespace podshim::shim::task
+
+namespace podshim::shim::task {
+namespace {
+
+TEST_F(TaskExecTest, ExecsAndTasksAreBounded) {
+  for (size_t i = 0; i < kMaxExecsPerTask; ++i) ASSERT_TRUE(Exec("e" + std::to_string(i)));
+  auto over = Exec("one-more");
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ttrpc::Code::kResourceExhausted);
+  EXPECT_NE(over.error().message.find("\"c1\" has 1024 execs"), std::string::npos)
+      << over.error().message;
+  ASSERT_TRUE(Call("Delete", For<v2::DeleteRequest>("e0")));  // a created exec is just forgotten
+  EXPECT_TRUE(Exec("one-more"));
+
+  for (size_t i = 1; i < kMaxTasks; ++i) CreateTask("t" + std::to_string(i));
+  v2::CreateTaskRequest req;
+  req.set_id("too-many");
+  req.set_bundle("/run/b/too-many");
+  auto refused = Call("Create", req);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ttrpc::Code::kResourceExhausted);
+  EXPECT_NE(refused.error().message.find("1024 tasks"), std::string::npos)
+      << refused.error().message;
+}
+
+}  // namespace
+}  // namespace podshim::shim::task
