@@ -211,6 +211,9 @@ Status OciKillAll(const oci::StateDir& dir, const std::string& id, int sig) {
   }
   if (!fs::exists(c.state.CgroupDir())) return Ok();  // stopped and gone: nothing to signal
   OciCgroupHandle cg = PODSHIM_TRY(OpenOciCgroup(c.state));
+  // SIGKILL (CRI's Kill(9, all)): cgroup.kill takes the whole subtree at once, the cgroups of
+  // execs below included, with no freeze to wait for (as runc 1.2 does).
+  if (sig == SIGKILL) return cg.manager->Kill(cg.path);
   // Frozen while we list and signal, so nothing forks past us; a paused container stays so.
   const bool freeze = c.status != ContainerStatus::kPaused;
   if (freeze) (void)cg.manager->Freeze(cg.path);
