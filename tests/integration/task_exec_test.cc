@@ -166,11 +166,7 @@ class TaskExecIntegration : public ::testing::Test {
   }
 
   ttrpc::RpcResult Call(const std::string& method, const std::string& payload) {
-    std::optional<ttrpc::RpcResult> out;
-    service_.Handle({"containerd.task.v2.Task", method, payload, "", 0},
-                    [&](ttrpc::RpcResult r) { out = r; });
-    EXPECT_TRUE(out.has_value()) << method;
-    return out.value_or(std::unexpected(ttrpc::RpcError{}));
+    return podshim::testing::CallNow(service_, method, payload);
   }
   template <class Reply>
   Reply Decode(const ttrpc::RpcResult& r) {
