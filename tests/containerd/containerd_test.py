@@ -375,7 +375,8 @@ class ShimV2Test(ContainerdFixture):
             self.sockets.add(self.shim_address(self.cid(name)))
         self.assertEqual(len(shims), 1, "the pod's containers have different shims")
         time.sleep(0.3)  # the traps are installed
-        os.kill(shims.pop(), signal.SIGTERM)
+        shim = shims.pop()
+        os.kill(shim, signal.SIGTERM)
         for name, _, _ in members:
             self.wait_stopped(self.cid(name))
         order = []
@@ -385,9 +386,16 @@ class ShimV2Test(ContainerdFixture):
                 if len(fields) == 7 and fields[5] == "/tasks/exit":
                     order.append(json.loads(fields[6]).get("container_id"))
         self.assertEqual(order, [self.cid(n) for n in ("app", "logs", "proxy", "sb")])
+        # Told again with every task exited, the shim goes; containerd cleans its tasks up with
+        # `<shim> delete`, which reports each exit from its record.
+        os.kill(shim, signal.SIGTERM)
+        wait_for("the shim to exit on the second SIGTERM", lambda: shim not in self.shim_pids())
         for name, _, _ in members:
-            self.assertEqual(self.delete_status(self.cid(name)), 137 if name == "sb" else 0)
-            self.remove(self.cid(name))
+            cid = self.cid(name)
+            wait_for(f"containerd to clean {cid} up", lambda: cid not in self.tasks()
+                     and any(t == "/tasks/delete" for t, _ in self.task_events(cid)))
+            self.assertEqual(self.last_delete_status(cid), 137 if name == "sb" else 0)
+            self.remove(cid)
         wait_for("the pod's shim to exit", lambda: not self.shim_pids())
 
     # -- (e) containerd restart --------------------------------------------------------------

@@ -58,6 +58,15 @@ void ReapOnSigchld(asio::signal_set& sigchld, task::TaskService& service) {
   });
 }
 
+// SIGTERM and SIGINT stop the pod (TaskService::StopPod), every time they come.
+void StopPodOnSignal(asio::signal_set& signals, task::TaskService& service) {
+  signals.async_wait([&signals, &service](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    service.StopPod(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    StopPodOnSignal(signals, service);
+  });
+}
+
 // The pod stop's one timer (TaskServiceOptions::arm_stop_timer) on `timer`; `service` is set
 // once the service exists, before anything can arm it.
 std::function<void(std::optional<Clock::TimePoint>)> StopTimerArmer(asio::steady_timer& timer,
@@ -123,9 +132,7 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   // Told to stop (SIGTERM, SIGINT): the pod stops in order; containerd then deletes the tasks and
   // shuts the shim down as usual.
   asio::signal_set stop_signals(loop, SIGTERM, SIGINT);
-  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (!ec) service.StopPod(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  });
+  StopPodOnSignal(stop_signals, service);
   if (auto serving = server->Serve(std::move(listener)); !serving) {
     (void)daemon::SendLine(opts.ready_channel.get(), "error " + serving.error().ToString());
     (void)::unlink(opts.socket_path.c_str());

@@ -12,6 +12,15 @@
 namespace podshim::shim::task {
 
 void TaskService::StopPod(const std::string& reason) {
+  // Nothing left to stop (no task, or every one has exited): the shim goes now. containerd runs
+  // `<shim> delete` for a task it still knows, which reports the durable exit record.
+  const bool alive = std::any_of(tasks_.begin(), tasks_.end(),
+                                 [](const auto& t) { return t.second.phase != Phase::kStopped; });
+  if (!alive) {
+    line_log::Warn("told to stop (" + reason + ") with no live task: exiting");
+    if (opts_.on_shutdown) opts_.on_shutdown();
+    return;
+  }
   if (std::exchange(pod_stopping_, true)) return;
   std::vector<const Task*> by_creation;
   for (const auto& [id, task] : tasks_) by_creation.push_back(&task);

@@ -76,7 +76,8 @@ class TaskService {
   // The shim was told to stop its pod (SIGTERM): app containers get SIGTERM, sidecars follow in
   // reverse order once the apps have exited, SIGKILL after the grace period, the sandbox last
   // (pod_stop_order.h, task_pod_stop.cc). Creates are refused from then on; tasks stay until
-  // containerd deletes them. A second call does nothing.
+  // containerd deletes them. A second call while the stop runs does nothing; a call when no task
+  // is alive (none, or all exited) ends the shim at once (on_shutdown).
   void StopPod(const std::string& reason);
   // The timer armed through arm_stop_timer fired.
   void OnStopTimer();

@@ -192,3 +192,23 @@ TEST_F(PodStopServiceTest, OnlyASandboxIsKilledAtOnce) {
 
 }  // namespace
 }  // namespace podshim::shim::task
+
+namespace podshim::shim::task {
+namespace {
+
+TEST_F(PodStopServiceTest, WithNoLiveTaskTheShimEndsAtOnce) {
+  int shutdowns = 0;
+  opts_.on_shutdown = [&] { ++shutdowns; };
+  service_.emplace(runtime_, [](std::string, std::string, std::string) {}, opts_);
+  service_->StopPod("SIGTERM");  // no task at all
+  EXPECT_EQ(shutdowns, 1);
+  CreateAndStart("a", {});
+  service_->StopPod("SIGTERM");  // the stop begins
+  EXPECT_EQ(shutdowns, 1);
+  Exit("a", 0);
+  service_->StopPod("SIGTERM");  // a second signal once everything has exited
+  EXPECT_EQ(shutdowns, 2);
+}
+
+}  // namespace
+}  // namespace podshim::shim::task
