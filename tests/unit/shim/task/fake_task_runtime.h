@@ -104,7 +104,8 @@ class FakeTaskRuntime : public TaskRuntime {
   std::vector<pid_t> pids = {100, 101};
   std::filesystem::path cgroup_dir;
   // The spec annotations Create reports, by task id.
-  std::map<std::string, std::map<std::string, std::string>> annotations;  // CgroupDir's answer (empty: no cgroup)
+  std::map<std::string, std::map<std::string, std::string>>
+      annotations;  // CgroupDir's answer (empty: no cgroup)
   std::optional<Error> fail_create, fail_start, fail_signal, fail_remove, fail_resize;
   std::optional<Error> fail_update, fail_pause, fail_resume, fail_start_exec;
 

@@ -199,7 +199,8 @@ namespace {
 TEST_F(PodStopServiceTest, WithNoLiveTaskTheShimEndsAtOnce) {
   int shutdowns = 0;
   opts_.on_shutdown = [&] { ++shutdowns; };
-  service_.emplace(runtime_, [](std::string, std::string, std::string) {}, opts_);
+  service_.emplace(
+      runtime_, [](std::string, std::string, std::string) {}, opts_);
   service_->StopPod("SIGTERM");  // no task at all
   EXPECT_EQ(shutdowns, 1);
   CreateAndStart("a", {});
