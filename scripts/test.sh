@@ -91,9 +91,7 @@ if [ "${PODSHIM_SKIP_FUZZ:-}" != 1 ]; then
 fi
 if [ "$sanitize_built" -eq 1 ]; then
   echo "== sanitizer tier (ASan+UBSan, $sanitize)"
-  # -j as the main tiers: the unit tests (CPU-bound under ASan) run beside the host tests, which
-  # hold one RESOURCE_LOCK and mostly wait on containers.
-  (cd "$sanitize" && ctest --output-on-failure --timeout 900 -j"$(nproc)" -L sanitize) || status=1
+  (cd "$sanitize" && ctest --output-on-failure --timeout 900 -L sanitize) || status=1
 else
   status=1
 fi
