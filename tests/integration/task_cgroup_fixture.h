@@ -144,9 +144,7 @@ class TaskCgroupFixture : public ::testing::Test {
     kill.set_id(id);
     kill.set_signal(SIGKILL);
     EXPECT_TRUE(Call("Kill", kill));
-    int status = 0;
-    ASSERT_EQ(::waitpid(pids_[id], &status, 0), pids_[id]);
-    service_.OnExit(signals::DecodeWaitStatus(pids_[id], status));
+    podshim::testing::ReapAndReport(service_, pids_[id]);
     Delete(id);
   }
   void Delete(const std::string& id) {

@@ -172,12 +172,7 @@ class TaskExecIntegration : public ::testing::Test {
   Reply Decode(const ttrpc::RpcResult& r) {
     return podshim::testing::DecodeReply<Reply>(r);
   }
-  // The reaper's part: waits for `pid` (a child of this process) and reports it.
-  void Reap(pid_t pid) {
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    service_.OnExit(signals::DecodeWaitStatus(pid, status));
-  }
+  void Reap(pid_t pid) { podshim::testing::ReapAndReport(service_, pid); }
 
   // As the shim's reaper: every child, until `pid`. A pid namespace's init is not reapable
   // before the other processes of its namespace (an exec among them) are reaped.

@@ -111,12 +111,7 @@ class TaskServiceIntegration : public ::testing::Test {
   Reply Decode(const ttrpc::RpcResult& r) {
     return podshim::testing::DecodeReply<Reply>(r);
   }
-  // The reaper's part: waits for the task's init and reports it.
-  void ReapAndReport(pid_t pid) {
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    service_.OnExit(signals::DecodeWaitStatus(pid, status));
-  }
+  void ReapAndReport(pid_t pid) { podshim::testing::ReapAndReport(service_, pid); }
 
   testing::BusyboxBundle image_;
   fs::path tmp_, bundle_;
