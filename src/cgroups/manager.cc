@@ -147,6 +147,30 @@ Result<CgroupPath> CgroupV2Manager::CreatePodOnce(std::string_view pod_id) {
   return pod;
 }
 
+Result<CgroupPath> CgroupV2Manager::AdoptPod(std::string_view pod_id) {
+  if (pod_) {
+    return Error::Domain(ErrorCode::kConflict,
+                         "adopt pod cgroup: this manager already has " + pod_->str());
+  }
+  const CgroupPath pod = PODSHIM_TRY(options_.parent.Child("pod-" + std::string(pod_id)));
+  if (!PODSHIM_TRY(fs_->Exists(pod))) {
+    return Error::Domain(ErrorCode::kNotFound,
+                         "the pod cgroup " + fs_->FullPath(pod).string() + " does not exist");
+  }
+  created_.push_back(pod);
+  // Parents before children, so that RemovePod() removes children first.
+  const std::filesystem::path root = fs_->FullPath(CgroupPath());
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(fs_->FullPath(pod), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    auto below = CgroupPath::Parse(it->path().lexically_relative(root).string());
+    if (below) created_.push_back(*below);
+  }
+  pod_ = pod;
+  return pod;
+}
+
 Result<CgroupPath> CgroupV2Manager::CreateContainer(std::string_view name) {
   if (!pod_) {
     return Error::Domain(ErrorCode::kConflict,

@@ -155,6 +155,10 @@ class CgroupV2Manager final : public CgroupManager {
   // recorded for TakeWarning). An existing `cg` is joined: it is not recorded as created, so
   // RemovePod() leaves it. Returns what it created, outermost first (manager_place.cc).
   Result<std::vector<CgroupPath>> CreateAt(const CgroupPath& cg);
+  // For a shim taking over the pod of one that died: the existing pod cgroup of `pod_id`
+  // becomes this manager's, with every cgroup below it (leaves, exec groups), as if it had
+  // created them all. kNotFound when it does not exist.
+  Result<CgroupPath> AdoptPod(std::string_view pod_id);
   // Takes `dirs` (what an earlier CreateAt created, maybe in another process) as created by
   // this manager, so that Remove() and RemovePod() remove them.
   void AdoptCreated(const std::vector<CgroupPath>& dirs);

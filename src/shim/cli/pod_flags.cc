@@ -74,6 +74,10 @@ PodLine::PodLine(PodCommand command, PodOptions* o)
   AddDuration(line, "--backoff-max", "longest restart delay (default 300s)", &o->backoff_max);
   line.Flag("--cgroup-required", "fail when cpu, memory, pids are not available",
             &o->cgroup_required);
+  line.Flag("--recover",
+            "take back the running pod of a shim of this state dir that died, instead of "
+            "stopping it",
+            &o->recover);
   if (command == PodCommand::kStart) {
     AddPodValue(line, "--pid-file", "PATH", "the shim's pid (default <state-dir>/podshim.pid)",
                 &o->pid_file);

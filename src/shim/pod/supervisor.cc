@@ -44,6 +44,22 @@ Supervisor::Supervisor(ValidPodPlan plan, const Clock& clock, SupervisorOptions 
   }
 }
 
+std::vector<std::string> Supervisor::Launching() const {
+  std::vector<std::string> names;
+  for (const Container& c : containers_) {
+    if (c.stage == Stage::kLaunching) names.push_back(c.plan.name);
+  }
+  return names;
+}
+
+std::vector<std::string> Supervisor::AwaitingPostStart() const {
+  std::vector<std::string> names;
+  for (const Container& c : containers_) {
+    if (c.stage == Stage::kRunning && c.poststart_pending) names.push_back(c.plan.name);
+  }
+  return names;
+}
+
 Status Supervisor::Start() {
   if (started_) return Error::Domain(ErrorCode::kConflict, "start pod: already started");
   started_ = true;
@@ -301,6 +317,9 @@ void Supervisor::RecordExit(Container& c, const ContainerExit& exit, std::string
   if (start_failed) {
     t.reason = "StartError";
     t.message = std::string(start_error);
+  } else if (exit.unknown) {
+    t.reason = "ContainerStatusUnknown";
+    t.message = "the container ended while no shim watched it; its exit status is unknown";
   } else if (exit.oom) {
     t.reason = "OOMKilled";
   } else {
@@ -320,7 +339,7 @@ void Supervisor::RecordExit(Container& c, const ContainerExit& exit, std::string
          {Str("message", start_error), Int("restartCount", c.snap.restart_count)});
   } else {
     Emit("ContainerExited", &c,
-         {Int("exitCode", exit.exit_code),
+         {exit.unknown ? EventField{"exitCode", nullptr} : Int("exitCode", exit.exit_code),
           exit.signal ? Str("signal", signals::SignalName(*exit.signal))
                       : EventField{"signal", nullptr},
           Str("reason", t.reason), Int("restartCount", c.snap.restart_count)});

@@ -33,9 +33,16 @@ struct ContainerExit {
   int exit_code = 0;          // 128+N after signal N
   std::optional<int> signal;  // the signal that killed it
   bool oom = false;           // the kernel OOM-killed it (memory.events oom_kill): OOMKilled
+  // It ended while no shim watched it (a recovered shim found it gone, or it was no child of
+  // the shim that saw it end): reason ContainerStatusUnknown, exit code 137 in the status (as
+  // kubelet reports it) and null in the event; it restarts as a failed container would.
+  bool unknown = false;
 
-  static ContainerExit Code(int code) { return {code, std::nullopt, false}; }
-  static ContainerExit Signalled(int sig) { return {128 + sig, sig, false}; }
+  static ContainerExit Code(int code) { return {code, std::nullopt, false, false}; }
+  static ContainerExit Signalled(int sig) { return {128 + sig, sig, false, false}; }
+  static ContainerExit Unknown() { return {kUnknownExitCode, std::nullopt, false, true}; }
+  static constexpr int kUnknownExitCode = 137;
+  bool operator==(const ContainerExit&) const = default;
 };
 
 struct PodSnapshot {
@@ -120,6 +127,10 @@ class Supervisor {
 
   PodPhase Phase() const;
   PodSnapshot Snapshot() const;
+  // For a shim taking the pod over from a dead one: the containers whose launch was asked for
+  // and not answered yet, and the running ones whose postStart hook has not returned.
+  std::vector<std::string> Launching() const;
+  std::vector<std::string> AwaitingPostStart() const;
   bool Terminating() const { return terminating_; }
   // The grace period the termination runs with (valid once Terminating()).
   std::chrono::seconds TerminationGrace() const { return termination_grace_; }

@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "common/proc_stat.h"
 #include "shim/run/event_loop_impl.h"
 
 namespace podshim::shim {
@@ -89,7 +90,12 @@ void EventLoop::Impl::StartPumps(ContainerSlot& slot, LaunchStdio& stdio,
 }
 
 Status EventLoop::Impl::ReportStarted(ContainerSlot& slot, pid_t pid) {
-  PODSHIM_TRY(sup.OnContainerStarted(slot.name(), pid));
+  SupervisorInput started = SupervisorInput::Of(SupervisorInput::Kind::kStarted, slot.name());
+  started.pid = pid;
+  // What a shim taking the pod over checks before it takes the process back (pod_recovery.h).
+  if (auto st = ReadProcStat(pid)) started.start_ticks = st->start_ticks;
+  if (slot.running && slot.running->leaf) started.leaf = slot.running->leaf->str();
+  PODSHIM_TRY(Input(std::move(started)));
   if (slot.probes) slot.probes->OnContainerStarted();
   return Ok();
 }

@@ -61,8 +61,14 @@ Result<PodOutcome> EventLoop::Impl::Run() {
   PODSHIM_TRY(Listen());
   if (config.on_listening) config.on_listening();
   ArmSignals();
-  EmitPodStarted();
-  PODSHIM_TRY(sup.Start());
+  if (config.recovery) {
+    PODSHIM_TRY(Recover(*config.recovery));
+  } else {
+    EmitPodStarted();
+    SupervisorInput start = SupervisorInput::Of(SupervisorInput::Kind::kStart);
+    start.message = config.manifest_digest;
+    PODSHIM_TRY(Input(std::move(start)));
+  }
   Process();
   if (!outcome) io.run();
   Shutdown();
@@ -141,10 +147,10 @@ void EventLoop::Impl::OnStopSignal(int signo) {
   if (!shim_signal) {
     shim_signal = signo;
     spdlog::info("got {}: stopping the pod", signals::SignalName(signo));
-    sup.OnStopRequest(TerminationReason::kSignal);
+    (void)Input(SupervisorInput::StopRequest(TerminationReason::kSignal, std::nullopt));
   } else {
     spdlog::info("got {} again: killing the pod now", signals::SignalName(signo));
-    sup.OnStopRequest(TerminationReason::kSignal, std::chrono::seconds(0));
+    (void)Input(SupervisorInput::StopRequest(TerminationReason::kSignal, std::chrono::seconds(0)));
   }
 }
 
@@ -167,23 +173,41 @@ void EventLoop::Impl::OnExit(const signals::ExitEvent& ev) {
     (void)executor.OnProcessExited(ev);  // else an orphan re-parented to us
     return;
   }
-  const std::string& name = slot->name();
-  ContainerInstance inst = slots.TakeRunning(*slot);
-  ContainerExit exit =
-      ev.killed() ? ContainerExit::Signalled(ev.signal) : ContainerExit::Code(ev.exit_code);
+  EndInstance(
+      *slot, ev.killed() ? ContainerExit::Signalled(ev.signal) : ContainerExit::Code(ev.exit_code));
+}
+
+void EventLoop::Impl::EndInstance(ContainerSlot& slot, ContainerExit exit) {
+  const std::string& name = slot.name();
+  ContainerInstance inst = slots.TakeRunning(slot);
   if (inst.leaf) {
     auto after = config.cgroups->ReadOomKills(*inst.leaf);
-    if (after) exit.oom = OomKillGrew(inst.oom_before, *after);
-    RetireLeaf(*slot, *inst.leaf);
+    if (after && !exit.unknown) exit.oom = OomKillGrew(inst.oom_before, *after);
+    RetireLeaf(slot, *inst.leaf);
   }
   // Durably recorded before it is reported; on a full disk it stays in memory until it can be
   // written, and the pod goes on (the supervisor hears of it now; events and status.json wait
-  // behind it). docs/decisions.md, "Full state filesystem".
-  state.WriteExit(name, {exit.exit_code, exit.oom});
+  // behind it). docs/decisions.md, "Full state filesystem". An unknown exit has no record.
+  if (!exit.unknown) state.WriteExit(name, {exit.exit_code, exit.oom});
   hooks.Cancel(name);
-  Status reported = sup.OnContainerExited(name, exit);
+  Status reported = Input(SupervisorInput::Exited(name, exit));
   if (!reported) spdlog::error("report exit of {}: {}", name, reported.error().ToString());
-  if (slot->probes) slot->probes->OnContainerExited();
+  if (slot.probes) slot.probes->OnContainerExited();
+}
+
+Status EventLoop::Impl::Input(SupervisorInput input) {
+  if (config.input_clock) config.input_clock->SetFrom(*config.clock);
+  if (config.journal) {
+    const Clock& c = config.input_clock ? *config.input_clock : *config.clock;
+    Status journaled = config.journal->Append({c.Now(), c.WallNow(), input});
+    if (!journaled && !journal_failed) {
+      journal_failed = true;
+      spdlog::error("{}", journaled.error().ToString());
+    } else if (journaled) {
+      journal_failed = false;
+    }
+  }
+  return ApplyInput(sup, input);
 }
 
 // Carries out every queued action (which may queue more), then writes status.json and re-arms
@@ -249,7 +273,7 @@ void EventLoop::Impl::ArmTimer() {
   }
   wake->ArmAt(*deadline, [this] {
     hooks.FireDue();  // a preStop abandoned now is reported before what follows it
-    sup.OnDeadline();
+    (void)Input(SupervisorInput::Of(SupervisorInput::Kind::kDeadline));
     Process();
   });
 }
@@ -262,7 +286,9 @@ void EventLoop::Impl::Do(LaunchAction& a) {
   Status st = Launch(a);
   if (!st) {
     spdlog::error("start {}: {}", a.container, st.error().ToString());
-    Status r = sup.OnStartFailed(a.container, st.error().ToString());
+    SupervisorInput failed = SupervisorInput::Of(SupervisorInput::Kind::kStartFailed, a.container);
+    failed.message = st.error().ToString();
+    Status r = Input(std::move(failed));
     if (!r) spdlog::error("report start failure: {}", r.error().ToString());
   }
 }

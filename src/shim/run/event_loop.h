@@ -21,10 +21,13 @@
 #include "oci/launcher.h"
 #include "oci/spec.h"
 #include "shim/manifest/manifest.h"
+#include "shim/pod/input_clock.h"
 #include "shim/pod/supervisor.h"
 #include "shim/record/events.h"
 #include "shim/record/exit_records.h"
 #include "shim/record/status.h"
+#include "shim/record/supervisor_journal.h"
+#include "shim/run/pod_recovery.h"
 #include "signals/pidfd.h"
 
 namespace boost::asio {
@@ -41,6 +44,17 @@ struct EventLoopConfig {
   const Pod* pod = nullptr;
   Supervisor* supervisor = nullptr;
   const Clock* clock = nullptr;
+  // The clock `supervisor` reads, set from `clock` before each input; nullptr: the supervisor
+  // reads `clock` itself.
+  InputClock* input_clock = nullptr;
+  // Every supervisor input is appended here before it is applied; nullptr: no journal.
+  SupervisorJournal* journal = nullptr;
+  // Set when this shim takes over a running pod (a crashed or upgraded shim's): Run() neither
+  // emits PodStarted nor starts the supervisor (rebuilt from the journal already) but takes
+  // back what `recovery` lists first.
+  std::optional<LoopRecovery> recovery;
+  // Journaled with the Start input ("sha256:<hex>" of the manifest): a recovery refuses another.
+  std::string manifest_digest;
   // The prepared spec (pod namespaces and mounts applied) of every container, by name. This and
   // `container_values` move into the loop's ContainerSlots (container_slot.h) when it is made.
   std::map<std::string, oci::Spec> specs;

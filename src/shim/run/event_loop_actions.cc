@@ -100,15 +100,19 @@ Status EventLoop::Impl::OnProbe(ContainerSlot& slot, const ProbeTransition& t) {
                          {{"probe", std::string(ProbeKindName(t.probe))}, {"message", t.message}}));
       return Ok();
     case ProbeTransitionKind::kStarted:
-      return sup.OnStartupSucceeded(slot.name());
+      return Input(SupervisorInput::Of(SupervisorInput::Kind::kStartupSucceeded, slot.name()));
     case ProbeTransitionKind::kReady:
     case ProbeTransitionKind::kNotReady:
-      return sup.OnReadinessChanged(slot.name(), t.kind == ProbeTransitionKind::kReady);
+      return Input(SupervisorInput::WithFlag(SupervisorInput::Kind::kReadinessChanged, slot.name(),
+                                             t.kind == ProbeTransitionKind::kReady));
     case ProbeTransitionKind::kLivenessFailed:
-    case ProbeTransitionKind::kStartupFailed:
+    case ProbeTransitionKind::kStartupFailed: {
       spdlog::info("{}: {} probe failed ({}): restarting it", slot.name(), ProbeKindName(t.probe),
                    t.message);
-      return sup.OnProbeKill(slot.name(), t.grace);
+      SupervisorInput kill = SupervisorInput::Of(SupervisorInput::Kind::kProbeKill, slot.name());
+      kill.grace = t.grace;
+      return Input(std::move(kill));
+    }
   }
   return Ok();
 }
@@ -137,9 +141,11 @@ void EventLoop::Impl::OnHookFinished(const HookFinished& f) {
                          f.exit_code ? EventField{"exitCode", int64_t{*f.exit_code}}
                                      : EventField{"exitCode", nullptr}}));
   }
-  Status st = f.hook == HookKind::kPostStart
-                  ? sup.OnPostStartFinished(f.container, !PostStartKillsContainer(f.exit_code))
-                  : sup.OnPreStopFinished(f.container);
+  Status st =
+      f.hook == HookKind::kPostStart
+          ? Input(SupervisorInput::WithFlag(SupervisorInput::Kind::kPostStartFinished, f.container,
+                                            !PostStartKillsContainer(f.exit_code)))
+          : Input(SupervisorInput::Of(SupervisorInput::Kind::kPreStopFinished, f.container));
   if (!st) spdlog::error("hook of {}: {}", f.container, st.error().ToString());
   // Later: hooks ending together (abandoned at one deadline) are all reported before the
   // actions that follow them.

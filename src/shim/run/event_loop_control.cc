@@ -41,7 +41,7 @@ class EventLoop::Impl::Control final : public control::ControlHandler {
     r.already_terminating = impl_.sup.Terminating();
     std::chrono::seconds effective =
         std::min(grace.value_or(impl_.sup.PodGrace()), impl_.sup.PodGrace());
-    impl_.sup.OnStopRequest(TerminationReason::kRequest, effective);
+    (void)impl_.Input(SupervisorInput::StopRequest(TerminationReason::kRequest, effective));
     r.grace_period_seconds =
         (r.already_terminating && effective.count() > 0 ? impl_.sup.TerminationGrace() : effective)
             .count();
@@ -64,7 +64,9 @@ class EventLoop::Impl::Control final : public control::ControlHandler {
 
   Reply<control::RestartResult> Restart(const std::string& container) override {
     if (!Known(container)) return std::unexpected(UnknownContainer(container));
-    if (::podshim::Status st = impl_.sup.OnRestartRequest(container); !st) {
+    if (::podshim::Status st =
+            impl_.Input(SupervisorInput::Of(SupervisorInput::Kind::kRestartRequest, container));
+        !st) {
       return std::unexpected(Unavailable(st.error().ToString()));
     }
     impl_.Process();

@@ -14,6 +14,7 @@
 #include "common/sys.h"
 #include "oci/launch_plan.h"
 #include "shim/control/control_server.h"
+#include "shim/pod/supervisor_input.h"
 #include "shim/record/container_logs.h"
 #include "shim/record/state_writer.h"
 #include "shim/run/container_exec.h"
@@ -52,7 +53,8 @@ struct EventLoop::Impl {
   std::optional<int> shim_signal;
   bool probes_told_termination = false;
   bool processing = false;
-  std::string last_status;  // what status.json holds, or will once it can be written
+  bool journal_failed = false;  // the last journal append failed (logged once)
+  std::string last_status;      // what status.json holds, or will once it can be written
 
   // --- event_loop.cc: the loop ---------------------------------------------------------------
   Result<PodOutcome> Run();
@@ -64,6 +66,15 @@ struct EventLoop::Impl {
   void OnStopSignal(int signo);
   void Reap();
   void OnExit(const signals::ExitEvent& ev);
+  // The running instance of `slot` ended with `exit`: recorded, reported, its leaf retired.
+  void EndInstance(ContainerSlot& slot, ContainerExit exit);
+  // Journals `input` (at the input clock's reading, taken now) and applies it.
+  Status Input(SupervisorInput input);
+  // --- the take-over of a running pod (config.recovery) ---------------------------------------
+  Status Recover(LoopRecovery& r);
+  // An adopted process that is not our child: its pidfd says when it ended.
+  void WatchAdopted(ContainerSlot& slot);
+  void OnAdoptedExit(pid_t pid);
   void Process();
   void AfterActions();
   void ArmStateRetry();

@@ -21,6 +21,9 @@ struct PodOptions {
   std::chrono::nanoseconds backoff_initial = std::chrono::seconds(10);
   std::chrono::nanoseconds backoff_max = std::chrono::seconds(300);
   bool cgroup_required = false;
+  // A shim of the state dir died while its pod ran: take the pod back (its containers go on)
+  // rather than stop it and start afresh. Without a dead shim's pod, the pod starts as usual.
+  bool recover = false;
   cgroups::CgroupValueOptions values;
   std::string pid_file;  // start only; empty: <state-dir>/podshim.pid
   std::string manifest;

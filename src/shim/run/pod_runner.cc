@@ -1,5 +1,6 @@
 #include "shim/run/pod_runner.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,14 +18,17 @@
 #include "cgroups/manager.h"
 #include "cgroups/mountinfo.h"
 #include "common/scope_guard.h"
+#include "common/sha256.h"
 #include "common/sys.h"
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
 #include "shim/manifest/bundle_check.h"
+#include "shim/pod/journal_replay.h"
 #include "shim/pod/pod_plan_from_manifest.h"
 #include "shim/pod/resource_mapping.h"
 #include "shim/record/shim_lock.h"
+#include "shim/record/supervisor_journal.h"
 #include "shim/run/dead_shim.h"
 #include "shim/run/event_loop.h"
 #include "shim/run/pod_sandbox.h"
@@ -67,6 +71,83 @@ Result<CgroupSetup> SetUpCgroups(const PodOptions& o, const std::string& id,
   setup.pod_path = manager->FullPath(pod_cg).string();
   setup.manager = std::move(manager);
   return setup;
+}
+
+// The pod cgroup of a dead shim whose pod this one takes back: the one its claim names, if it
+// is still the same cgroup (inode). A claim without a cgroup: the pod ran without cgroups.
+Result<CgroupSetup> AdoptCgroups(const PodOptions& o, const std::string& id,
+                                 const ShimClaim& claim) {
+  CgroupSetup setup;
+  if (claim.cgroup.empty()) return setup;
+  auto mount = PODSHIM_TRY(cgroups::ReadCgroup2Mount());
+  cgroups::CgroupFs fs = PODSHIM_TRY(cgroups::CgroupFs::Open(mount.mount_point));
+  cgroups::CgroupManagerOptions mo;
+  mo.parent = PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(o.cgroup_parent), "--cgroup-parent");
+  mo.required = o.cgroup_required;
+  auto manager = std::make_unique<cgroups::CgroupV2Manager>(
+      std::make_unique<cgroups::CgroupFs>(std::move(fs)), mo);
+  cgroups::CgroupPath pod_cg = PODSHIM_TRY(manager->AdoptPod(id));
+  const std::string path = manager->FullPath(pod_cg).string();
+  struct stat st {};
+  if (path != claim.cgroup.string() || ::stat(path.c_str(), &st) != 0 ||
+      st.st_ino != claim.cgroup_inode) {
+    return Error::Domain(ErrorCode::kConflict, "the dead shim's pod cgroup " +
+                                                   claim.cgroup.string() + " is not this pod's " +
+                                                   path +
+                                                   " (another --id or --cgroup-parent, "
+                                                   "or it was removed since)");
+  }
+  setup.pod = pod_cg;
+  setup.pod_path = path;
+  setup.manager = std::move(manager);
+  return setup;
+}
+
+// "sha256:<hex>" of the manifest file: journaled at the pod's start, so that a recovery with
+// another manifest is refused rather than replayed into a wrong state.
+Result<std::string> ManifestDigest(const std::string& manifest) {
+  std::string text = PODSHIM_TRY(sys::ReadFile(manifest));
+  return "sha256:" + Sha256Hex(text);
+}
+
+// Rebuilds `sup` (fresh, reading `clock`) from the dead shim's journal.
+Result<ReplayOutcome> RebuildSupervisor(const std::filesystem::path& state_dir,
+                                        const std::string& digest, Supervisor& sup,
+                                        InputClock& clock) {
+  const std::filesystem::path path = SupervisorJournal::PathIn(state_dir);
+  std::vector<JournalEntry> entries = PODSHIM_TRY(ReadJournal(path));
+  if (entries.empty()) {
+    return Error::Invalid("no supervisor journal at " + path.string() +
+                          ": the shim that died did not keep one (an older podshim, or the "
+                          "disk was full); run without --recover to stop its pod and start afresh");
+  }
+  if (entries.front().input.message != digest) {
+    return Error::Invalid("the manifest changed since the pod started (" +
+                          entries.front().input.message + ", now " + digest +
+                          "); run without --recover to stop the pod and start afresh");
+  }
+  return ReplayJournal(entries, sup, clock);
+}
+
+// The lines of events.jsonl (what the dead shim wrote).
+Result<std::vector<std::string>> WrittenEvents(const std::filesystem::path& path) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return lines;
+  UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_RDONLY | O_CLOEXEC));
+  std::string text = PODSHIM_TRY(sys::ReadAll(fd.get(), kMaxJournalBytes + 1));
+  if (text.size() > kMaxJournalBytes) {
+    return Error::Invalid(path.string() + " is larger than " + std::to_string(kMaxJournalBytes) +
+                          " bytes");
+  }
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
 }
 
 // The previous run's events.jsonl becomes events.previous.jsonl (as kubelet keeps a container's
@@ -148,7 +229,9 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   // stop_signals.h) instead of killing the shim half-way through the set-up.
   BlockStopSignals();
   SteadyClock clock;
-  Supervisor sup(checked.plan, clock, {checked.backoff});
+  InputClock input_clock;  // the supervisor's: one reading per input (journal_replay.h)
+  Supervisor sup(checked.plan, input_clock, {checked.backoff});
+  const std::string digest = PODSHIM_TRY(ManifestDigest(o.manifest));
 
   // Each step's undo sits beside it; they run newest first on every return. Once the control
   // socket listened the state dir stays (it keeps events, status and logs).
@@ -167,24 +250,56 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     if (lock.error().code() == make_error_code(ErrorCode::kConflict)) remove_state_dir.Dismiss();
     return std::move(lock).error();
   }
+  // With --recover the dead shim's pod is taken back instead: its supervisor is rebuilt from
+  // the journal first, before anything changes (an error leaves the pod as it is).
+  std::optional<ShimClaim> taken_over;
+  std::optional<ReplayOutcome> replay;
   if (const std::optional<ShimClaim>& dead = lock->previous()) {
-    PODSHIM_TRY(TakeOverDeadShim(state_dir, *dead));
-    PODSHIM_TRY_WRAP(lock->Clear(), "clear the dead shim's claim");
+    if (o.recover) {
+      replay =
+          PODSHIM_TRY_WRAP(RebuildSupervisor(state_dir, digest, sup, input_clock), "--recover");
+      taken_over = *dead;
+    }
+    if (!o.recover || sup.Finished()) {  // a pod that had finished is only cleaned up
+      PODSHIM_TRY(TakeOverDeadShim(state_dir, *dead));
+      PODSHIM_TRY_WRAP(lock->Clear(), "clear the dead shim's claim");
+      if (taken_over) {
+        spdlog::info("the pod had finished ({}) before its shim died", PodPhaseName(sup.Phase()));
+        return RunExitStatus({sup.Phase(), TerminationReason::kCompleted, std::nullopt});
+      }
+    }
   }
   // The pod cgroup is where a second run of a pod is refused (it exists while the first one, or
   // a crashed one's containers, live): nothing in the state dir changes before it is made.
-  CgroupSetup cg = PODSHIM_TRY(SetUpCgroups(o, checked.paths.id, checked.values));
+  CgroupSetup cg = taken_over ? PODSHIM_TRY(AdoptCgroups(o, checked.paths.id, *taken_over))
+                              : PODSHIM_TRY(SetUpCgroups(o, checked.paths.id, checked.values));
   ScopeGuard remove_pod_cgroup([&] { RemovePodCgroup(cg, *lock); });
   // From here on a shim that dies leaves its pod to the next one on this state dir.
   PODSHIM_TRY_WRAP(ClaimPodCgroup(cg, *lock), "claim the pod cgroup");
   PODSHIM_TRY(sys::MakeDirs(checked.paths.log_dir));
   if (hooks.on_state_dir) PODSHIM_TRY(hooks.on_state_dir(state_dir));
-  PODSHIM_TRY(KeepPreviousEvents(state_dir));
+  if (!taken_over) PODSHIM_TRY(KeepPreviousEvents(state_dir));
+  ExitRecords records(state_dir);
+  std::optional<LoopRecovery> recovery;
+  pid_t member = 0;  // a live process of the pod, whose namespaces the sandbox takes
+  if (taken_over) {
+    std::vector<std::string> written = PODSHIM_TRY(WrittenEvents(state_dir / "events.jsonl"));
+    recovery = PODSHIM_TRY(
+        PlanRecovery(sup, *replay, written, pod.metadata.name, records, cg.manager.get(), cg.pod));
+    if (!recovery->adopted.empty()) member = recovery->adopted.front().handle.pid();
+    spdlog::info(
+        "taking back pod {}: {} container(s) running, {} ended unseen, {} events the "
+        "dead shim (pid {}) had not written",
+        pod.metadata.name, recovery->adopted.size(), recovery->ended.size(),
+        recovery->missing_events.size(), taken_over->pid);
+  }
   // Torn down by its destructor, before the pod cgroup and the state dir are removed.
-  PodSandbox sandbox = PODSHIM_TRY(PodSandbox::Create(pod, state_dir));
+  PodSandbox sandbox = taken_over ? PODSHIM_TRY(PodSandbox::Adopt(pod, state_dir, member))
+                                  : PODSHIM_TRY(PodSandbox::Create(pod, state_dir));
   EventWriter events =
       PODSHIM_TRY(EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name));
-  ExitRecords records(state_dir);
+  SupervisorJournal journal = PODSHIM_TRY(
+      SupervisorJournal::Open(SupervisorJournal::PathIn(state_dir), /*truncate=*/!taken_over));
   // Launch warnings (e.g. an ambient capability the kernel cannot raise) go to the shim log.
   oci::LinuxLauncher launcher([](const std::string& w) { spdlog::warn("{}", w); });
   signals::PidfdSignaller signaller;
@@ -193,6 +308,10 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   config.pod = &pod;
   config.supervisor = &sup;
   config.clock = &clock;
+  config.input_clock = &input_clock;
+  config.journal = &journal;
+  config.recovery = std::move(recovery);
+  config.manifest_digest = digest;
   config.cgroups = cg.manager.get();
   config.launcher = &launcher;
   config.signaller = &signaller;

@@ -24,6 +24,15 @@
 namespace podshim::shim {
 namespace {
 
+// A directory on another filesystem than its parent's: something is mounted on it.
+bool IsMountPoint(const std::filesystem::path& dir) {
+  struct stat self {
+  }, parent{};
+  if (::stat(dir.c_str(), &self) != 0) return false;
+  if (::stat(dir.parent_path().c_str(), &parent) != 0) return false;
+  return self.st_dev != parent.st_dev;
+}
+
 using oci::NamespaceType;
 
 // The helper child: enters new namespaces, sets them up, reports one status byte, then waits
@@ -118,6 +127,22 @@ Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::pat
   return box;
 }
 
+Result<PodSandbox> PodSandbox::Adopt(const Pod& pod, const std::filesystem::path& state_dir,
+                                     pid_t member) {
+  if (member <= 0) return Create(pod, state_dir);  // the namespaces died with the last container
+  PodSandbox box;
+  box.volumes_dir_ = state_dir / "volumes";
+  int flags = CLONE_NEWIPC;
+  if (pod.spec.host_network) {
+    box.paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
+  } else {
+    flags |= CLONE_NEWNET | CLONE_NEWUTS;
+  }
+  PODSHIM_TRY(box.OpenNamespacesOf(member, flags));
+  for (const Volume& v : pod.spec.volumes) PODSHIM_TRY(box.PrepareVolume(v));
+  return box;
+}
+
 Status PodSandbox::CreateNamespaces(int flags, const std::string& hostname) {
   sys::PipePair report = PODSHIM_TRY(sys::Pipe(O_CLOEXEC));
   sys::PipePair hold = PODSHIM_TRY(sys::Pipe(O_CLOEXEC));
@@ -145,6 +170,10 @@ Status PodSandbox::CreateNamespaces(int flags, const std::string& hostname) {
   if (msg[0] != 0) {
     return Error::Errno(msg[1], std::string("pod sandbox: ") + SandboxStepName(msg[0]));
   }
+  return OpenNamespacesOf(pid, flags);
+}
+
+Status PodSandbox::OpenNamespacesOf(pid_t pid, int flags) {
   struct NsFile {
     int flag;
     NamespaceType type;
@@ -173,7 +202,9 @@ Status PodSandbox::PrepareVolume(const Volume& v) {
   std::filesystem::path dir = volumes_dir_ / v.name;
   PODSHIM_TRY(sys::MakeDirs(dir, 0777));
   (void)::chmod(dir.c_str(), 0777);  // like kubelet's emptyDir: writable by any container user
-  if (ed.medium == "Memory") {
+  if (ed.medium == "Memory" && IsMountPoint(dir)) {
+    tmpfs_mounts_.push_back(dir);  // mounted by the shim that this one took over from
+  } else if (ed.medium == "Memory") {
     std::string opts = "mode=0777";
     if (ed.size_limit) {
       int64_t bytes = PODSHIM_TRY_WRAP(

@@ -5,6 +5,8 @@
 // Memory) and hostPath. ContainerSpec() turns a bundle's config.json into the container's spec.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -23,6 +25,12 @@ class PodSandbox {
   // Creates the namespaces and prepares the volumes under <state_dir>/volumes. On failure
   // nothing is left behind.
   static Result<PodSandbox> Create(const Pod& pod, const std::filesystem::path& state_dir);
+
+  // Takes over the sandbox of a shim that died: the namespaces of `member` (a live process of
+  // the pod), and the volumes as they are (a Memory emptyDir still mounted is kept). With no
+  // live member (every container died) the namespaces are made afresh, as Create does.
+  static Result<PodSandbox> Adopt(const Pod& pod, const std::filesystem::path& state_dir,
+                                  pid_t member);
 
   PodSandbox(PodSandbox&& o) noexcept;
   PodSandbox& operator=(PodSandbox&&) = delete;
@@ -44,6 +52,8 @@ class PodSandbox {
   PodSandbox() = default;
   // The namespaces of `flags` (CLONE_NEW*), made by a short-lived helper and held by fds.
   Status CreateNamespaces(int flags, const std::string& hostname);
+  // Holds the namespaces of `flags` that process `pid` is in.
+  Status OpenNamespacesOf(pid_t pid, int flags);
   // An emptyDir under volumes_dir_ (tmpfs for medium Memory) or a checked hostPath.
   Status PrepareVolume(const Volume& v);
   std::vector<UniqueFd> ns_fds_;

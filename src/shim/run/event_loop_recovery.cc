@@ -1,0 +1,82 @@
+// The event loop's take-over of a running pod (EventLoopConfig::recovery): the events the dead
+// shim never wrote, the processes taken back (and, for those that are not our children, a
+// pidfd watch in place of SIGCHLD), the exits that happened while no shim watched, and the
+// launches that were under way.
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "shim/run/event_loop_impl.h"
+
+namespace podshim::shim {
+
+Status EventLoop::Impl::Recover(LoopRecovery& r) {
+  for (const PodEvent& e : r.missing_events) Emit(e);
+  for (AdoptedInstance& a : r.adopted) {
+    ContainerSlot* slot = slots.Find(a.container);
+    if (!slot) continue;
+    ContainerInstance inst;
+    inst.handle = std::move(a.handle);
+    inst.leaf = a.leaf;
+    if (inst.leaf) {
+      slot->leaf = inst.leaf;
+      if (auto before = config.cgroups->ReadOomKills(*inst.leaf)) inst.oom_before = *before;
+    }
+    spdlog::info("took back {} (pid {}{})", a.container, inst.handle.pid(),
+                 a.child ? "" : ", not our child: its exit status will be unknown");
+    slots.SetRunning(*slot, std::move(inst));
+    if (!a.child) WatchAdopted(*slot);
+    if (slot->probes) slot->probes->OnContainerStarted();
+  }
+  for (const std::string& name : r.poststart_unknown) {
+    spdlog::warn("{}: the postStart hook the previous shim ran never reported; counted as done",
+                 name);
+    (void)Input(SupervisorInput::WithFlag(SupervisorInput::Kind::kPostStartFinished, name, true));
+  }
+  for (auto& [name, exit] : r.ended) {
+    if (!exit.unknown) state.WriteExit(name, {exit.exit_code, exit.oom});
+    Status st = Input(SupervisorInput::Exited(name, exit));
+    if (!st) spdlog::error("report exit of {}: {}", name, st.error().ToString());
+  }
+  for (LaunchAction& a : r.relaunch) Do(a);
+  return Ok();
+}
+
+void EventLoop::Impl::WatchAdopted(ContainerSlot& slot) {
+  const pid_t pid = slot.running->handle.pid();
+  const int fd = ::dup(slot.running->handle.pidfd());
+  if (fd < 0) {
+    spdlog::error("watch {}: dup pidfd: {}", slot.name(), std::strerror(errno));
+    return;
+  }
+  auto watch = std::make_shared<boost::asio::posix::stream_descriptor>(io, fd);
+  watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                    [this, watch, pid](const boost::system::error_code& ec) {
+                      if (ec) return;
+                      OnAdoptedExit(pid);
+                    });
+}
+
+void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
+  ContainerSlot* slot = slots.FindRunning(pid);
+  if (!slot) return;
+  // Its parent (init, or whoever is the nearest subreaper) reaps it; the status is seen only
+  // if it is still a zombie now.
+  ContainerExit exit = ContainerExit::Unknown();
+  siginfo_t info{};
+  if (::waitid(P_PIDFD, static_cast<id_t>(slot->running->handle.pidfd()), &info,
+               WEXITED | WNOHANG) == 0 &&
+      info.si_pid == pid) {
+    exit = info.si_code == CLD_EXITED ? ContainerExit::Code(info.si_status)
+                                      : ContainerExit::Signalled(info.si_status);
+  }
+  EndInstance(*slot, exit);
+  Process();
+}
+
+}  // namespace podshim::shim
