@@ -30,6 +30,22 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
     spdlog::info("took back {} (pid {}{})", a.container, inst.handle.pid(),
                  a.child ? "" : ", not our child: its exit status will be unknown");
     slots.SetRunning(*slot, std::move(inst));
+    if (a.out || a.err) {
+      // Its log goes on where it stands (the same file, appended to; older ones stay).
+      const std::filesystem::path path =
+          ContainerLogPath(config.log_dir, a.container, a.restart_count);
+      auto opened = CriLogFile::Open(path);
+      if (!opened) spdlog::error("log of {}: {}", a.container, opened.error().ToString());
+      auto log = std::make_shared<CriLogFile>(opened ? std::move(*opened)
+                                                     : CriLogFile::Unopened(path));
+      for (auto [fd, stream] : {std::pair{&a.out, LogStream::kStdout},
+                                std::pair{&a.err, LogStream::kStderr}}) {
+        if (!*fd) continue;
+        auto pump = std::make_unique<LogPump>(io, std::move(*fd), stream, log, *config.clock);
+        pump->Start();
+        slot->pumps.push_back(std::move(pump));
+      }
+    }
     if (!a.child) WatchAdopted(*slot);
     if (slot->probes) slot->probes->OnContainerStarted();
   }

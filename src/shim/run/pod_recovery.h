@@ -30,6 +30,11 @@ struct AdoptedInstance {
   // The new shim is its parent (an upgrade: exec keeps the pid): SIGCHLD reaps it as usual.
   // Otherwise only its pidfd tells that it ended, and its exit status is unknown.
   bool child = false;
+  // The read ends of its stdout and stderr pipes, when something kept them while no shim was
+  // alive (an upgrade's hand-over): pumped on into the instance's log, <restart_count>.log.
+  int restart_count = 0;
+  UniqueFd out;
+  UniqueFd err;
 };
 
 // What the event loop does before anything else when it takes a pod over (event_loop.h).
