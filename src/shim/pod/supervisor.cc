@@ -310,7 +310,7 @@ void Supervisor::RecordExit(Container& c, const ContainerExit& exit, std::string
   const bool start_failed = !start_error.empty();
   StateSnapshot t;
   t.kind = Kind::kTerminated;
-  t.exit_code = exit.exit_code;
+  if (!exit.unknown) t.exit_code = exit.exit_code;
   t.signal = exit.signal;
   if (c.snap.state.kind == Kind::kRunning) t.started_at = c.snap.state.started_at;
   t.finished_at = clock_->WallNow();

@@ -34,8 +34,8 @@ struct ContainerExit {
   std::optional<int> signal;  // the signal that killed it
   bool oom = false;           // the kernel OOM-killed it (memory.events oom_kill): OOMKilled
   // It ended while no shim watched it (a recovered shim found it gone, or it was no child of
-  // the shim that saw it end): reason ContainerStatusUnknown, exit code 137 in the status (as
-  // kubelet reports it) and null in the event; it restarts as a failed container would.
+  // the shim that saw it end): reason ContainerStatusUnknown, exitCode null in the status and
+  // the event (never a made-up code); it restarts as a failed container (137, as kubelet) would.
   bool unknown = false;
 
   static ContainerExit Code(int code) { return {code, std::nullopt, false, false}; }

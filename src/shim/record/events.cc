@@ -47,8 +47,36 @@ Result<EventWriter> EventWriter::Open(const std::filesystem::path& path, std::st
   UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error::Errno(errno, "stat " + path.string());
-  return EventWriter(std::move(fd), path, std::move(pod), static_cast<uint64_t>(st.st_size),
-                     max_pending_bytes);
+  EventWriter w(std::move(fd), path, std::move(pod), static_cast<uint64_t>(st.st_size),
+                max_pending_bytes);
+  // Lines already there (a shim taking over a pod goes on in its file) keep their numbers.
+  if (st.st_size > 0) PODSHIM_TRY(w.IndexExisting());
+  return w;
+}
+
+Status EventWriter::IndexExisting() {
+  uint64_t line_start = 0;
+  std::string buf(64 * 1024, '\0');
+  for (uint64_t pos = 0; pos < end_;) {
+    const ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(pos));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::Errno(errno, "read " + path_.string());
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[static_cast<size_t>(i)] != '\n') continue;
+      offsets_.push_back(line_start);
+      line_start = pos + static_cast<uint64_t>(i) + 1;
+    }
+    pos += static_cast<uint64_t>(n);
+  }
+  // A torn last line (a shim died inside its write) is cut off: the next line starts clean.
+  if (line_start < end_) {
+    if (::ftruncate(fd_.get(), static_cast<off_t>(line_start)) != 0) {
+      return Error::Errno(errno, "cut the torn last line of " + path_.string());
+    }
+    end_ = line_start;
+  }
+  return Ok();
 }
 
 Status EventWriter::Write(const PodEvent& event) {

@@ -28,7 +28,8 @@ inline constexpr size_t kMaxPendingEventBytes = 4 * 1024 * 1024;
 
 class EventWriter {
  public:
-  // Opens (creating) `path` for appending; the directory must exist.
+  // Opens (creating) `path` for appending; the directory must exist. Lines already in it keep
+  // their sequence numbers.
   static Result<EventWriter> Open(const std::filesystem::path& path, std::string pod,
                                   size_t max_pending_bytes = kMaxPendingEventBytes);
 
@@ -61,6 +62,8 @@ class EventWriter {
         pod_(std::move(pod)),
         end_(end),
         max_pending_bytes_(max_pending_bytes) {}
+  // Numbers the lines already in the file (from 1) and cuts off a torn last line.
+  Status IndexExisting();
   // Appends `line` and its newline; on an error the file is cut back to where it was.
   Status Append(std::string_view line);
 

@@ -22,7 +22,8 @@ Json StateJson(const StateSnapshot& s) {
       if (s.started_at) inner["startedAt"] = FormatRfc3339Nano(*s.started_at);
       return Json{{"running", inner}};
     case StateSnapshot::Kind::kTerminated:
-      inner["exitCode"] = s.exit_code.value_or(0);
+      // null: the exit status is unknown (ContainerStatusUnknown), never a made-up code.
+      inner["exitCode"] = s.exit_code ? Json(*s.exit_code) : Json(nullptr);
       if (s.signal) inner["signal"] = *s.signal;
       if (!s.reason.empty()) inner["reason"] = s.reason;
       if (!s.message.empty()) inner["message"] = s.message;
