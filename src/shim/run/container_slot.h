@@ -28,6 +28,9 @@ struct ContainerInstance {
   ProcessHandle handle;
   std::optional<cgroups::CgroupPath> leaf;  // this instance's own leaf (nullopt: no cgroups)
   std::optional<uint64_t> oom_before;       // memory.events oom_kill when it started
+  // Taken back from a dead shim and not our child: its /proc start time, which tells its zombie
+  // from a later process with the same pid.
+  std::optional<uint64_t> adopted_start_ticks;
 };
 
 struct ContainerSlot {

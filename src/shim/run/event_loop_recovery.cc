@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/proc_stat.h"
 #include "shim/run/event_loop_impl.h"
 
 namespace podshim::shim {
@@ -23,6 +24,7 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
     ContainerInstance inst;
     inst.handle = std::move(a.handle);
     inst.leaf = a.leaf;
+    if (!a.child) inst.adopted_start_ticks = a.start_ticks;
     if (inst.leaf) {
       slot->leaf = inst.leaf;
       if (auto before = config.cgroups->ReadOomKills(*inst.leaf)) inst.oom_before = *before;
@@ -82,7 +84,8 @@ void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
   ContainerSlot* slot = slots.FindRunning(pid);
   if (!slot) return;
   // Its parent (init, or whoever is the nearest subreaper) reaps it; the status is seen only
-  // if it is still a zombie now.
+  // while it is still a zombie: through waitid if it is our child after all, else in
+  // /proc/<pid>/stat (the start time tells its zombie from a later process with the pid).
   ContainerExit exit = ContainerExit::Unknown();
   siginfo_t info{};
   if (::waitid(P_PIDFD, static_cast<id_t>(slot->running->handle.pidfd()), &info,
@@ -90,6 +93,11 @@ void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
       info.si_pid == pid) {
     exit = info.si_code == CLD_EXITED ? ContainerExit::Code(info.si_status)
                                       : ContainerExit::Signalled(info.si_status);
+  } else if (auto st = ReadProcStat(pid);
+             st && st->state == 'Z' && st->exit_status &&
+             st->start_ticks == slot->running->adopted_start_ticks.value_or(st->start_ticks + 1)) {
+    exit = WIFSIGNALED(*st->exit_status) ? ContainerExit::Signalled(WTERMSIG(*st->exit_status))
+                                         : ContainerExit::Code(WEXITSTATUS(*st->exit_status));
   }
   EndInstance(*slot, exit);
   Process();

@@ -126,6 +126,7 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
     auto st = ReadProcStat(start->second.pid);
     a.child = st && st->ppid == ::getpid();
     a.restart_count = c.restart_count;
+    a.start_ticks = start->second.start_ticks;
     r.adopted.push_back(std::move(a));
   }
   for (const std::string& name : sup.AwaitingPostStart()) {

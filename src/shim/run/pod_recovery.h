@@ -30,6 +30,7 @@ struct AdoptedInstance {
   // The new shim is its parent (an upgrade: exec keeps the pid): SIGCHLD reaps it as usual.
   // Otherwise only its pidfd tells that it ended, and its exit status is unknown.
   bool child = false;
+  uint64_t start_ticks = 0;  // /proc/<pid>/stat field 22
   // The read ends of its stdout and stderr pipes, when something kept them while no shim was
   // alive (an upgrade's hand-over): pumped on into the instance's log, <restart_count>.log.
   int restart_count = 0;
