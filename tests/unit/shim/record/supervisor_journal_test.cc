@@ -4,6 +4,7 @@
 #include "shim/record/supervisor_journal.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
