@@ -1,6 +1,7 @@
 #include "shim/record/supervisor_journal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,9 +38,13 @@ Result<std::string> Str(const Json& j, const char* key) {
   return it->get<std::string>();
 }
 
-bool Flag(const Json& j, const char* key) {
+// Absent is false; anything but true or false is an error (a damaged line is refused, not
+// replayed with the flag guessed).
+Result<bool> Flag(const Json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
+  if (it == j.end()) return false;
+  if (!it->is_boolean()) return Bad(key, "must be true or false");
+  return it->get<bool>();
 }
 
 bool NeedsContainer(Kind k) {
@@ -135,13 +140,13 @@ Result<JournalEntry> ParseJournalLine(std::string_view line) {
         if (sig <= 0 || sig > 64) return Bad("sig", "out of range");
         in.exit.signal = static_cast<int>(sig);
       }
-      in.exit.oom = Flag(j, "oom");
-      in.exit.unknown = Flag(j, "unknown");
+      in.exit.oom = PODSHIM_TRY(Flag(j, "oom"));
+      in.exit.unknown = PODSHIM_TRY(Flag(j, "unknown"));
       break;
     }
     case Kind::kReadinessChanged:
     case Kind::kPostStartFinished:
-      in.flag = Flag(j, "flag");
+      in.flag = PODSHIM_TRY(Flag(j, "flag"));
       break;
     case Kind::kStopRequest: {
       const std::string reason = PODSHIM_TRY(Str(j, "reason"));
@@ -166,11 +171,15 @@ Result<std::vector<JournalEntry>> ReadJournal(const std::filesystem::path& path)
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return entries;
   UniqueFd fd = PODSHIM_TRY(sys::Open(path, O_RDONLY | O_CLOEXEC));
-  std::string text = PODSHIM_TRY(sys::ReadAll(fd.get(), kMaxJournalBytes + 1));
-  if (text.size() > kMaxJournalBytes) {
-    return Error::Invalid(Quoted(path.string()) + " is larger than " +
-                          std::to_string(kMaxJournalBytes) + " bytes");
+  const Error too_large = Error::Invalid(Quoted(path.string()) + " is larger than " +
+                                         std::to_string(kMaxJournalBytes) + " bytes");
+  // Refused by its size before 64 MiB are read into memory; the read stays bounded as well.
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) > kMaxJournalBytes) {
+    return too_large;
   }
+  std::string text = PODSHIM_TRY(sys::ReadAll(fd.get(), kMaxJournalBytes + 1));
+  if (text.size() > kMaxJournalBytes) return too_large;
   size_t start = 0;
   size_t number = 0;
   while (start < text.size()) {
