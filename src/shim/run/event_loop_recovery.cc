@@ -38,10 +38,10 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
           ContainerLogPath(config.log_dir, a.container, a.restart_count);
       auto opened = CriLogFile::Open(path);
       if (!opened) spdlog::error("log of {}: {}", a.container, opened.error().ToString());
-      auto log = std::make_shared<CriLogFile>(opened ? std::move(*opened)
-                                                     : CriLogFile::Unopened(path));
-      for (auto [fd, stream] : {std::pair{&a.out, LogStream::kStdout},
-                                std::pair{&a.err, LogStream::kStderr}}) {
+      auto log =
+          std::make_shared<CriLogFile>(opened ? std::move(*opened) : CriLogFile::Unopened(path));
+      for (auto [fd, stream] :
+           {std::pair{&a.out, LogStream::kStdout}, std::pair{&a.err, LogStream::kStderr}}) {
         if (!*fd) continue;
         auto pump = std::make_unique<LogPump>(io, std::move(*fd), stream, log, *config.clock);
         pump->Start();
