@@ -36,9 +36,9 @@ constexpr const char kCounter[] =
 class PodUpgradeTest : public PodStartTest {
  protected:
   void WriteCounterPod(const std::string& name) {
-    WriteManifest(UniqueName(name), Spec("Always",
-                                         C("side1", kUntilTerm, true) + C("side2", kUntilTerm, true),
-                                         C("app", kCounter), /*grace=*/5));
+    WriteManifest(UniqueName(name),
+                  Spec("Always", C("side1", kUntilTerm, true) + C("side2", kUntilTerm, true),
+                       C("app", kCounter), /*grace=*/5));
   }
 
   // The counter values in the app's log (restart count 0), in file order.
@@ -211,10 +211,8 @@ TEST_F(PodUpgradeTest, BadBinaryIsRefusedAndThePodIsUntouched) {
   std::ofstream(impostor) << "#!/bin/sh\necho hello\n";
   ::chmod(impostor.c_str(), 0755);
   const std::vector<std::pair<fs::path, std::string>> cases = {
-      {missing, "No such file or directory"},
-      {not_exec, "is not executable"},
-      {failing, "exited with status 3"},
-      {impostor, "not \"podshim version X\""},
+      {missing, "No such file or directory"}, {not_exec, "is not executable"},
+      {failing, "exited with status 3"},      {impostor, "not \"podshim version X\""},
       {tmp_, "is not a regular file"},
   };
   for (const auto& [path, why] : cases) {

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -211,8 +211,8 @@ int AwaitUpgrade(const Invocation& inv, const std::string& accepted_line) {
                    up->binary.c_str(), static_cast<long long>(up->pid), v->version.c_str());
       return 1;
     }
-    last = v ? "version " + v->version + " from pid " + std::to_string(v->pid)
-             : v.error().ToString();
+    last =
+        v ? "version " + v->version + " from pid " + std::to_string(v->pid) : v.error().ToString();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::fprintf(stderr,

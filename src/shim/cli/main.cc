@@ -30,7 +30,8 @@ constexpr Entry kCommands[] = {
     {"validate", "check a manifest and its bundles", RunValidateCommand},
     {"resources", "effective pod resources and cgroup v2 values as JSON", RunResourcesCommand},
     {"oci", "runc-compatible runtime for single OCI bundles", RunOciCommand},
-    {"version", "print the version (as --version does)", [](int, char**) { return PrintVersion(); }},
+    {"version", "print the version (as --version does)",
+     [](int, char**) { return PrintVersion(); }},
 };
 
 }  // namespace

@@ -222,9 +222,10 @@ int StartPodCommand(int argc, char** argv) {
   // it runs the pod on from the cwd the daemon has.
   if (o->handover) {
     if (::chdir("/") != 0) return 1;
-    return RunShim(*o, *checked, o->pid_file.empty() ? checked->paths.state_dir / "podshim.pid"
-                                                     : fs::path(o->pid_file),
-                   UniqueFd());
+    return RunShim(
+        *o, *checked,
+        o->pid_file.empty() ? checked->paths.state_dir / "podshim.pid" : fs::path(o->pid_file),
+        UniqueFd());
   }
   // A shim that holds the state dir's lock runs there (listening yet or not): a second start
   // would clobber its pid file and events.

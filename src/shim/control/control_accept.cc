@@ -57,21 +57,21 @@ void ControlServer::ResumeAccepting() {
 }
 
 void ControlServer::Accept() {
-  acceptor_->async_accept([this](const boost::system::error_code& ec,
-                                 asio::local::stream_protocol::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_ || paused_) return;
-    if (ec) {
-      // EMFILE and friends: the pending connection stays queued; try again on the next turn
-      // of the loop rather than spinning inside this handler.
-      spdlog::warn("control: accept: {}", ec.message());
-      asio::post(io_, [this, alive = std::weak_ptr<int>(alive_)] {
-        if (!alive.expired() && acceptor_ && !paused_) Accept();
+  acceptor_->async_accept(
+      [this](const boost::system::error_code& ec, asio::local::stream_protocol::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_ || paused_) return;
+        if (ec) {
+          // EMFILE and friends: the pending connection stays queued; try again on the next turn
+          // of the loop rather than spinning inside this handler.
+          spdlog::warn("control: accept: {}", ec.message());
+          asio::post(io_, [this, alive = std::weak_ptr<int>(alive_)] {
+            if (!alive.expired() && acceptor_ && !paused_) Accept();
+          });
+          return;
+        }
+        Serve(std::move(socket));
+        Accept();
       });
-      return;
-    }
-    Serve(std::move(socket));
-    Accept();
-  });
 }
 
 }  // namespace podshim::shim::control

@@ -175,9 +175,9 @@ VersionResult CurrentVersion();
 // this reply is written.
 struct UpgradeResult {
   std::string binary;
-  std::string from;  // the running binary's version
-  std::string to;    // the first line of `<binary> version`
-  int64_t pid = 0;   // the shim's pid, which the new binary keeps
+  std::string from;       // the running binary's version
+  std::string to;         // the first line of `<binary> version`
+  int64_t pid = 0;        // the shim's pid, which the new binary keeps
   int64_t handovers = 0;  // what `version` answers once the new binary runs
   bool operator==(const UpgradeResult&) const = default;
 };

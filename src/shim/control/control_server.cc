@@ -388,8 +388,8 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool writing_ = false;
   bool read_eof_ = false;
-  bool busy_ = false;       // an exec is running for this client
-  bool streaming_ = false;  // an events request is being answered
+  bool busy_ = false;             // an exec is running for this client
+  bool streaming_ = false;        // an events request is being answered
   bool upgrade_pending_ = false;  // an accepted upgrade's reply is not written yet
   bool close_after_flush_ = false;
   bool closed_ = false;

@@ -73,9 +73,11 @@ Result<ShimLock> ShimLock::Acquire(const std::filesystem::path& state_dir) {
 
 Result<ShimLock> ShimLock::Adopt(UniqueFd fd, const std::filesystem::path& state_dir) {
   const std::filesystem::path path = ShimLockPath(state_dir);
-  struct stat have {}, want {};
+  struct stat have {
+  }, want{};
   if (::fstat(fd.get(), &have) != 0) return Error::Errno(errno, "handed-over lock fd");
-  if (::lstat(path.c_str(), &want) != 0) return Error::Errno(errno, "stat " + Quoted(path.string()));
+  if (::lstat(path.c_str(), &want) != 0)
+    return Error::Errno(errno, "stat " + Quoted(path.string()));
   if (have.st_dev != want.st_dev || have.st_ino != want.st_ino || !S_ISREG(have.st_mode)) {
     return Error::Invalid("handed-over lock fd " + std::to_string(fd.get()) + " is not " +
                           Quoted(path.string()));

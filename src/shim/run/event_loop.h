@@ -44,9 +44,9 @@ class WakeTimer;
 // What `ctl upgrade` hands the next image besides the control socket and the output pipes
 // (shim_upgrade.h).
 struct UpgradeContext {
-  std::vector<std::string> argv;  // the shim's command line as it was started
-  std::string cwd;                // and its cwd then
-  int lock_fd = -1;               // the state dir's lock (ShimLock::fd())
+  std::vector<std::string> argv;      // the shim's command line as it was started
+  std::string cwd;                    // and its cwd then
+  int lock_fd = -1;                   // the state dir's lock (ShimLock::fd())
   std::map<std::string, int> ns_fds;  // PodSandbox::namespace_fds()
   int64_t handovers = 0;              // upgrades this process went through so far
 };

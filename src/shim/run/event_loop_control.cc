@@ -1,6 +1,5 @@
 // The control API over the running pod: what `podshim ctl` asks, answered on the loop's thread.
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <algorithm>

@@ -219,7 +219,8 @@ Result<PodSandbox> PodSandbox::AdoptHandedOver(const Pod& pod,
   }
   PODSHIM_TRY(box.HoldNamespaces(flags, [&fds](const char* name) -> Result<UniqueFd> {
     auto it = fds.find(name);
-    if (it == fds.end()) return Error::Invalid(std::string("no handed-over ") + name + " namespace");
+    if (it == fds.end())
+      return Error::Invalid(std::string("no handed-over ") + name + " namespace");
     return UniqueFd(it->second);
   }));
   for (const Volume& v : pod.spec.volumes) PODSHIM_TRY(box.PrepareVolume(v));

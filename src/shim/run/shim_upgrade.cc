@@ -176,9 +176,14 @@ std::string FormatHandover(const HandoverRecord& r) {
                      {"fd", p.fd},
                      {"pending", Hex(p.pending)}});
   }
-  json j = {{"cwd", r.cwd},       {"argv", r.argv},         {"fromVersion", r.from_version},
-            {"handovers", r.handovers}, {"lockFd", r.lock_fd}, {"listenFd", r.listen_fd},
-            {"nsFds", r.ns_fds},  {"pipes", std::move(pipes)}};
+  json j = {{"cwd", r.cwd},
+            {"argv", r.argv},
+            {"fromVersion", r.from_version},
+            {"handovers", r.handovers},
+            {"lockFd", r.lock_fd},
+            {"listenFd", r.listen_fd},
+            {"nsFds", r.ns_fds},
+            {"pipes", std::move(pipes)}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -61,8 +61,8 @@ struct UpgradeBinary {
 // Checks `path` before anything changes: absolute, a regular file, executable by us, and
 // `path version` exits 0 within `timeout` printing "podshim version X". The error names the path
 // and what is wrong with it.
-Result<UpgradeBinary> CheckUpgradeBinary(const std::string& path,
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+Result<UpgradeBinary> CheckUpgradeBinary(
+    const std::string& path, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // Clears FD_CLOEXEC on exactly the record's fds, puts the record in the environment and execs
 // `binary` with record.argv (argv[0] replaced). Returns only on failure, with every fd's

@@ -10,7 +10,8 @@ namespace podshim::shim::control {
 namespace {
 
 TEST(ControlUpgradeTest, RequestsRoundTrip) {
-  for (const Request& r : {Request(UpgradeRequest{"/usr/bin/podshim"}), Request(VersionRequest{})}) {
+  for (const Request& r :
+       {Request(UpgradeRequest{"/usr/bin/podshim"}), Request(VersionRequest{})}) {
     ParsedRequest back = ParseRequest(FormatRequest(r));
     ASSERT_TRUE(back.request) << back.request.error().message;
     EXPECT_EQ(*back.request, r);
