@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -32,11 +33,13 @@ constexpr CtlCommand kCommands[] = {
     {"restart", "CONTAINER", "kill and start a container again"},
     {"exec", "CONTAINER [--timeout S] -- CMD...", "run a command in a container"},
     {"stats", "", "cpu, memory, pids, OOM kills and restarts"},
+    {"version", "", "the running shim's version"},
+    {"upgrade", "--binary PATH", "re-execute the shim with another binary, in place"},
 };
 
 // A command's own options, as given (checked when the request is built).
 struct CommandOptions {
-  std::optional<std::string> from, grace, signal, timeout;
+  std::optional<std::string> from, grace, signal, timeout, binary;
   bool follow = false;
 };
 
@@ -68,6 +71,8 @@ void AddCommandOptions(CommandLine& line, std::string_view cmd, CommandOptions* 
     AddTo(line, "--signal", "SIG", "signal name or number (default SIGTERM)", &o->signal);
   } else if (cmd == "exec") {
     AddTo(line, "--timeout", "S", "kill the command after S seconds", &o->timeout);
+  } else if (cmd == "upgrade") {
+    AddTo(line, "--binary", "PATH", "the podshim binary to run (required)", &o->binary);
   }
 }
 
@@ -161,6 +166,18 @@ Result<Request> BuildRequest(std::string_view cmd, const CommandOptions& o,
                              const ParsedLine& parsed) {
   const std::vector<std::string> none;
   const std::vector<std::string>& after = parsed.after_dashes ? *parsed.after_dashes : none;
+  if (cmd == "upgrade" || cmd == "version") {
+    if (!parsed.positional.empty() || parsed.after_dashes) {
+      return Error::Invalid(std::string(cmd) + " takes no arguments");
+    }
+    if (cmd == "version") return Request(VersionRequest{});
+    if (!o.binary || o.binary->empty()) return Error::Invalid("upgrade needs --binary PATH");
+    // The shim resolves nothing itself: a relative path is the caller's.
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::absolute(*o.binary, ec);
+    if (ec) return Error::Errno(ec.value(), "upgrade: resolve --binary " + Quoted(*o.binary));
+    return Request(UpgradeRequest{abs.lexically_normal().string()});
+  }
   if (cmd == "status" || cmd == "stats" || cmd == "events" || cmd == "stop") {
     if (!parsed.positional.empty() || (parsed.after_dashes && cmd != "events" && cmd != "stop")) {
       return Error::Invalid(std::string(cmd) + " takes no arguments");

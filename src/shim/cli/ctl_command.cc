@@ -3,10 +3,13 @@
 // lines. Exit status: 0 ok, 1 the shim answered with an error or cannot be reached, 2 bad usage;
 // `exec` exits with the command's own exit status.
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/quoted.h"
@@ -143,8 +147,79 @@ int PrintResponse(const Invocation& inv, const std::string& line) {
     std::printf("sent %s to %s\n", signals::SignalName(r->signal).c_str(), r->container.c_str());
   } else if (const auto* restart = std::get_if<RestartRequest>(&inv.request)) {
     std::printf("restarting %s\n", restart->container.c_str());
+  } else if (std::holds_alternative<VersionRequest>(inv.request)) {
+    Reply<VersionResult> r = ParseVersionResult(result);
+    if (!r) return PrintError(r.error()), 1;
+    std::printf("podshim version %s (commit %s), shim pid %lld, %lld upgrade(s) in place\n",
+                r->version.c_str(), r->commit.c_str(), static_cast<long long>(r->pid),
+                static_cast<long long>(r->handovers));
   }
   return 0;
+}
+
+// One `version` request on a new connection: the answer, or why there is none.
+Result<VersionResult> AskVersion(const std::string& socket, std::string* line_out) {
+  UniqueFd fd = PODSHIM_TRY(ConnectControlSocket(socket));
+  // A new image that never answers must not hold `ctl upgrade` beyond its deadline.
+  timeval wait{5, 0};
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  if (!SendAll(fd.get(), FormatRequest(VersionRequest{}) + "\n")) {
+    return Error::Errno(errno, "send");
+  }
+  LineReader reader(fd.get());
+  std::optional<std::string> line = reader.Next();
+  if (!line) return Error::Invalid("the connection closed without an answer");
+  Reply<Response> response = ParseResponse(*line);
+  if (response && response->result) {
+    Reply<VersionResult> v = ParseVersionResult(*response->result);
+    if (v) {
+      *line_out = *line;
+      return *v;
+    }
+  }
+  return Error::Invalid("not a version answer: " + *line);
+}
+
+// `ctl upgrade` once the shim accepted: it execs the new binary after this reply, and takes no
+// connection until then. Asks `version` until the new image answers (15 s at most); an answer
+// from the old image means its exec failed (it accepts again then).
+int AwaitUpgrade(const Invocation& inv, const std::string& accepted_line) {
+  Reply<Response> response = ParseResponse(accepted_line);
+  Reply<UpgradeResult> up = response && response->result
+                                ? ParseUpgradeResult(*response->result)
+                                : Reply<UpgradeResult>(std::unexpected(ControlError{}));
+  if (!up) return PrintResponse(inv, accepted_line);
+  if (inv.json) std::printf("%s\n", accepted_line.c_str());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  std::string last = "no answer";
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string line;
+    Result<VersionResult> v = AskVersion(inv.socket, &line);
+    if (v && v->pid == up->pid && v->handovers == up->handovers && v->version == up->to) {
+      if (inv.json) {
+        std::printf("%s\n", line.c_str());
+      } else {
+        std::printf("upgraded the shim (pid %lld) in place: version %s -> %s\n",
+                    static_cast<long long>(up->pid), up->from.c_str(), up->to.c_str());
+      }
+      return 0;
+    }
+    if (v && v->pid == up->pid && v->handovers < up->handovers) {
+      std::fprintf(stderr,
+                   "podshim ctl: the upgrade to %s failed: the shim (pid %lld) runs on as "
+                   "version %s (its log says why)\n",
+                   up->binary.c_str(), static_cast<long long>(up->pid), v->version.c_str());
+      return 1;
+    }
+    last =
+        v ? "version " + v->version + " from pid " + std::to_string(v->pid) : v.error().ToString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr,
+               "podshim ctl: the shim accepted the upgrade to %s (version %s) but did not answer "
+               "as that version within 15 s (last: %s)\n",
+               up->binary.c_str(), up->to.c_str(), last.c_str());
+  return 1;
 }
 
 // Reads an events stream until its end line (or, following, until the pod finished).
@@ -216,6 +291,7 @@ int RunCtlCommand(int argc, char** argv) {
                  inv->socket.c_str());
     return 1;
   }
+  if (std::holds_alternative<UpgradeRequest>(inv->request)) return AwaitUpgrade(*inv, *line);
   return PrintResponse(*inv, *line);
 }
 

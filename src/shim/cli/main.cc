@@ -8,6 +8,7 @@
 #include "common/quoted.h"
 #include "shim/cli/command_line.h"
 #include "shim/cli/commands.h"
+#include "shim/run/shim_upgrade.h"
 
 namespace {
 
@@ -29,6 +30,8 @@ constexpr Entry kCommands[] = {
     {"validate", "check a manifest and its bundles", RunValidateCommand},
     {"resources", "effective pod resources and cgroup v2 values as JSON", RunResourcesCommand},
     {"oci", "runc-compatible runtime for single OCI bundles", RunOciCommand},
+    {"version", "print the version (as --version does)",
+     [](int, char**) { return PrintVersion(); }},
 };
 
 }  // namespace
@@ -39,6 +42,12 @@ int main(int argc, char** argv) {
     if (auto slash = self.rfind('/'); slash != std::string_view::npos)
       self.remove_prefix(slash + 1);
     if (self == kRuncName) return RunOciCommand(argc, argv);
+  }
+  // First: an image exec'd by `ctl upgrade` takes the record of what it was handed over
+  // (shim_upgrade.h); the pod commands read it, and every command sees the original argv.
+  if (podshim::Status st = InitShimInvocation(argc, argv); !st) {
+    std::fprintf(stderr, "podshim: %s\n", st.error().ToString().c_str());
+    return 1;
   }
   bool version = false;
   CommandLine line("podshim", "COMMAND [ARGS]", "");

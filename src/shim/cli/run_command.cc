@@ -30,6 +30,7 @@ int RunPodCommand(int argc, char** argv) {
     return 0;
   }
   PodOptions* o = &line->options;
+  SetInvocation(*o);
   if (Status st = log::Init(o->log_level); !st) {
     PrintPodError("run", st.error());
     return 2;

@@ -81,7 +81,7 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
   // First in the detached shim (Detach emptied its signal mask): see stop_signals.h.
   BlockStopSignals();
   const pid_t self = ::getpid();
-  (void)daemon::SendLine(channel.get(), std::string(kPidLine) + std::to_string(self));
+  if (channel) (void)daemon::SendLine(channel.get(), std::string(kPidLine) + std::to_string(self));
   bool pid_file_written = false;
   std::optional<fs::path> created_log;
   PodRunHooks hooks;
@@ -100,6 +100,7 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
     // Test seam: a shim that dies at the worst moment (socket listening, pod cgroup created,
     // nothing reported) shows that its caller cleans up after it.
     if (::getenv("PODSHIM_START_DIE_BEFORE_READY_FOR_TEST") != nullptr) ::raise(SIGKILL);
+    if (!channel) return;  // an upgraded image: nobody waits
     Status sent = daemon::SendLine(channel.get(), kReadyLine);
     // A caller that went away (killed) changes nothing: the pod runs on.
     if (!sent) spdlog::warn("tell the caller of start: {}", sent.error().ToString());
@@ -203,6 +204,7 @@ int StartPodCommand(int argc, char** argv) {
     return 0;
   }
   PodOptions* o = &line->options;
+  SetInvocation(*o);
   if (Status st = MakeAbsolute(*o); !st) {
     PrintPodError("start", st.error());
     return 1;
@@ -215,6 +217,15 @@ int StartPodCommand(int argc, char** argv) {
   if (!checked) {
     PrintPodError("start", checked.error());
     return 2;
+  }
+  // Exec'd by `ctl upgrade` in the detached shim: this process is that shim, already detached;
+  // it runs the pod on from the cwd the daemon has.
+  if (o->handover) {
+    if (::chdir("/") != 0) return 1;
+    return RunShim(
+        *o, *checked,
+        o->pid_file.empty() ? checked->paths.state_dir / "podshim.pid" : fs::path(o->pid_file),
+        UniqueFd());
   }
   // A shim that holds the state dir's lock runs there (listening yet or not): a second start
   // would clobber its pid file and events.

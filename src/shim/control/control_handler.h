@@ -50,6 +50,19 @@ class ControlHandler {
 
   // True once PodFinished was written: no event will follow.
   virtual bool PodFinished() = 0;
+
+  // The running binary's version (`version`).
+  virtual VersionResult Version() { return CurrentVersion(); }
+
+  // Checks `binary` and accepts or refuses to re-execute the shim with it (docs/control-api.md
+  // "upgrade"). On acceptance the server writes the reply and then calls UpgradeReplied() from
+  // a fresh turn of the loop (also when the client went away first): that is where the shim
+  // execs. A handler without upgrades refuses.
+  virtual Reply<UpgradeResult> Upgrade(const std::string& binary) {
+    (void)binary;
+    return std::unexpected(ControlError{ErrorCode::kUnavailable, "this shim cannot upgrade"});
+  }
+  virtual void UpgradeReplied() {}
 };
 
 }  // namespace podshim::shim::control

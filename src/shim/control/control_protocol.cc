@@ -1,11 +1,14 @@
 #include "shim/control/control_protocol.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "common/quoted.h"
+#include "common/version.h"
 #include "shim/control/json_text.h"
 #include "signals/signal_names.h"
 
@@ -122,6 +125,14 @@ Reply<Request> ExtractRequest(const json& j) {
     CONTROL_TRY(CheckFields(j, command, {}));
     return StatsRequest{};
   }
+  if (command == "version") {
+    CONTROL_TRY(CheckFields(j, command, {}));
+    return VersionRequest{};
+  }
+  if (command == "upgrade") {
+    CONTROL_TRY(CheckFields(j, command, {"binary"}));
+    return UpgradeRequest{CONTROL_TRY(RequiredString(j, command, "binary"))};
+  }
   if (command == "events") {
     CONTROL_TRY(CheckFields(j, command, {"fromSeq", "follow"}));
     EventsRequest r;
@@ -221,6 +232,8 @@ std::string_view CommandName(const Request& request) {
     std::string_view operator()(const RestartRequest&) const { return "restart"; }
     std::string_view operator()(const ExecRequest&) const { return "exec"; }
     std::string_view operator()(const StatsRequest&) const { return "stats"; }
+    std::string_view operator()(const UpgradeRequest&) const { return "upgrade"; }
+    std::string_view operator()(const VersionRequest&) const { return "version"; }
   };
   return std::visit(Visitor{}, request);
 }
@@ -277,6 +290,8 @@ std::string FormatRequest(const Request& request) {
     j["container"] = r->container;
     j["argv"] = r->argv;
     if (r->timeout_seconds) j["timeoutSeconds"] = *r->timeout_seconds;
+  } else if (const auto* r = std::get_if<UpgradeRequest>(&request)) {
+    j["binary"] = r->binary;
   }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -338,6 +353,25 @@ std::string FormatStatsResponse(const std::optional<std::string>& id, const Stat
     containers.push_back(std::move(cj));
   }
   return Ok(id, json{{"pod", CountersJson(r.pod)}, {"containers", std::move(containers)}});
+}
+
+VersionResult CurrentVersion() {
+  return {std::string(ProjectVersion()), std::string(BuildCommit()), ::getpid(), 0};
+}
+
+std::string FormatVersionResponse(const std::optional<std::string>& id, const VersionResult& r) {
+  return Ok(id, json{{"version", r.version},
+                     {"commit", r.commit},
+                     {"pid", r.pid},
+                     {"handovers", r.handovers}});
+}
+
+std::string FormatUpgradeResponse(const std::optional<std::string>& id, const UpgradeResult& r) {
+  return Ok(id, json{{"binary", r.binary},
+                     {"from", r.from},
+                     {"to", r.to},
+                     {"pid", r.pid},
+                     {"handovers", r.handovers}});
 }
 
 std::string FormatEventResponse(const std::optional<std::string>& id, const EventRecord& e) {

@@ -74,9 +74,18 @@ struct ExecRequest {
 struct StatsRequest {
   bool operator==(const StatsRequest&) const = default;
 };
+// Re-execute the shim with the binary at `binary` (absolute; checked by the shim), in place.
+struct UpgradeRequest {
+  std::string binary;
+  bool operator==(const UpgradeRequest&) const = default;
+};
+// The running shim's version (what `ctl upgrade` polls for after the hand-over).
+struct VersionRequest {
+  bool operator==(const VersionRequest&) const = default;
+};
 
 using Request = std::variant<StatusRequest, EventsRequest, StopRequest, KillRequest, RestartRequest,
-                             ExecRequest, StatsRequest>;
+                             ExecRequest, StatsRequest, UpgradeRequest, VersionRequest>;
 
 // The command name of a request: "status", "events", ...
 std::string_view CommandName(const Request& request);
@@ -151,6 +160,28 @@ struct EventRecord {
   std::string json;  // the event object as EventToJsonLine wrote it, without the newline
 };
 
+// The version of the binary a shim runs, and its pid.
+struct VersionResult {
+  std::string version;
+  std::string commit;
+  int64_t pid = 0;
+  int64_t handovers = 0;  // upgrades in place this process went through
+  bool operator==(const VersionResult&) const = default;
+};
+// This process's VersionResult (common/version.h, getpid()).
+VersionResult CurrentVersion();
+
+// An accepted upgrade: the shim re-executes `binary` (which answered `version` with `to`) once
+// this reply is written.
+struct UpgradeResult {
+  std::string binary;
+  std::string from;       // the running binary's version
+  std::string to;         // the first line of `<binary> version`
+  int64_t pid = 0;        // the shim's pid, which the new binary keeps
+  int64_t handovers = 0;  // what `version` answers once the new binary runs
+  bool operator==(const UpgradeResult&) const = default;
+};
+
 // --- Response lines (each without the newline) ----------------------------------------------
 
 // {"ok":false,"error":{"code":..,"message":..}}
@@ -164,6 +195,8 @@ std::string FormatKillResponse(const std::optional<std::string>& id, const KillR
 std::string FormatRestartResponse(const std::optional<std::string>& id, const RestartResult& r);
 std::string FormatExecResponse(const std::optional<std::string>& id, const ExecResult& r);
 std::string FormatStatsResponse(const std::optional<std::string>& id, const StatsResult& r);
+std::string FormatVersionResponse(const std::optional<std::string>& id, const VersionResult& r);
+std::string FormatUpgradeResponse(const std::optional<std::string>& id, const UpgradeResult& r);
 // One streamed event: {"ok":true,"result":{"seq":N,"event":{...}}}. The event text is spliced
 // in as it is (it is our own EventToJsonLine output).
 std::string FormatEventResponse(const std::optional<std::string>& id, const EventRecord& e);
@@ -186,6 +219,8 @@ Reply<StopResult> ParseStopResult(std::string_view result_json);
 Reply<KillResult> ParseKillResult(std::string_view result_json);
 Reply<ExecResult> ParseExecResult(std::string_view result_json);
 Reply<StatsResult> ParseStatsResult(std::string_view result_json);
+Reply<VersionResult> ParseVersionResult(std::string_view result_json);
+Reply<UpgradeResult> ParseUpgradeResult(std::string_view result_json);
 
 // An events stream line's result: an event, or the end marker.
 struct EventsStreamItem {

@@ -134,6 +134,21 @@ Reply<StatsResult> ParseStatsResult(std::string_view text) {
   });
 }
 
+Reply<VersionResult> ParseVersionResult(std::string_view text) {
+  return ExtractResult<VersionResult>(text, "version", [](const json& j) -> Reply<VersionResult> {
+    return VersionResult{j.at("version").get<std::string>(), j.at("commit").get<std::string>(),
+                         IntegerField<int64_t>(j, "pid"), IntegerField<int64_t>(j, "handovers")};
+  });
+}
+
+Reply<UpgradeResult> ParseUpgradeResult(std::string_view text) {
+  return ExtractResult<UpgradeResult>(text, "upgrade", [](const json& j) -> Reply<UpgradeResult> {
+    return UpgradeResult{j.at("binary").get<std::string>(), j.at("from").get<std::string>(),
+                         j.at("to").get<std::string>(), IntegerField<int64_t>(j, "pid"),
+                         IntegerField<int64_t>(j, "handovers")};
+  });
+}
+
 Reply<EventsStreamItem> ParseEventsStreamItem(std::string_view text) {
   return ExtractResult<EventsStreamItem>(
       text, "events", [](const json& j) -> Reply<EventsStreamItem> {

@@ -22,6 +22,7 @@
 #include "common/duration.h"
 #include "common/quoted.h"
 #include "common/unique_fd.h"
+#include "shim/control/control_dispatch.h"
 #include "shim/control/deadline_timer.h"
 #include "shim/control/unix_listener.h"
 
@@ -248,27 +249,13 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     if (!parsed.request) return Send(FormatError(id, parsed.request.error()));
     Request& request = *parsed.request;
 
-    if (std::holds_alternative<StatusRequest>(request)) {
-      Reply<std::string> r = handler().Status();
-      return Send(r ? FormatStatusResponse(id, *r) : FormatError(id, r.error()));
+    if (std::optional<std::string> answer = AnswerAtOnce(handler(), id, request)) {
+      return Send(std::move(*answer));
     }
-    if (std::holds_alternative<StatsRequest>(request)) {
-      Reply<StatsResult> r = handler().Stats();
-      return Send(r ? FormatStatsResponse(id, *r) : FormatError(id, r.error()));
-    }
-    if (const auto* stop = std::get_if<StopRequest>(&request)) {
-      std::optional<std::chrono::seconds> grace;
-      if (stop->grace_seconds) grace = std::chrono::seconds(*stop->grace_seconds);
-      Reply<StopResult> r = handler().Stop(grace);
-      return Send(r ? FormatStopResponse(id, *r) : FormatError(id, r.error()));
-    }
-    if (const auto* kill = std::get_if<KillRequest>(&request)) {
-      Reply<KillResult> r = handler().Kill(kill->container, kill->signal);
-      return Send(r ? FormatKillResponse(id, *r) : FormatError(id, r.error()));
-    }
-    if (const auto* restart = std::get_if<RestartRequest>(&request)) {
-      Reply<RestartResult> r = handler().Restart(restart->container);
-      return Send(r ? FormatRestartResponse(id, *r) : FormatError(id, r.error()));
+    if (const auto* upgrade = std::get_if<UpgradeRequest>(&request)) {
+      Reply<UpgradeResult> r = handler().Upgrade(upgrade->binary);
+      upgrade_pending_ = r.has_value();
+      return Send(r ? FormatUpgradeResponse(id, *r) : FormatError(id, r.error()));
     }
     if (const auto* exec = std::get_if<ExecRequest>(&request)) {
       busy_ = true;
@@ -355,6 +342,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     queued_bytes_ -= out_.front().size();
     out_.pop_front();
     if (server_ != nullptr) last_activity_ = server_->clock_.Now();  // the client reads
+    if (out_.empty()) ReleaseUpgrade();
     if (out_.empty() && close_after_flush_) return Close();
     WriteNext();
     if (streaming_) PumpEvents();
@@ -371,8 +359,18 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     socket_.close(ignored);
   }
 
+  // An accepted upgrade's reply is written, or its client has gone: the handler goes on (it
+  // execs) from a fresh turn of the loop, with no session callback on the stack.
+  void ReleaseUpgrade() {
+    if (!std::exchange(upgrade_pending_, false) || server_ == nullptr) return;
+    asio::post(server_->io_, [h = &handler(), alive = std::weak_ptr<int>(server_->alive_)] {
+      if (!alive.expired()) h->UpgradeReplied();
+    });
+  }
+
   void Close() {
     if (closed_) return;
+    ReleaseUpgrade();
     CloseSocket();
     out_.clear();
     queued_bytes_ = 0;
@@ -390,8 +388,9 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool writing_ = false;
   bool read_eof_ = false;
-  bool busy_ = false;       // an exec is running for this client
-  bool streaming_ = false;  // an events request is being answered
+  bool busy_ = false;             // an exec is running for this client
+  bool streaming_ = false;        // an events request is being answered
+  bool upgrade_pending_ = false;  // an accepted upgrade's reply is not written yet
   bool close_after_flush_ = false;
   bool closed_ = false;
   EventsRequest stream_;
@@ -412,41 +411,6 @@ ControlServer::ControlServer(asio::io_context& io, ControlHandler& handler,
       clock_(options_.clock != nullptr ? *options_.clock : steady_clock_) {}
 
 ControlServer::~ControlServer() { Close(); }
-
-Status ControlServer::Listen(const std::filesystem::path& socket_path) {
-  if (acceptor_)
-    return Error::Domain(podshim::ErrorCode::kConflict, "control server is already listening");
-  UniqueFd fd = PODSHIM_TRY(ListenUnixSocket(socket_path, 0600));
-  auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
-  boost::system::error_code ec;
-  acceptor->assign(asio::local::stream_protocol(), fd.get(), ec);
-  if (ec) {
-    ::unlink(socket_path.c_str());
-    return Error::Errno(ec.value(), "assign control socket");
-  }
-  (void)fd.Release();
-  acceptor_ = std::move(acceptor);
-  socket_path_ = socket_path;
-  Accept();
-  return Ok();
-}
-
-void ControlServer::Accept() {
-  acceptor_->async_accept([this](const boost::system::error_code& ec, Socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_) return;
-    if (ec) {
-      // EMFILE and friends: the pending connection stays queued; try again on the next turn
-      // of the loop rather than spinning inside this handler.
-      spdlog::warn("control: accept: {}", ec.message());
-      asio::post(io_, [this, alive = std::weak_ptr<int>(alive_)] {
-        if (!alive.expired() && acceptor_) Accept();
-      });
-      return;
-    }
-    Serve(std::move(socket));
-    Accept();
-  });
-}
 
 void ControlServer::Serve(Socket socket) {
   bool over = sessions_.size() >= options_.max_clients && !MakeRoom();

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "shim/control/control_handler.h"
 #include "shim/control/server_options.h"
 
@@ -36,6 +37,15 @@ class ControlServer {
   // Binds and listens on `socket_path` (mode 0600) and starts accepting. A stale socket file
   // nobody answers on is replaced; a live one is kConflict. Fails if already listening.
   Status Listen(const std::filesystem::path& socket_path);
+  // Listens on `fd`, a socket the shim this one replaced in place left listening at
+  // `socket_path` (CheckListeningAt); connections it queued meanwhile are served.
+  Status Adopt(UniqueFd fd, const std::filesystem::path& socket_path);
+  // The listening socket's fd, -1 when not listening (what an upgrade hands over).
+  int listen_fd() const;
+  // Stops taking connections (they queue in the kernel until the socket is accepted from
+  // again, by this process image or the next) and starts again. Sessions are not touched.
+  void PauseAccepting();
+  void ResumeAccepting();
 
   // Serves one connected socket (tests use local::connect_pair); the peer check applies.
   void Serve(boost::asio::local::stream_protocol::socket socket);
@@ -53,6 +63,7 @@ class ControlServer {
  private:
   class Session;
   friend class Session;
+  Status AssignListener(UniqueFd fd, const std::filesystem::path& socket_path);
   void Accept();
   void Remove(uint64_t id);
   // At the client limit: closes the oldest idle connection; false when none is idle.
@@ -65,6 +76,7 @@ class ControlServer {
   const Clock& clock_;
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor_;
   std::filesystem::path socket_path_;
+  bool paused_ = false;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   uint64_t next_session_id_ = 1;
   // Expires with the server: posted work checks it before touching `this`.

@@ -79,4 +79,31 @@ Result<UniqueFd> ListenUnixSocket(const std::filesystem::path& socket_path, mode
   return fd;
 }
 
+Status CheckListeningAt(int fd, const std::filesystem::path& socket_path) {
+  const std::string what = "handed-over fd " + std::to_string(fd) + " ";
+  int listening = 0, type = 0;
+  socklen_t len = sizeof(listening);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) {
+    return Error::Invalid(what + "is not a listening socket");
+  }
+  len = sizeof(type);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+    return Error::Invalid(what + "is not a stream socket");
+  }
+  sockaddr_un addr{};
+  len = sizeof(addr);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      addr.sun_family != AF_UNIX) {
+    return Error::Invalid(what + "is not a Unix socket");
+  }
+  const std::string bound(addr.sun_path, ::strnlen(addr.sun_path, sizeof(addr.sun_path)));
+  struct stat st {};
+  if (bound != socket_path.native() || ::lstat(socket_path.c_str(), &st) != 0 ||
+      !S_ISSOCK(st.st_mode)) {
+    return Error::Invalid(what + "is bound at " + Quoted(bound) + ", not at " +
+                          Quoted(socket_path.string()));
+  }
+  return Ok();
+}
+
 }  // namespace podshim::shim::control

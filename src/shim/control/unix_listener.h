@@ -17,4 +17,8 @@ namespace podshim::shim::control {
 // the path already, errno errors otherwise (the socket file is removed again).
 Result<UniqueFd> ListenUnixSocket(const std::filesystem::path& socket_path, mode_t mode);
 
+// Checks that `fd` (handed over by the shim this one replaced in place) is a listening Unix
+// stream socket bound at `socket_path` whose file is still there; kInvalidSpec says what is not.
+Status CheckListeningAt(int fd, const std::filesystem::path& socket_path);
+
 }  // namespace podshim::shim::control

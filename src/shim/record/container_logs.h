@@ -40,6 +40,8 @@ class CriLineSplitter {
   // At EOF: the unterminated remainder as a P record (nothing if there is none).
   std::vector<LogRecord> Finish();
   size_t pending() const { return buffer_.size(); }
+  // The bytes of the unfinished line (what an upgrade hands to the next image's splitter).
+  const std::string& buffered() const { return buffer_; }
 
  private:
   size_t max_line_;

@@ -1,9 +1,11 @@
 #include "shim/record/shim_lock.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/quoted.h"
@@ -65,6 +67,33 @@ Result<ShimLock> ShimLock::Acquire(const std::filesystem::path& state_dir) {
                                                    Quoted(path.string()));
   }
   if (rc < 0) return Error::Errno(errno, "lock " + Quoted(path.string()));
+  std::string text = PODSHIM_TRY(sys::ReadAll(fd.get()));
+  return ShimLock(std::move(fd), ParseShimClaim(text));
+}
+
+Result<ShimLock> ShimLock::Adopt(UniqueFd fd, const std::filesystem::path& state_dir) {
+  const std::filesystem::path path = ShimLockPath(state_dir);
+  struct stat have {
+  }, want{};
+  if (::fstat(fd.get(), &have) != 0) return Error::Errno(errno, "handed-over lock fd");
+  if (::lstat(path.c_str(), &want) != 0)
+    return Error::Errno(errno, "stat " + Quoted(path.string()));
+  if (have.st_dev != want.st_dev || have.st_ino != want.st_ino || !S_ISREG(have.st_mode)) {
+    return Error::Invalid("handed-over lock fd " + std::to_string(fd.get()) + " is not " +
+                          Quoted(path.string()));
+  }
+  flock lk = WholeFile(F_WRLCK);
+  int rc;
+  do {
+    rc = ::fcntl(fd.get(), F_OFD_SETLK, &lk);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    return Error::Domain(ErrorCode::kConflict, "the handed-over fd does not hold the lock on " +
+                                                   Quoted(path.string()) + ": " +
+                                                   std::strerror(errno));
+  }
+  // The offset is wherever the image before left it.
+  if (::lseek(fd.get(), 0, SEEK_SET) < 0) return Error::Errno(errno, "seek the shim lock file");
   std::string text = PODSHIM_TRY(sys::ReadAll(fd.get()));
   return ShimLock(std::move(fd), ParseShimClaim(text));
 }

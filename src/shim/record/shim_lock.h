@@ -36,6 +36,15 @@ class ShimLock {
   // it). Error kConflict when another live process holds it.
   static Result<ShimLock> Acquire(const std::filesystem::path& state_dir);
 
+  // Takes `fd`, the lock an image before this one of the same process held (handed over by an
+  // upgrade in place), after checking that it is <state_dir>/podshim.lock (same file) and that
+  // this open file description holds its lock (relocking it succeeds; another holder's lock would
+  // conflict). previous() is the claim in the file: this same process's.
+  static Result<ShimLock> Adopt(UniqueFd fd, const std::filesystem::path& state_dir);
+
+  // The lock file's fd (what an upgrade hands over).
+  int fd() const { return fd_.get(); }
+
   // The claim the previous holder left: it died while its pod cgroup existed.
   const std::optional<ShimClaim>& previous() const { return previous_; }
 

@@ -76,6 +76,8 @@ class ContainerExecutor {
 
   // SIGKILLs every command still running (the shim is going away); no callback is called after.
   void KillAll();
+  // True while no command runs.
+  bool idle() const { return runs_.empty(); }
 
  private:
   struct Execution;

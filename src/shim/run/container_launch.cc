@@ -41,7 +41,7 @@ Status EventLoop::Impl::LaunchInto(const LaunchAction& a, ContainerSlot& slot,
   inst.leaf = leaf;
   inst.handle = PODSHIM_TRY(StartProcess(slot, stdio, cgroup_fd.get(), inst));
   const pid_t pid = inst.handle.pid();
-  StartPumps(slot, stdio, std::move(log));
+  StartPumps(slot, stdio, std::move(log), a.restart_count);
   slots.SetRunning(slot, std::move(inst));
   return ReportStarted(slot, pid);
 }
@@ -77,12 +77,13 @@ Result<ProcessHandle> EventLoop::Impl::StartProcess(ContainerSlot& slot, const L
 // The write ends are closed here (the container holds its own copies) and the read ends pumped
 // into the instance's log file.
 void EventLoop::Impl::StartPumps(ContainerSlot& slot, LaunchStdio& stdio,
-                                 std::shared_ptr<CriLogFile> log) {
+                                 std::shared_ptr<CriLogFile> log, int restart_count) {
   stdio.out.write.Reset();
   stdio.err.write.Reset();
   for (auto [fd, stream] : {std::pair{&stdio.out.read, LogStream::kStdout},
                             std::pair{&stdio.err.read, LogStream::kStderr}}) {
     auto pump = std::make_unique<LogPump>(io, std::move(*fd), stream, log, *config.clock);
+    pump->set_instance(restart_count);
     pump->Start();
     slot.pumps.push_back(std::move(pump));
   }

@@ -62,6 +62,7 @@ Result<PodOutcome> EventLoop::Impl::Run() {
   if (config.on_listening) config.on_listening();
   ArmSignals();
   if (config.recovery) {
+    if (!config.upgraded_from.empty()) EmitShimUpgraded();
     PODSHIM_TRY(Recover(*config.recovery));
   } else {
     EmitPodStarted();
@@ -81,6 +82,11 @@ Status EventLoop::Impl::Listen() {
   control_handler = MakeControl();
   server = std::make_unique<control::ControlServer>(
       io, *control_handler, control::ShimControlServerOptions(config.clock));
+  if (config.control_listen_fd >= 0) {
+    PODSHIM_TRY_WRAP(server->Adopt(UniqueFd(config.control_listen_fd), config.control_socket),
+                     "handed-over control socket");
+    return Ok();
+  }
   PODSHIM_TRY_WRAP(server->Listen(config.control_socket), "control socket");
   return Ok();
 }

@@ -8,12 +8,14 @@
 // seams of loop_sources.h (tests/unit/shim/run/event_loop_*_test.cc).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cgroups/manager.h"
 #include "common/clock.h"
@@ -38,6 +40,16 @@ namespace podshim::shim {
 
 class SignalSource;
 class WakeTimer;
+
+// What `ctl upgrade` hands the next image besides the control socket and the output pipes
+// (shim_upgrade.h).
+struct UpgradeContext {
+  std::vector<std::string> argv;      // the shim's command line as it was started
+  std::string cwd;                    // and its cwd then
+  int lock_fd = -1;                   // the state dir's lock (ShimLock::fd())
+  std::map<std::string, int> ns_fds;  // PodSandbox::namespace_fds()
+  int64_t handovers = 0;              // upgrades this process went through so far
+};
 
 // Everything the loop works with; the caller owns it all and keeps it alive during Run().
 struct EventLoopConfig {
@@ -76,6 +88,13 @@ struct EventLoopConfig {
   int netns_fd = -1;
   // The control socket (<state-dir>/podshim.sock); empty: none.
   std::filesystem::path control_socket;
+  // A socket already listening at control_socket, handed over by an upgrade; -1: bind afresh.
+  int control_listen_fd = -1;
+  // Set: `ctl upgrade` is served with it; nullptr: upgrades are refused.
+  std::optional<UpgradeContext> upgrade;
+  // Set in an image an upgrade exec'd (with `recovery`): the version it replaced. Run() writes
+  // the one ShimUpgraded event before it takes the pod back.
+  std::string upgraded_from;
   // Called once the control socket listens, before the pod starts (`podshim start` reports to
   // its caller then). Not called when listening failed: Run() returns that error.
   std::function<void()> on_listening;

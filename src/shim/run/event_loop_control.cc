@@ -1,11 +1,15 @@
 // The control API over the running pod: what `podshim ctl` asks, answered on the loop's thread.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "common/quoted.h"
+#include "common/version.h"
 #include "shim/run/event_loop_impl.h"
 #include "shim/run/pod_stats.h"
 
@@ -122,12 +126,97 @@ class EventLoop::Impl::Control final : public control::ControlHandler {
 
   bool PodFinished() override { return impl_.sup.Finished(); }
 
+  control::VersionResult Version() override {
+    control::VersionResult v = control::CurrentVersion();
+    if (impl_.config.upgrade) v.handovers = impl_.config.upgrade->handovers;
+    return v;
+  }
+
+  // Checked here, before anything changes; the exec follows once the reply is out
+  // (UpgradeReplied). The control socket takes no connection meanwhile: whoever connects next
+  // is answered by the new image.
+  Reply<control::UpgradeResult> Upgrade(const std::string& binary) override {
+    if (!impl_.config.upgrade || !impl_.server) {
+      return std::unexpected(Unavailable("this shim cannot hand its pod over (no lock or socket)"));
+    }
+    if (std::optional<std::string> blocker = impl_.UpgradeBlocker()) {
+      return std::unexpected(Unavailable("cannot upgrade now: " + *blocker));
+    }
+    Result<UpgradeBinary> checked = CheckUpgradeBinary(binary);
+    if (!checked) {
+      return std::unexpected(
+          ControlError{control::ErrorCode::kBadRequest, checked.error().ToString()});
+    }
+    control::UpgradeResult r{binary, std::string(ProjectVersion()), checked->version, ::getpid(),
+                             impl_.config.upgrade->handovers + 1};
+    spdlog::info("upgrade in place to {} (version {}) accepted", binary, checked->version);
+    impl_.upgrade_to = std::move(*checked);
+    impl_.server->PauseAccepting();
+    return r;
+  }
+
+  void UpgradeReplied() override { impl_.ExecUpgrade(); }
+
  private:
   Impl& impl_;
 };
 
 std::unique_ptr<control::ControlHandler> EventLoop::Impl::MakeControl() {
   return std::make_unique<Control>(*this);
+}
+
+std::optional<std::string> EventLoop::Impl::UpgradeBlocker() {
+  if (upgrade_to) return "an upgrade is under way";
+  if (sup.Finished()) return "the pod has finished";
+  if (sup.Terminating()) return "the pod is terminating";
+  std::optional<std::string> hook;
+  slots.ForEach([&](ContainerSlot& slot) {
+    if (!hook && hooks.Running(slot.name())) hook = "a hook of " + Quoted(slot.name()) + " runs";
+  });
+  if (hook) return hook;
+  if (!executor.idle()) return "an exec (ctl exec or an exec probe) runs; try again";
+  // The next image rebuilds the supervisor from the journal: it must hold every input.
+  if (config.journal && (!config.journal->intact() || config.journal->pending() > 0)) {
+    return "the supervisor journal is behind (the disk is full?)";
+  }
+  if (state.pending() && !state.Flush()) return "the state dir is behind (the disk is full?)";
+  return std::nullopt;
+}
+
+void EventLoop::Impl::ExecUpgrade() {
+  std::optional<UpgradeBinary> to = std::exchange(upgrade_to, std::nullopt);
+  if (!to) return;
+  // Something may have begun between the reply and now (a stop, a hook, an exec).
+  std::optional<std::string> blocker = UpgradeBlocker();
+  if (!blocker && !state.Flush()) blocker = "the state dir is behind (the disk is full?)";
+  if (blocker) {
+    spdlog::warn("upgrade to {} abandoned: {}", to->path, *blocker);
+    server->ResumeAccepting();
+    return;
+  }
+  HandoverRecord r;
+  r.cwd = config.upgrade->cwd;
+  r.argv = config.upgrade->argv;
+  r.from_version = std::string(ProjectVersion());
+  r.handovers = config.upgrade->handovers + 1;
+  r.lock_fd = config.upgrade->lock_fd;
+  r.listen_fd = server->listen_fd();
+  r.ns_fds = config.upgrade->ns_fds;
+  // What the pipes hold now is written here; what comes later waits in them for the next image.
+  slots.ForEach([&](ContainerSlot& slot) {
+    for (auto& pump : slot.pumps) {
+      pump->ReadAvailable();
+      if (pump->fd() < 0) continue;
+      r.pipes.push_back(
+          {slot.name(), pump->instance(), pump->stream(), pump->fd(), pump->pending()});
+    }
+  });
+  spdlog::info("upgrading in place: exec {} (version {} -> {}), {} output pipes handed over",
+               to->path, r.from_version, to->version, r.pipes.size());
+  spdlog::default_logger()->flush();
+  Status st = ExecHandover(to->path, r);
+  spdlog::error("upgrade to {} failed, this image goes on: {}", to->path, st.error().ToString());
+  server->ResumeAccepting();
 }
 
 }  // namespace podshim::shim

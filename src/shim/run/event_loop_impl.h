@@ -24,6 +24,7 @@
 #include "shim/run/leaf_retirer.h"
 #include "shim/run/loop_sources.h"
 #include "shim/run/probe_runner.h"
+#include "shim/run/shim_upgrade.h"
 
 namespace podshim::shim {
 
@@ -55,6 +56,7 @@ struct EventLoop::Impl {
   bool processing = false;
   bool journal_failed = false;  // the last journal append failed (logged once)
   std::string last_status;      // what status.json holds, or will once it can be written
+  std::optional<UpgradeBinary> upgrade_to;  // an accepted `ctl upgrade`, until it execs
 
   // --- event_loop.cc: the loop ---------------------------------------------------------------
   Result<PodOutcome> Run();
@@ -75,6 +77,9 @@ struct EventLoop::Impl {
   // An adopted process that is not our child: its pidfd says when it ended.
   void WatchAdopted(ContainerSlot& slot);
   void OnAdoptedExit(pid_t pid);
+  // The output pipes an upgrade handed over: each pumped on into its instance's log.
+  void AdoptPipes(std::vector<HandedPipe>& pipes);
+  void EmitShimUpgraded();
   void Process();
   void AfterActions();
   void ArmStateRetry();
@@ -115,13 +120,20 @@ struct EventLoop::Impl {
   Result<UniqueFd> PrepareLeaf(ContainerSlot& slot, const cgroups::CgroupPath& leaf);
   Result<ProcessHandle> StartProcess(ContainerSlot& slot, const LaunchStdio& stdio, int cgroup_fd,
                                      ContainerInstance& inst);
-  void StartPumps(ContainerSlot& slot, LaunchStdio& stdio, std::shared_ptr<CriLogFile> log);
+  void StartPumps(ContainerSlot& slot, LaunchStdio& stdio, std::shared_ptr<CriLogFile> log,
+                  int restart_count);
   Status ReportStarted(ContainerSlot& slot, pid_t pid);
   std::shared_ptr<CriLogFile> OpenLog(const std::string& container, int restart_count);
   void RetireLeaf(ContainerSlot& slot, const cgroups::CgroupPath& leaf);
 
   // --- event_loop_control.cc -----------------------------------------------------------------
   std::unique_ptr<control::ControlHandler> MakeControl();
+  // Why `ctl upgrade` cannot hand over now (the pod terminates, a hook or an exec runs, the
+  // journal or the state dir is behind), or nullopt.
+  std::optional<std::string> UpgradeBlocker();
+  // Once the accepted upgrade's reply is written: flush, drain the pumps, exec. Returns only when
+  // that failed (logged; the control socket accepts again and this image goes on).
+  void ExecUpgrade();
 };
 
 }  // namespace podshim::shim

@@ -9,9 +9,13 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "common/proc_stat.h"
+#include "common/version.h"
 #include "shim/run/event_loop_impl.h"
 
 namespace podshim::shim {
@@ -62,6 +66,7 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
     if (!st) spdlog::error("report exit of {}: {}", name, st.error().ToString());
   }
   for (LaunchAction& a : r.relaunch) Do(a);
+  AdoptPipes(r.pipes);
   return Ok();
 }
 
@@ -101,6 +106,32 @@ void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
   }
   EndInstance(*slot, exit);
   Process();
+}
+
+// An upgrade's pipes: the stdout and stderr of one instance share its log file, opened for
+// appending as the image before had it.
+void EventLoop::Impl::AdoptPipes(std::vector<HandedPipe>& pipes) {
+  std::map<std::pair<std::string, int>, std::shared_ptr<CriLogFile>> logs;
+  for (HandedPipe& p : pipes) {
+    UniqueFd fd(std::exchange(p.fd, -1));
+    ContainerSlot* slot = slots.Find(p.container);
+    if (!slot) continue;
+    std::shared_ptr<CriLogFile>& log = logs[{p.container, p.restart_count}];
+    if (!log) log = OpenLog(p.container, p.restart_count);
+    auto pump = std::make_unique<LogPump>(io, std::move(fd), p.stream, log, *config.clock);
+    pump->set_instance(p.restart_count);
+    pump->Carry(p.pending);
+    pump->Start();
+    slot->pumps.push_back(std::move(pump));
+  }
+}
+
+void EventLoop::Impl::EmitShimUpgraded() {
+  PodEvent e;
+  e.type = "ShimUpgraded";
+  e.time = config.clock->WallNow();
+  e.fields = {{"from", config.upgraded_from}, {"to", std::string(ProjectVersion())}};
+  Emit(e);
 }
 
 }  // namespace podshim::shim

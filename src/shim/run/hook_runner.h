@@ -40,6 +40,8 @@ class HookRunner {
   // The container's preStop, if still running, is abandoned now (`done` with exitCode nullopt):
   // the termination moved on without it (its grace deadline) and signals the container next.
   void AbandonPreStop(std::string_view container);
+  // True while a hook of `container` runs.
+  bool Running(std::string_view container) const { return hooks_.Running(container); }
 
  private:
   void Ended(std::string_view container, HookKind hook, int exit_code);

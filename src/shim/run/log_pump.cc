@@ -48,6 +48,11 @@ bool LogPump::ReadSome() {
 }
 
 void LogPump::Drain() {
+  ReadAvailable();
+  Close();
+}
+
+void LogPump::ReadAvailable() {
   if (done_) return;
   for (;;) {
     ssize_t n;
@@ -58,7 +63,6 @@ void LogPump::Drain() {
     auto records = splitter_.Feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
     file_->AppendOrDrop(clock_->WallNow(), stream_, records);
   }
-  Close();
 }
 
 void LogPump::Close() {

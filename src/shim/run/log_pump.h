@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/unique_fd.h"
@@ -28,6 +30,18 @@ class LogPump {
   // Reads what is in the pipe now without waiting, writes it and closes (at shutdown, once
   // every writer is gone).
   void Drain();
+  // Reads what is in the pipe now without waiting and writes the complete lines; the pipe stays
+  // open (an upgrade hands it over next, with pending()).
+  void ReadAvailable();
+  // The read end of the pipe (-1 once done) and the bytes of an unfinished line.
+  int fd() { return done_ ? -1 : pipe_.native_handle(); }
+  LogStream stream() const { return stream_; }
+  const std::string& pending() const { return splitter_.buffered(); }
+  // Starts with `bytes`, the unfinished line the pump this one continues held (an upgrade).
+  void Carry(std::string_view bytes) { (void)splitter_.Feed(bytes); }
+  // The container instance whose output this is (its restart count), as the caller set it.
+  int instance() const { return instance_; }
+  void set_instance(int restart_count) { instance_ = restart_count; }
   // True once the pipe reached EOF (or failed) and was closed; the pump then no longer holds
   // the pipe or its share of the log file.
   bool done() const { return done_; }
@@ -46,6 +60,7 @@ class LogPump {
   CriLineSplitter splitter_;
   std::array<char, 16 * 1024> buf_{};
   bool done_ = false;
+  int instance_ = 0;
 };
 
 }  // namespace podshim::shim

@@ -11,4 +11,11 @@ PodPaths ResolvePodPaths(const PodOptions& o, const Pod& pod) {
   return p;
 }
 
+void SetInvocation(PodOptions& o) {
+  const ShimInvocation& inv = CurrentShimInvocation();
+  o.argv = inv.argv;
+  o.cwd = inv.cwd;
+  o.handover = inv.handover;
+}
+
 }  // namespace podshim::shim

@@ -5,10 +5,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cgroups/cgroup_values.h"
 #include "shim/manifest/manifest.h"
+#include "shim/run/shim_upgrade.h"
 
 namespace podshim::shim {
 
@@ -27,7 +30,16 @@ struct PodOptions {
   cgroups::CgroupValueOptions values;
   std::string pid_file;  // start only; empty: <state-dir>/podshim.pid
   std::string manifest;
+  // How the shim process was started (main's argv and cwd): what `ctl upgrade` re-executes.
+  std::vector<std::string> argv;
+  std::string cwd;
+  // Set in an image exec'd by `ctl upgrade`: what the image before it handed over. The pod is
+  // taken back as with --recover, with these fds instead of a new lock, socket and namespaces.
+  std::optional<HandoverRecord> handover;
 };
+
+// Copies CurrentShimInvocation() (argv, cwd, handover) into `o`.
+void SetInvocation(PodOptions& o);
 
 // The pod's id, state dir and container log dir once the manifest is known.
 struct PodPaths {

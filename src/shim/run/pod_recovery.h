@@ -19,6 +19,7 @@
 #include "shim/pod/journal_replay.h"
 #include "shim/pod/supervisor.h"
 #include "shim/record/exit_records.h"
+#include "shim/run/shim_upgrade.h"
 
 namespace podshim::shim {
 
@@ -49,6 +50,8 @@ struct LoopRecovery {
   std::vector<LaunchAction> relaunch;
   // Running, with a postStart hook the dead shim ran and never saw return.
   std::vector<std::string> poststart_unknown;
+  // An upgrade in place only: the output pipes the image before held, pumped on into their logs.
+  std::vector<HandedPipe> pipes;
 };
 
 // The process the journal says runs a container, if it still does and is the same one.

@@ -196,6 +196,42 @@ Result<EventLoopConfig> ContainerSpecs(const Pod& pod, const PodSandbox& sandbox
   return config;
 }
 
+// The state dir's lock: taken, or in an image exec'd by `ctl upgrade` the one it was handed.
+Result<ShimLock> LockStateDir(const PodOptions& o, const std::filesystem::path& state_dir) {
+  if (o.handover) return ShimLock::Adopt(UniqueFd(o.handover->lock_fd), state_dir);
+  return ShimLock::Acquire(state_dir);
+}
+
+// The claim of the shim whose pod this one takes back. After an upgrade that is this process's
+// own; without cgroups there is none in the lock file, and an empty one stands for it.
+std::optional<ShimClaim> ClaimToTakeBack(const PodOptions& o, const ShimLock& lock) {
+  if (o.handover && !lock.previous()) return ShimClaim{::getpid(), {}, 0};
+  return lock.previous();
+}
+
+// The pod's namespaces and volumes: handed over by an upgrade, taken from a live member of a
+// dead shim's pod, or made afresh.
+Result<PodSandbox> MakeSandbox(const PodOptions& o, const Pod& pod,
+                               const std::filesystem::path& state_dir, bool taken_over,
+                               pid_t member) {
+  if (o.handover) return PodSandbox::AdoptHandedOver(pod, state_dir, o.handover->ns_fds);
+  if (taken_over) return PodSandbox::Adopt(pod, state_dir, member);
+  return PodSandbox::Create(pod, state_dir);
+}
+
+// What `ctl upgrade` hands over (shim_upgrade.h), and in an image an upgrade exec'd, the
+// socket it was handed and the version it replaced.
+void SetUpUpgrades(const PodOptions& o, const ShimLock& lock, const PodSandbox& sandbox,
+                   EventLoopConfig& config) {
+  if (o.handover) {
+    config.control_listen_fd = o.handover->listen_fd;
+    config.upgraded_from = o.handover->from_version;
+  }
+  if (o.argv.empty()) return;
+  config.upgrade = UpgradeContext{o.argv, o.cwd, lock.fd(), sandbox.namespace_fds(),
+                                  o.handover ? o.handover->handovers : 0};
+}
+
 }  // namespace
 
 Result<CheckedPod> CheckPod(const PodOptions& o) {
@@ -243,7 +279,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   PODSHIM_TRY(sys::MakeDirs(state_dir, 0700));
   // One live shim per state dir. A shim that died while its pod ran left its claim in the lock
   // file: its containers are stopped and recorded as ended with an unknown exit first.
-  Result<ShimLock> lock = ShimLock::Acquire(state_dir);
+  Result<ShimLock> lock = LockStateDir(o, state_dir);
   if (!lock) {
     // A conflict means another shim holds the state dir (it may have made it a moment ago):
     // it is that shim's to keep.
@@ -254,13 +290,14 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   // the journal first, before anything changes (an error leaves the pod as it is).
   std::optional<ShimClaim> taken_over;
   std::optional<ReplayOutcome> replay;
-  if (const std::optional<ShimClaim>& dead = lock->previous()) {
-    if (o.recover) {
+  const bool recover = o.recover || o.handover.has_value();  // an upgrade always takes it back
+  if (const std::optional<ShimClaim> dead = ClaimToTakeBack(o, *lock)) {
+    if (recover) {
       replay =
           PODSHIM_TRY_WRAP(RebuildSupervisor(state_dir, digest, sup, input_clock), "--recover");
       taken_over = *dead;
     }
-    if (!o.recover || sup.Finished()) {  // a pod that had finished is only cleaned up
+    if (!recover || sup.Finished()) {  // a pod that had finished is only cleaned up
       PODSHIM_TRY(TakeOverDeadShim(state_dir, *dead));
       PODSHIM_TRY_WRAP(lock->Clear(), "clear the dead shim's claim");
       if (taken_over) {
@@ -287,6 +324,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     recovery = PODSHIM_TRY(
         PlanRecovery(sup, *replay, written, pod.metadata.name, records, cg.manager.get(), cg.pod));
     if (!recovery->adopted.empty()) member = recovery->adopted.front().handle.pid();
+    if (o.handover) recovery->pipes = o.handover->pipes;
     spdlog::info(
         "taking back pod {}: {} container(s) running, {} ended unseen, {} events the "
         "dead shim (pid {}) had not written",
@@ -294,8 +332,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
         recovery->missing_events.size(), taken_over->pid);
   }
   // Torn down by its destructor, before the pod cgroup and the state dir are removed.
-  PodSandbox sandbox = taken_over ? PODSHIM_TRY(PodSandbox::Adopt(pod, state_dir, member))
-                                  : PODSHIM_TRY(PodSandbox::Create(pod, state_dir));
+  PodSandbox sandbox = PODSHIM_TRY(MakeSandbox(o, pod, state_dir, taken_over.has_value(), member));
   EventWriter events =
       PODSHIM_TRY(EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name));
   SupervisorJournal journal = PODSHIM_TRY(
@@ -323,6 +360,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   config.pod_cgroup = cg.pod;
   config.netns_fd = sandbox.netns_fd();
   config.control_socket = state_dir / "podshim.sock";
+  SetUpUpgrades(o, *lock, sandbox, config);
   config.on_listening = [&] {
     listening = true;
     if (hooks.on_listening) hooks.on_listening();

@@ -1,6 +1,7 @@
 #include "shim/run/pod_sandbox.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -174,6 +175,13 @@ Status PodSandbox::CreateNamespaces(int flags, const std::string& hostname) {
 }
 
 Status PodSandbox::OpenNamespacesOf(pid_t pid, int flags) {
+  return HoldNamespaces(flags, [pid](const char* name) {
+    return sys::Open("/proc/" + std::to_string(pid) + "/ns/" + name, O_RDONLY);
+  });
+}
+
+Status PodSandbox::HoldNamespaces(int flags,
+                                  const std::function<Result<UniqueFd>(const char*)>& open) {
   struct NsFile {
     int flag;
     NamespaceType type;
@@ -183,13 +191,40 @@ Status PodSandbox::OpenNamespacesOf(pid_t pid, int flags) {
                            NsFile{CLONE_NEWIPC, NamespaceType::kIpc, "ipc"},
                            NsFile{CLONE_NEWUTS, NamespaceType::kUts, "uts"}}) {
     if (!(flags & ns.flag)) continue;
-    auto fd = sys::Open("/proc/" + std::to_string(pid) + "/ns/" + ns.name, O_RDONLY);
+    auto fd = open(ns.name);
     if (!fd) return std::move(fd).error().Wrap("pod sandbox");
+    // A handed-over fd must be a namespace of the kind it is named for.
+    if (int type = ::ioctl(fd->get(), NS_GET_NSTYPE); type != ns.flag) {
+      return Error::Invalid("pod sandbox: fd " + std::to_string(fd->get()) + " is not a " +
+                            ns.name + " namespace");
+    }
     paths_.namespaces[ns.type] = "/proc/self/fd/" + std::to_string(fd->get());
     if (ns.type == NamespaceType::kNetwork) netns_fd_ = fd->get();
+    named_fds_[ns.name] = fd->get();
     ns_fds_.push_back(std::move(*fd));
   }
   return Ok();
+}
+
+Result<PodSandbox> PodSandbox::AdoptHandedOver(const Pod& pod,
+                                               const std::filesystem::path& state_dir,
+                                               const std::map<std::string, int>& fds) {
+  PodSandbox box;
+  box.volumes_dir_ = state_dir / "volumes";
+  int flags = CLONE_NEWIPC;
+  if (pod.spec.host_network) {
+    box.paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
+  } else {
+    flags |= CLONE_NEWNET | CLONE_NEWUTS;
+  }
+  PODSHIM_TRY(box.HoldNamespaces(flags, [&fds](const char* name) -> Result<UniqueFd> {
+    auto it = fds.find(name);
+    if (it == fds.end())
+      return Error::Invalid(std::string("no handed-over ") + name + " namespace");
+    return UniqueFd(it->second);
+  }));
+  for (const Volume& v : pod.spec.volumes) PODSHIM_TRY(box.PrepareVolume(v));
+  return box;
 }
 
 Status PodSandbox::PrepareVolume(const Volume& v) {
@@ -222,6 +257,7 @@ Status PodSandbox::PrepareVolume(const Volume& v) {
 
 PodSandbox::PodSandbox(PodSandbox&& o) noexcept
     : ns_fds_(std::move(o.ns_fds_)),
+      named_fds_(std::move(o.named_fds_)),
       netns_fd_(std::exchange(o.netns_fd_, -1)),
       paths_(std::move(o.paths_)),
       volumes_dir_(std::move(o.volumes_dir_)),
@@ -251,6 +287,7 @@ Status PodSandbox::Teardown() {
     if (!rm && result) result = std::move(rm);
   }
   ns_fds_.clear();
+  named_fds_.clear();
   netns_fd_ = -1;
   return result;
 }

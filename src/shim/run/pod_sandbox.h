@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ class PodSandbox {
   static Result<PodSandbox> Adopt(const Pod& pod, const std::filesystem::path& state_dir,
                                   pid_t member);
 
+  // Takes the namespaces an image before this one of the same process held (an upgrade in
+  // place): `fds` by name ("net", "ipc", "uts"), each checked to be a namespace of that kind;
+  // the volumes as they are.
+  static Result<PodSandbox> AdoptHandedOver(const Pod& pod, const std::filesystem::path& state_dir,
+                                            const std::map<std::string, int>& fds);
+
   PodSandbox(PodSandbox&& o) noexcept;
   PodSandbox& operator=(PodSandbox&&) = delete;
   ~PodSandbox();  // Teardown()
@@ -40,6 +47,8 @@ class PodSandbox {
   // The fd of the pod's own network namespace (probes and hooks connect from inside it), or -1
   // with hostNetwork. Owned by the sandbox; closed by Teardown().
   int netns_fd() const { return netns_fd_; }
+  // The namespace fds held, by name ("net", "ipc", "uts"): what an upgrade hands over.
+  const std::map<std::string, int>& namespace_fds() const { return named_fds_; }
 
   // LoadSpec(c.bundle) + ApplyPodToSpec.
   Result<oci::Spec> ContainerSpec(const Container& c) const;
@@ -54,9 +63,12 @@ class PodSandbox {
   Status CreateNamespaces(int flags, const std::string& hostname);
   // Holds the namespaces of `flags` that process `pid` is in.
   Status OpenNamespacesOf(pid_t pid, int flags);
+  // Holds the namespaces of `flags`, each fd from `open` (given "net", "ipc" or "uts").
+  Status HoldNamespaces(int flags, const std::function<Result<UniqueFd>(const char*)>& open);
   // An emptyDir under volumes_dir_ (tmpfs for medium Memory) or a checked hostPath.
   Status PrepareVolume(const Volume& v);
   std::vector<UniqueFd> ns_fds_;
+  std::map<std::string, int> named_fds_;
   int netns_fd_ = -1;
   SandboxPaths paths_;
   std::filesystem::path volumes_dir_;
