@@ -44,6 +44,17 @@ struct CgroupSetup {
   std::string pod_path;
 };
 
+// The pod's cgroup manager below --cgroup-parent of the cgroup2 mount at `mount_point`.
+Result<std::unique_ptr<cgroups::CgroupV2Manager>> MakeManager(
+    const PodOptions& o, const std::filesystem::path& mount_point) {
+  cgroups::CgroupFs fs = PODSHIM_TRY(cgroups::CgroupFs::Open(mount_point));
+  cgroups::CgroupManagerOptions mo;
+  mo.parent = PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(o.cgroup_parent), "--cgroup-parent");
+  mo.required = o.cgroup_required;
+  return std::make_unique<cgroups::CgroupV2Manager>(
+      std::make_unique<cgroups::CgroupFs>(std::move(fs)), mo);
+}
+
 Result<CgroupSetup> SetUpCgroups(const PodOptions& o, const std::string& id,
                                  const cgroups::PodCgroupValues& values) {
   CgroupSetup setup;
@@ -54,12 +65,7 @@ Result<CgroupSetup> SetUpCgroups(const PodOptions& o, const std::string& id,
                  mount.error().ToString());
     return setup;
   }
-  cgroups::CgroupFs fs = PODSHIM_TRY(cgroups::CgroupFs::Open(mount->mount_point));
-  cgroups::CgroupManagerOptions mo;
-  mo.parent = PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(o.cgroup_parent), "--cgroup-parent");
-  mo.required = o.cgroup_required;
-  auto manager = std::make_unique<cgroups::CgroupV2Manager>(
-      std::make_unique<cgroups::CgroupFs>(std::move(fs)), mo);
+  auto manager = PODSHIM_TRY(MakeManager(o, mount->mount_point));
   cgroups::CgroupPath pod_cg = PODSHIM_TRY(manager->CreatePod(id));
   Status applied = manager->Apply(pod_cg, values.pod_files);
   if (!applied) {
@@ -80,12 +86,7 @@ Result<CgroupSetup> AdoptCgroups(const PodOptions& o, const std::string& id,
   CgroupSetup setup;
   if (claim.cgroup.empty()) return setup;
   auto mount = PODSHIM_TRY(cgroups::ReadCgroup2Mount());
-  cgroups::CgroupFs fs = PODSHIM_TRY(cgroups::CgroupFs::Open(mount.mount_point));
-  cgroups::CgroupManagerOptions mo;
-  mo.parent = PODSHIM_TRY_WRAP(cgroups::CgroupPath::Parse(o.cgroup_parent), "--cgroup-parent");
-  mo.required = o.cgroup_required;
-  auto manager = std::make_unique<cgroups::CgroupV2Manager>(
-      std::make_unique<cgroups::CgroupFs>(std::move(fs)), mo);
+  auto manager = PODSHIM_TRY(MakeManager(o, mount.mount_point));
   cgroups::CgroupPath pod_cg = PODSHIM_TRY(manager->AdoptPod(id));
   const std::string path = manager->FullPath(pod_cg).string();
   struct stat st {};
@@ -232,6 +233,79 @@ void SetUpUpgrades(const PodOptions& o, const ShimLock& lock, const PodSandbox& 
                                   o.handover ? o.handover->handovers : 0};
 }
 
+// What a shim taking a dead one's pod back starts from: the dead shim's claim, and the
+// supervisor rebuilt from its journal.
+struct TakeOver {
+  ShimClaim claim;
+  ReplayOutcome replay;
+};
+
+// A dead shim's claim in the lock file: without --recover (or for a pod that had finished) its
+// pod is stopped and recorded (dead_shim.h); with it, `sup` is rebuilt from the journal first,
+// before anything changes (an error leaves the pod as it is). An upgrade always takes it back.
+Result<std::optional<TakeOver>> HandleDeadShim(const PodOptions& o, ShimLock& lock,
+                                               const std::filesystem::path& state_dir,
+                                               const std::string& digest, Supervisor& sup,
+                                               InputClock& clock) {
+  const std::optional<ShimClaim> dead = ClaimToTakeBack(o, lock);
+  if (!dead) return std::nullopt;
+  std::optional<TakeOver> take_over;
+  if (o.recover || o.handover) {
+    ReplayOutcome replay =
+        PODSHIM_TRY_WRAP(RebuildSupervisor(state_dir, digest, sup, clock), "--recover");
+    take_over = TakeOver{*dead, std::move(replay)};
+    if (!sup.Finished()) return take_over;
+    spdlog::info("the pod had finished ({}) before its shim died", PodPhaseName(sup.Phase()));
+  }
+  PODSHIM_TRY(TakeOverDeadShim(state_dir, *dead));
+  PODSHIM_TRY_WRAP(lock.Clear(), "clear the dead shim's claim");
+  return take_over;
+}
+
+// What the event loop takes back (pod_recovery.h), with the pipes an upgrade handed over.
+Result<LoopRecovery> PlanTakeOver(const PodOptions& o, const Pod& pod,
+                                  const std::filesystem::path& state_dir, const Supervisor& sup,
+                                  const TakeOver& t, const ExitRecords& records,
+                                  const CgroupSetup& cg) {
+  std::vector<std::string> written = PODSHIM_TRY(WrittenEvents(state_dir / "events.jsonl"));
+  LoopRecovery r = PODSHIM_TRY(
+      PlanRecovery(sup, t.replay, written, pod.metadata.name, records, cg.manager.get(), cg.pod));
+  if (o.handover) r.pipes = o.handover->pipes;
+  spdlog::info(
+      "taking back pod {}: {} container(s) running, {} ended unseen, {} events the dead shim "
+      "(pid {}) had not written",
+      pod.metadata.name, r.adopted.size(), r.ended.size(), r.missing_events.size(), t.claim.pid);
+  return r;
+}
+
+// The loop's view of the pod: its manifest, limits, cgroups, network and state files.
+void WirePod(const CheckedPod& checked, const CgroupSetup& cg, const PodSandbox& sandbox,
+             EventLoopConfig& config) {
+  const std::filesystem::path& state_dir = checked.paths.state_dir;
+  for (const auto& c : checked.values.containers) config.container_values[c.name] = c.files;
+  config.pod = &checked.pod;
+  config.cgroups = cg.manager.get();
+  config.status_path = state_dir / "status.json";
+  config.log_dir = checked.paths.log_dir;
+  config.status_context = {std::string(cgroups::QosClassName(checked.values.qos)), cg.pod_path};
+  config.pod_cgroup = cg.pod;
+  config.netns_fd = sandbox.netns_fd();
+  config.control_socket = state_dir / "podshim.sock";
+}
+
+// Runs the event loop until the pod finished, then tears the sandbox down; `run`'s exit status.
+Result<int> RunLoop(EventLoopConfig config, PodSandbox& sandbox, const Pod& pod) {
+  Result<PodOutcome> outcome = [&] {
+    EventLoop loop(std::move(config));
+    return loop.Run();
+  }();
+  Status torn = sandbox.Teardown();
+  if (!torn) spdlog::warn("pod sandbox: {}", torn.error().ToString());
+  if (!outcome) return std::move(outcome).error();
+  spdlog::info("pod {} finished: {}", pod.metadata.name, PodPhaseName(outcome->phase));
+  return RunExitStatus(*outcome);
+}
+
 }  // namespace
 
 Result<CheckedPod> CheckPod(const PodOptions& o) {
@@ -286,95 +360,56 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     if (lock.error().code() == make_error_code(ErrorCode::kConflict)) remove_state_dir.Dismiss();
     return std::move(lock).error();
   }
-  // With --recover the dead shim's pod is taken back instead: its supervisor is rebuilt from
-  // the journal first, before anything changes (an error leaves the pod as it is).
-  std::optional<ShimClaim> taken_over;
-  std::optional<ReplayOutcome> replay;
-  const bool recover = o.recover || o.handover.has_value();  // an upgrade always takes it back
-  if (const std::optional<ShimClaim> dead = ClaimToTakeBack(o, *lock)) {
-    if (recover) {
-      replay =
-          PODSHIM_TRY_WRAP(RebuildSupervisor(state_dir, digest, sup, input_clock), "--recover");
-      taken_over = *dead;
-    }
-    if (!recover || sup.Finished()) {  // a pod that had finished is only cleaned up
-      PODSHIM_TRY(TakeOverDeadShim(state_dir, *dead));
-      PODSHIM_TRY_WRAP(lock->Clear(), "clear the dead shim's claim");
-      if (taken_over) {
-        spdlog::info("the pod had finished ({}) before its shim died", PodPhaseName(sup.Phase()));
-        return RunExitStatus({sup.Phase(), TerminationReason::kCompleted, std::nullopt});
-      }
-    }
+  // With --recover the dead shim's pod is taken back instead (take_over.has_value()).
+  std::optional<TakeOver> take_over =
+      PODSHIM_TRY(HandleDeadShim(o, *lock, state_dir, digest, sup, input_clock));
+  if (take_over && sup.Finished()) {
+    return RunExitStatus({sup.Phase(), TerminationReason::kCompleted, std::nullopt});
   }
   // The pod cgroup is where a second run of a pod is refused (it exists while the first one, or
   // a crashed one's containers, live): nothing in the state dir changes before it is made.
-  CgroupSetup cg = taken_over ? PODSHIM_TRY(AdoptCgroups(o, checked.paths.id, *taken_over))
-                              : PODSHIM_TRY(SetUpCgroups(o, checked.paths.id, checked.values));
+  CgroupSetup cg = take_over ? PODSHIM_TRY(AdoptCgroups(o, checked.paths.id, take_over->claim))
+                             : PODSHIM_TRY(SetUpCgroups(o, checked.paths.id, checked.values));
   ScopeGuard remove_pod_cgroup([&] { RemovePodCgroup(cg, *lock); });
   // From here on a shim that dies leaves its pod to the next one on this state dir.
   PODSHIM_TRY_WRAP(ClaimPodCgroup(cg, *lock), "claim the pod cgroup");
   PODSHIM_TRY(sys::MakeDirs(checked.paths.log_dir));
   if (hooks.on_state_dir) PODSHIM_TRY(hooks.on_state_dir(state_dir));
-  if (!taken_over) PODSHIM_TRY(KeepPreviousEvents(state_dir));
+  if (!take_over) PODSHIM_TRY(KeepPreviousEvents(state_dir));
   ExitRecords records(state_dir);
   std::optional<LoopRecovery> recovery;
   pid_t member = 0;  // a live process of the pod, whose namespaces the sandbox takes
-  if (taken_over) {
-    std::vector<std::string> written = PODSHIM_TRY(WrittenEvents(state_dir / "events.jsonl"));
-    recovery = PODSHIM_TRY(
-        PlanRecovery(sup, *replay, written, pod.metadata.name, records, cg.manager.get(), cg.pod));
+  if (take_over) {
+    recovery = PODSHIM_TRY(PlanTakeOver(o, pod, state_dir, sup, *take_over, records, cg));
     if (!recovery->adopted.empty()) member = recovery->adopted.front().handle.pid();
-    if (o.handover) recovery->pipes = o.handover->pipes;
-    spdlog::info(
-        "taking back pod {}: {} container(s) running, {} ended unseen, {} events the "
-        "dead shim (pid {}) had not written",
-        pod.metadata.name, recovery->adopted.size(), recovery->ended.size(),
-        recovery->missing_events.size(), taken_over->pid);
   }
   // Torn down by its destructor, before the pod cgroup and the state dir are removed.
-  PodSandbox sandbox = PODSHIM_TRY(MakeSandbox(o, pod, state_dir, taken_over.has_value(), member));
+  PodSandbox sandbox = PODSHIM_TRY(MakeSandbox(o, pod, state_dir, take_over.has_value(), member));
   EventWriter events =
       PODSHIM_TRY(EventWriter::Open(state_dir / "events.jsonl", pod.metadata.name));
   SupervisorJournal journal = PODSHIM_TRY(
-      SupervisorJournal::Open(SupervisorJournal::PathIn(state_dir), /*truncate=*/!taken_over));
+      SupervisorJournal::Open(SupervisorJournal::PathIn(state_dir), /*truncate=*/!take_over));
   // Launch warnings (e.g. an ambient capability the kernel cannot raise) go to the shim log.
   oci::LinuxLauncher launcher([](const std::string& w) { spdlog::warn("{}", w); });
   signals::PidfdSignaller signaller;
   EventLoopConfig config = PODSHIM_TRY(ContainerSpecs(pod, sandbox));
-  for (const auto& c : checked.values.containers) config.container_values[c.name] = c.files;
-  config.pod = &pod;
+  WirePod(checked, cg, sandbox, config);
   config.supervisor = &sup;
   config.clock = &clock;
   config.input_clock = &input_clock;
   config.journal = &journal;
   config.recovery = std::move(recovery);
   config.manifest_digest = digest;
-  config.cgroups = cg.manager.get();
   config.launcher = &launcher;
   config.signaller = &signaller;
   config.events = &events;
   config.exit_records = &records;
-  config.status_path = state_dir / "status.json";
-  config.log_dir = checked.paths.log_dir;
-  config.status_context = {std::string(cgroups::QosClassName(checked.values.qos)), cg.pod_path};
-  config.pod_cgroup = cg.pod;
-  config.netns_fd = sandbox.netns_fd();
-  config.control_socket = state_dir / "podshim.sock";
   SetUpUpgrades(o, *lock, sandbox, config);
   config.on_listening = [&] {
     listening = true;
     if (hooks.on_listening) hooks.on_listening();
   };
-
-  Result<PodOutcome> outcome = [&] {
-    EventLoop loop(std::move(config));
-    return loop.Run();
-  }();
-  Status torn = sandbox.Teardown();
-  if (!torn) spdlog::warn("pod sandbox: {}", torn.error().ToString());
-  if (!outcome) return std::move(outcome).error();
-  spdlog::info("pod {} finished: {}", pod.metadata.name, PodPhaseName(outcome->phase));
-  return RunExitStatus(*outcome);
+  return RunLoop(std::move(config), sandbox, pod);
 }
 
 }  // namespace podshim::shim

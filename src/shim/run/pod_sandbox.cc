@@ -113,15 +113,18 @@ Status PrepareHostPath(const std::string& volume, const HostPathVolume& hp) {
 
 }  // namespace
 
+int PodSandbox::NamespaceFlags(const Pod& pod) {
+  if (pod.spec.host_network) {
+    paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
+    return CLONE_NEWIPC;
+  }
+  return CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS;
+}
+
 Result<PodSandbox> PodSandbox::Create(const Pod& pod, const std::filesystem::path& state_dir) {
   PodSandbox box;
   box.volumes_dir_ = state_dir / "volumes";
-  int flags = CLONE_NEWIPC;
-  if (pod.spec.host_network) {
-    box.paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
-  } else {
-    flags |= CLONE_NEWNET | CLONE_NEWUTS;
-  }
+  const int flags = box.NamespaceFlags(pod);
   PODSHIM_TRY(box.CreateNamespaces(flags, pod.metadata.name));
   // On failure box's destructor removes what was made.
   for (const Volume& v : pod.spec.volumes) PODSHIM_TRY(box.PrepareVolume(v));
@@ -133,12 +136,7 @@ Result<PodSandbox> PodSandbox::Adopt(const Pod& pod, const std::filesystem::path
   if (member <= 0) return Create(pod, state_dir);  // the namespaces died with the last container
   PodSandbox box;
   box.volumes_dir_ = state_dir / "volumes";
-  int flags = CLONE_NEWIPC;
-  if (pod.spec.host_network) {
-    box.paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
-  } else {
-    flags |= CLONE_NEWNET | CLONE_NEWUTS;
-  }
+  const int flags = box.NamespaceFlags(pod);
   PODSHIM_TRY(box.OpenNamespacesOf(member, flags));
   for (const Volume& v : pod.spec.volumes) PODSHIM_TRY(box.PrepareVolume(v));
   return box;
@@ -211,12 +209,7 @@ Result<PodSandbox> PodSandbox::AdoptHandedOver(const Pod& pod,
                                                const std::map<std::string, int>& fds) {
   PodSandbox box;
   box.volumes_dir_ = state_dir / "volumes";
-  int flags = CLONE_NEWIPC;
-  if (pod.spec.host_network) {
-    box.paths_.host_namespaces = {NamespaceType::kNetwork, NamespaceType::kUts};
-  } else {
-    flags |= CLONE_NEWNET | CLONE_NEWUTS;
-  }
+  const int flags = box.NamespaceFlags(pod);
   PODSHIM_TRY(box.HoldNamespaces(flags, [&fds](const char* name) -> Result<UniqueFd> {
     auto it = fds.find(name);
     if (it == fds.end())

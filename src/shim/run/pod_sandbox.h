@@ -61,6 +61,9 @@ class PodSandbox {
   PodSandbox() = default;
   // The namespaces of `flags` (CLONE_NEW*), made by a short-lived helper and held by fds.
   Status CreateNamespaces(int flags, const std::string& hostname);
+  // The CLONE_NEW* flags of the pod's own namespaces; with hostNetwork the host's network and
+  // UTS namespaces are recorded as shared.
+  int NamespaceFlags(const Pod& pod);
   // Holds the namespaces of `flags` that process `pid` is in.
   Status OpenNamespacesOf(pid_t pid, int flags);
   // Holds the namespaces of `flags`, each fd from `open` (given "net", "ipc" or "uts").
