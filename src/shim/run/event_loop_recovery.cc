@@ -98,9 +98,9 @@ void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
       info.si_pid == pid) {
     exit = info.si_code == CLD_EXITED ? ContainerExit::Code(info.si_status)
                                       : ContainerExit::Signalled(info.si_status);
-  } else if (auto st = ReadProcStat(pid);
-             st && st->state == 'Z' && st->exit_status &&
-             st->start_ticks == slot->running->adopted_start_ticks.value_or(st->start_ticks + 1)) {
+  } else if (auto st = ReadProcStat(pid); st && st->state == 'Z' && st->exit_status &&
+                                          slot->running->adopted_start_ticks &&
+                                          st->start_ticks == *slot->running->adopted_start_ticks) {
     exit = WIFSIGNALED(*st->exit_status) ? ContainerExit::Signalled(WTERMSIG(*st->exit_status))
                                          : ContainerExit::Code(WEXITSTATUS(*st->exit_status));
   }
