@@ -2,10 +2,11 @@
 # Installs what is missing, builds podshim, and runs every test tier through ctest:
 # unit (no privileges), integration (root, this host) and vm (scripts/vm-test.sh in qemu).
 # Warnings are errors here (never in a user's default build).
-# A full run (no arguments, as CI) adds three tiers: an -O3 Release build of the binary, the unit
-# and integration tiers again built with ASan+UBSan (build-sanitize/, ctest label `sanitize`), and
-# every fuzz target for FUZZ_SECONDS (default 20) each (scripts/fuzz.sh, build-fuzz/). Its builds
-# overlap the test tiers: the sanitizer build (nice 19) the main tiers, the Release build and the
+# The main build compiles the code at -O3 (a Release build's optimizer, plus line tables), so an
+# -O3-only warning fails here rather than in a user's Release build. A full run (no arguments, as
+# CI) adds two tiers: the unit and integration tiers again built by clang 19 with ASan+UBSan at -O0
+# (build-sanitize/, ctest label `sanitize`), and every fuzz target for FUZZ_SECONDS (default 20)
+# each (scripts/fuzz.sh, build-fuzz/). The sanitizer build (nice 19) overlaps the main tiers, the
 # fuzz tier (nice 10) the sanitizer tier; a failed build fails the run, its log printed.
 # Usage: scripts/test.sh [ctest args...]   e.g. scripts/test.sh -L unit
 # Env: BUILD_DIR (default build), PODSHIM_SANITIZE (e.g. address,undefined: the main build too),
@@ -13,24 +14,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh --vm
-build=${BUILD_DIR:-build}
-# Line tables only (-g1): the test binaries' own sources (-DPODSHIM_TEST_LINE_TABLES=ON) and the
-# code under test (-O2 -g1, CMake's RelWithDebInfo flags otherwise), as nobody steps through them
-# here: the same code and warnings, backtraces keep file and line, and the compile of src/ takes
-# a sixth less (docs/decisions.md, "CI run time").
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPODSHIM_WERROR=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DPODSHIM_TEST_LINE_TABLES=ON \
-  -DPODSHIM_SANITIZE="${PODSHIM_SANITIZE:-}" >/dev/null
-cmake --build "$build" -j"$(nproc)"
-
-status=0
 full=0
 [ $# -ne 0 ] || full=1
-# A full run overlaps its builds with the test tiers, which mostly wait on containers (docs/
-# decisions.md, "CI run time"): the sanitizer build runs at nice 19 beside the main tiers, then
-# the -O3 Release build at nice 10 beside the sanitizer tier (with the fuzz tier). Each runs in a
-# session of its own (setsid), so that it can be reniced and, on an early exit, killed as a whole.
+if [ "$full" -eq 1 ]; then
+  scripts/setup.sh --vm --fuzz  # --fuzz: clang 19, the sanitizer build's compiler too
+else
+  scripts/setup.sh --vm
+fi
+build=${BUILD_DIR:-build}
+# -O3 -g1: the optimizer of a Release build (so this one build also sees its warnings; the CMake
+# default for RelWithDebInfo is -O2 -g) with line tables only, as nobody steps through these
+# binaries: backtraces keep file and line. The test binaries' own sources get -O1 -g1
+# (-DPODSHIM_TEST_LINE_TABLES=ON, tests/CMakeLists.txt; docs/decisions.md, "CI run time").
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPODSHIM_WERROR=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O3 -g1 -DNDEBUG" -DPODSHIM_TEST_LINE_TABLES=ON \
+  -DPODSHIM_SANITIZE="${PODSHIM_SANITIZE:-}" >/dev/null
+cmake --build "$build" -j"$(nproc)"
+# Phase marks with the run's seconds so far: where a CI run's time went.
+mark() { echo "== $* (at ${SECONDS} s)"; }
+mark "main build done"
+
+status=0
+# A full run overlaps its sanitizer build with the main tiers, which mostly wait on containers
+# (docs/decisions.md, "CI run time"), at nice 19. It runs in a session of its own (setsid), so that
+# it can be reniced and, on an early exit, killed as a whole (as the fuzz tier).
 bg_groups=()
 stop_background() {
   local g
@@ -49,11 +56,12 @@ wait_build() {  # wait_build PID LOG WHAT
   fi
 }
 if [ "$full" -eq 1 ]; then
-  # The sanitizer tier: only what the unit and integration tiers run, at -O1 with line tables
-  # (-g1) to keep its build short. test_proc stays static and unsanitized (tests/CMakeLists.txt).
+  # The sanitizer tier: only what the unit and integration tiers run, by clang 19 at -O0 with
+  # line tables: a third of g++'s CPU at -O1 for the same checks (docs/decisions.md, "CI run
+  # time"), and a second compiler's warnings. test_proc stays static and unsanitized.
   sanitize=${SANITIZE_BUILD_DIR:-build-sanitize}
-  cmake -S . -B "$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DPODSHIM_WERROR=ON \
+  cmake -S . -B "$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g1" -DPODSHIM_WERROR=ON \
     -DPODSHIM_SANITIZE=address,undefined >/dev/null
   sanitize_log="$sanitize/build.log"
   setsid -w nice -n 19 cmake --build "$sanitize" -j"$(nproc)" --target tier_tests \
@@ -66,22 +74,14 @@ fi
 # at a time (tests/CMakeLists.txt).
 (cd "$build" && ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@") || status=1
 [ "$full" -eq 1 ] || exit "$status"
+mark "main tiers done"
 
 # The tests are done: the sanitizer build gets the CPU at normal priority (matters on a shared
 # machine; renice may refuse without root, then it just finishes at nice 19).
 renice --priority 0 -g "$sanitize_pid" >/dev/null 2>&1 || true
 sanitize_built=1
 wait_build "$sanitize_pid" "$sanitize_log" "sanitizer build ($sanitize)" || sanitize_built=0
-
-# A full run also compiles the binaries at -O3 (podshim and the containerd shim): some warnings
-# appear only there, and a user's Release build must stay clean.
-release=${RELEASE_BUILD_DIR:-build-release}
-cmake -S . -B "$release" -DCMAKE_BUILD_TYPE=Release -DPODSHIM_WERROR=ON >/dev/null
-release_log="$release/build.log"
-setsid -w nice -n 10 cmake --build "$release" -j"$(nproc)" --target podshim \
-  containerd-shim-podshim-v2 >"$release_log" 2>&1 &
-release_pid=$!
-bg_groups+=("$release_pid")
+mark "sanitizer build done"
 
 # The fuzz tier (CPU-bound, its own clang build) runs at a lower priority beside the sanitizer
 # tier (mostly waiting on containers); its report is printed after it.
@@ -95,6 +95,7 @@ fi
 if [ "$sanitize_built" -eq 1 ]; then
   echo "== sanitizer tier (ASan+UBSan, $sanitize)"
   (cd "$sanitize" && ctest --output-on-failure --timeout 900 -L sanitize) || status=1
+  mark "sanitizer tier done"
 else
   status=1
 fi
@@ -107,6 +108,5 @@ else
   grep -v '^\[ *[0-9]*%\]' "$fuzz_log" || true
   [ "$fuzz_status" -eq 0 ] || status=1
 fi
-echo "== Release build (-O3, $release, log $release_log)"
-wait_build "$release_pid" "$release_log" "Release build ($release)" || status=1
+mark "done, exit $status"
 exit "$status"
