@@ -11,6 +11,8 @@ int RunValidateCommand(int argc, char** argv);
 int RunPodCommand(int argc, char** argv);    // podshim run
 int StartPodCommand(int argc, char** argv);  // podshim start
 int RunCtlCommand(int argc, char** argv);
+// `podshim keeper`: the pod keeper `start` execs beside its shim (keeper_command.cc); hidden.
+int RunKeeperCommand(int argc, char** argv);
 
 // `podshim --version` and `podshim oci --version`: runc's shape ("podshim version X", "commit:",
 // "spec:", "libseccomp:"), on stdout; returns 0.

@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
       self.remove_prefix(slash + 1);
     if (self == kRuncName) return RunOciCommand(argc, argv);
   }
+  // Internal, not in the help: the pod keeper `podshim start` execs (keeper_command.cc).
+  if (argc > 1 && std::string_view(argv[1]) == "keeper")
+    return RunKeeperCommand(argc - 1, argv + 1);
   bool version = false;
   CommandLine line("podshim", "COMMAND [ARGS]", "");
   line.Flag("-v,--version", "print the version, commit and OCI spec version", &version);

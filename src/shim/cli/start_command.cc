@@ -4,10 +4,13 @@
 // on a close-on-exec pipe: "ready" once the control socket listens (it prints the socket path,
 // exit 0), "error: ..." when set-up failed (exit 1, the shim undid everything). EOF without
 // either means the shim died: the caller removes what it left (state dir, pid file, cgroup).
+// The daemon forks first: the child is the shim, the parent execs the pod keeper (`podshim
+// keeper`, keeper_command.cc), which outlives a shim killed by a signal (docs/decisions.md).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -77,7 +80,7 @@ Status RemovePidFile(const fs::path& pid_file, pid_t pid) {
 
 // The detached shim: runs the pod and reports to the caller once, on `channel`.
 int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_file,
-            UniqueFd channel) {
+            UniqueFd channel, UniqueFd keeper) {
   // First in the detached shim (Detach emptied its signal mask): see stop_signals.h.
   BlockStopSignals();
   const pid_t self = ::getpid();
@@ -85,6 +88,7 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
   bool pid_file_written = false;
   std::optional<fs::path> created_log;
   PodRunHooks hooks;
+  hooks.keeper_fd = keeper.get();
   hooks.on_state_dir = [&](const fs::path& state_dir) -> Status {
     const fs::path log_file = state_dir / "podshim.log";
     if (!fs::exists(log_file)) created_log = log_file;
@@ -123,6 +127,29 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
   }
   spdlog::info("shim {} exits", self);
   return *status;
+}
+
+// In the daemon: forks the shim (the child, which returns with its end of the keeper's socket)
+// and becomes the pod keeper (the parent, which execs `podshim keeper` and never returns). Without
+// a socket or a fork the shim runs without a keeper (its pipes die with it, as before).
+UniqueFd ForkKeeper(const fs::path& state_dir, UniqueFd& channel) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return UniqueFd();
+  UniqueFd shim_end(sv[0]), keeper_end(sv[1]);
+  const pid_t shim = ::fork();
+  if (shim < 0) return UniqueFd();
+  if (shim == 0) return shim_end;
+  // The keeper: the caller hears from the shim only (EOF once the shim closes its end).
+  channel.Reset();
+  shim_end.Reset();
+  const std::string fd = std::to_string(keeper_end.get());
+  const std::string pid = std::to_string(shim);
+  (void)::fcntl(keeper_end.get(), F_SETFD, 0);
+  const char* argv[] = {"podshim",    "keeper",    "--state-dir", state_dir.c_str(),
+                        "--shim-pid", pid.c_str(), "--fd",        fd.c_str(),
+                        nullptr};
+  ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+  ::_exit(127);  // the shim runs on, its keeper gone
 }
 
 // Waits (bounded) until process `pid`, not our child, has exited.
@@ -246,7 +273,8 @@ int StartPodCommand(int argc, char** argv) {
     return 1;
   }
   if (detached->in_daemon) {
-    return RunShim(*o, *checked, plan.pid_file, std::move(detached->channel));
+    UniqueFd keeper = ForkKeeper(plan.state_dir, detached->channel);
+    return RunShim(*o, *checked, plan.pid_file, std::move(detached->channel), std::move(keeper));
   }
   return AwaitShim(plan, std::move(detached->channel));
 }

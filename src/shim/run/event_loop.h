@@ -36,6 +36,7 @@ class io_context;
 
 namespace podshim::shim {
 
+class PodKeeper;
 class SignalSource;
 class WakeTimer;
 
@@ -79,6 +80,12 @@ struct EventLoopConfig {
   // Called once the control socket listens, before the pod starts (`podshim start` reports to
   // its caller then). Not called when listening failed: Run() returns that error.
   std::function<void()> on_listening;
+  // The pod keeper (pod_keeper.h): gets every new instance's stdout and stderr read ends to hold
+  // while no shim is alive; nullptr: none (`run`, unit tests).
+  PodKeeper* keeper = nullptr;
+  // Where a keeper writes the exits of the orphans it reaps (keeper_protocol.h): read when an
+  // adopted process that is not our child ends; empty: nowhere.
+  std::filesystem::path orphan_exits;
   // Seams for unit tests (loop_sources.h); nullptr: the real signalfd and reaper, and a
   // steady_timer for the supervisor's deadlines.
   SignalSource* signal_source = nullptr;

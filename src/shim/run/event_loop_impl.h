@@ -73,8 +73,9 @@ struct EventLoop::Impl {
   // --- the take-over of a running pod (config.recovery) ---------------------------------------
   Status Recover(LoopRecovery& r);
   // An adopted process that is not our child: its pidfd says when it ended.
-  void WatchAdopted(ContainerSlot& slot);
-  void OnAdoptedExit(pid_t pid);
+  void WatchAdopted(ContainerSlot& slot, uint64_t start_ticks);
+  // `tries` left to find its exit in config.orphan_exits (a keeper reaps it a moment later).
+  void OnAdoptedExit(pid_t pid, uint64_t start_ticks, int tries);
   void Process();
   void AfterActions();
   void ArmStateRetry();
@@ -115,6 +116,7 @@ struct EventLoop::Impl {
   Result<UniqueFd> PrepareLeaf(ContainerSlot& slot, const cgroups::CgroupPath& leaf);
   Result<ProcessHandle> StartProcess(ContainerSlot& slot, const LaunchStdio& stdio, int cgroup_fd,
                                      ContainerInstance& inst);
+  void HoldPipes(const std::string& container, int restart_count, const LaunchStdio& stdio);
   void StartPumps(ContainerSlot& slot, LaunchStdio& stdio, std::shared_ptr<CriLogFile> log);
   Status ReportStarted(ContainerSlot& slot, pid_t pid);
   std::shared_ptr<CriLogFile> OpenLog(const std::string& container, int restart_count);

@@ -8,12 +8,23 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "shim/run/event_loop_impl.h"
+#include "shim/run/keeper_protocol.h"
 
 namespace podshim::shim {
+namespace {
+
+// An adopted process's keeper writes its exit just after it reaped it: looked for 10 times,
+// 100 ms apart, before the exit counts as unknown.
+constexpr int kOrphanExitTries = 10;
+constexpr std::chrono::milliseconds kOrphanExitRetry(100);
+
+}  // namespace
 
 Status EventLoop::Impl::Recover(LoopRecovery& r) {
   for (const PodEvent& e : r.missing_events) Emit(e);
@@ -27,8 +38,10 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
       slot->leaf = inst.leaf;
       if (auto before = config.cgroups->ReadOomKills(*inst.leaf)) inst.oom_before = *before;
     }
-    spdlog::info("took back {} (pid {}{})", a.container, inst.handle.pid(),
-                 a.child ? "" : ", not our child: its exit status will be unknown");
+    spdlog::info(
+        "took back {} (pid {}{}{})", a.container, inst.handle.pid(),
+        a.child ? "" : ", not our child: its exit status comes from a keeper or is unknown",
+        a.out || a.err ? ", with its output pipes" : "");
     slots.SetRunning(*slot, std::move(inst));
     if (a.out || a.err) {
       // Its log goes on where it stands (the same file, appended to; older ones stay).
@@ -46,7 +59,7 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
         slot->pumps.push_back(std::move(pump));
       }
     }
-    if (!a.child) WatchAdopted(*slot);
+    if (!a.child) WatchAdopted(*slot, a.start_ticks);
     if (slot->probes) slot->probes->OnContainerStarted();
   }
   for (const std::string& name : r.poststart_unknown) {
@@ -63,7 +76,7 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
   return Ok();
 }
 
-void EventLoop::Impl::WatchAdopted(ContainerSlot& slot) {
+void EventLoop::Impl::WatchAdopted(ContainerSlot& slot, uint64_t start_ticks) {
   const pid_t pid = slot.running->handle.pid();
   const int fd = ::dup(slot.running->handle.pidfd());
   if (fd < 0) {
@@ -72,18 +85,18 @@ void EventLoop::Impl::WatchAdopted(ContainerSlot& slot) {
   }
   auto watch = std::make_shared<boost::asio::posix::stream_descriptor>(io, fd);
   watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                    [this, watch, pid](const boost::system::error_code& ec) {
+                    [this, watch, pid, start_ticks](const boost::system::error_code& ec) {
                       if (ec) return;
-                      OnAdoptedExit(pid);
+                      OnAdoptedExit(pid, start_ticks, kOrphanExitTries);
                     });
 }
 
-void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
+void EventLoop::Impl::OnAdoptedExit(pid_t pid, uint64_t start_ticks, int tries) {
   ContainerSlot* slot = slots.FindRunning(pid);
   if (!slot) return;
-  // Its parent (init, or whoever is the nearest subreaper) reaps it; the status is seen only
-  // if it is still a zombie now.
-  ContainerExit exit = ContainerExit::Unknown();
+  // Its parent (the dead shim's keeper, or init) reaps it; the status is seen here only if it
+  // is still a zombie now, else in the file the keeper writes once it reaped it.
+  std::optional<ContainerExit> exit;
   siginfo_t info{};
   if (::waitid(P_PIDFD, static_cast<id_t>(slot->running->handle.pidfd()), &info,
                WEXITED | WNOHANG) == 0 &&
@@ -91,7 +104,26 @@ void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
     exit = info.si_code == CLD_EXITED ? ContainerExit::Code(info.si_status)
                                       : ContainerExit::Signalled(info.si_status);
   }
-  EndInstance(*slot, exit);
+  if (!exit && !config.orphan_exits.empty() && start_ticks != 0) {
+    const auto file = config.orphan_exits / keeper::OrphanExitName(pid, start_ticks);
+    if (auto text = sys::ReadFile(file)) {
+      if (auto e = keeper::ParseOrphanExit(*text)) {
+        exit = e->signalled ? ContainerExit::Signalled(e->value) : ContainerExit::Code(e->value);
+      } else {
+        spdlog::warn("{}: {}", file.string(), e.error().ToString());
+      }
+    } else if (tries > 0) {
+      // Not reaped yet (or no keeper): look again soon, without holding up the loop.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io, kOrphanExitRetry);
+      timer->async_wait(
+          [this, timer, pid, start_ticks, tries](const boost::system::error_code& ec) {
+            if (!ec) OnAdoptedExit(pid, start_ticks, tries - 1);
+          });
+      return;
+    }
+  }
+  if (!exit) spdlog::warn("{} (pid {}) ended; its exit status is unknown", slot->name(), pid);
+  EndInstance(*slot, exit.value_or(ContainerExit::Unknown()));
   Process();
 }
 

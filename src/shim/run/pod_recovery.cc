@@ -125,6 +125,7 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
     }
     auto st = ReadProcStat(start->second.pid);
     a.child = st && st->ppid == ::getpid();
+    a.start_ticks = start->second.start_ticks;
     a.restart_count = c.restart_count;
     r.adopted.push_back(std::move(a));
   }
@@ -151,6 +152,16 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
     r.relaunch.push_back({name, restart_count});
   }
   return r;
+}
+
+void AttachHeldPipes(std::vector<AdoptedInstance>& adopted, std::vector<HeldPipe> held) {
+  for (HeldPipe& h : held) {
+    for (AdoptedInstance& a : adopted) {
+      if (a.container != h.key.container || a.restart_count != h.key.restart_count) continue;
+      UniqueFd& slot = h.key.stream == keeper::Stream::kStdout ? a.out : a.err;
+      if (!slot) slot = std::move(h.fd);
+    }
+  }
 }
 
 }  // namespace podshim::shim

@@ -19,6 +19,7 @@
 #include "shim/pod/journal_replay.h"
 #include "shim/pod/supervisor.h"
 #include "shim/record/exit_records.h"
+#include "shim/run/pod_keeper.h"
 
 namespace podshim::shim {
 
@@ -30,8 +31,11 @@ struct AdoptedInstance {
   // The new shim is its parent (an upgrade: exec keeps the pid): SIGCHLD reaps it as usual.
   // Otherwise only its pidfd tells that it ended, and its exit status is unknown.
   bool child = false;
+  // Its start time (/proc stat field 22): names its exit file if a keeper reaps it.
+  uint64_t start_ticks = 0;
   // The read ends of its stdout and stderr pipes, when something kept them while no shim was
-  // alive (an upgrade's hand-over): pumped on into the instance's log, <restart_count>.log.
+  // alive (an upgrade's hand-over, a pod keeper: AttachHeldPipes): pumped on into the instance's
+  // log, <restart_count>.log.
   int restart_count = 0;
   UniqueFd out;
   UniqueFd err;
@@ -66,5 +70,9 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
                                   std::string_view pod, const ExitRecords& records,
                                   cgroups::CgroupManager* cgroups,
                                   const std::optional<cgroups::CgroupPath>& pod_cgroup);
+
+// Gives each adopted instance the pipes `held` keeps for it (same container and restart count);
+// the others (instances that ended) are closed. Pure but for the fds.
+void AttachHeldPipes(std::vector<AdoptedInstance>& adopted, std::vector<HeldPipe> held);
 
 }  // namespace podshim::shim

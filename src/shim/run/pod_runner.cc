@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -31,6 +32,8 @@
 #include "shim/record/supervisor_journal.h"
 #include "shim/run/dead_shim.h"
 #include "shim/run/event_loop.h"
+#include "shim/run/keeper_protocol.h"
+#include "shim/run/pod_keeper.h"
 #include "shim/run/pod_sandbox.h"
 #include "shim/run/stop_signals.h"
 #include "signals/pidfd.h"
@@ -185,6 +188,32 @@ void RemovePodCgroup(CgroupSetup& cg, ShimLock& lock) {
   if (!cleared) spdlog::warn("{}", cleared.error().ToString());
 }
 
+// The pod keeper this shim hands its pipes to: a dead shim's keeper that still holds its pod's
+// pipes (they go to the adopted instances of `recovery`; that keeper then serves this shim too,
+// for later launches), else the one `start` forked (`own_fd`), else none.
+std::unique_ptr<KeeperConnection> ConnectKeeper(const std::filesystem::path& state_dir,
+                                                LoopRecovery* recovery, int own_fd) {
+  if (recovery) {
+    auto old = KeeperConnection::Connect(keeper::SocketPath(state_dir));
+    if (old) {
+      auto keeper = std::make_unique<KeeperConnection>(std::move(*old));
+      auto held = keeper->Take(std::chrono::seconds(2));
+      if (held) {
+        spdlog::info("the dead shim's keeper held {} pipe(s)", held->size());
+        AttachHeldPipes(recovery->adopted, std::move(*held));
+        return keeper;
+      }
+      spdlog::warn("take the pipes from the dead shim's keeper: {}", held.error().ToString());
+    } else if (old.error().code() != std::errc::no_such_file_or_directory) {
+      spdlog::warn("the dead shim's keeper: {}", old.error().ToString());
+    }
+  }
+  if (own_fd < 0) return nullptr;
+  UniqueFd own(::fcntl(own_fd, F_DUPFD_CLOEXEC, 3));
+  if (!own) return nullptr;
+  return std::make_unique<KeeperConnection>(std::move(own));
+}
+
 // The prepared spec of every container (bundle + pod namespaces, volumes, command), by name.
 Result<EventLoopConfig> ContainerSpecs(const Pod& pod, const PodSandbox& sandbox) {
   EventLoopConfig config;
@@ -293,6 +322,8 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
         pod.metadata.name, recovery->adopted.size(), recovery->ended.size(),
         recovery->missing_events.size(), taken_over->pid);
   }
+  std::unique_ptr<KeeperConnection> keeper =
+      ConnectKeeper(state_dir, recovery ? &*recovery : nullptr, hooks.keeper_fd);
   // Torn down by its destructor, before the pod cgroup and the state dir are removed.
   PodSandbox sandbox = taken_over ? PODSHIM_TRY(PodSandbox::Adopt(pod, state_dir, member))
                                   : PODSHIM_TRY(PodSandbox::Create(pod, state_dir));
@@ -323,6 +354,8 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   config.pod_cgroup = cg.pod;
   config.netns_fd = sandbox.netns_fd();
   config.control_socket = state_dir / "podshim.sock";
+  config.keeper = keeper.get();
+  config.orphan_exits = keeper::OrphanExitDir(state_dir);
   config.on_listening = [&] {
     listening = true;
     if (hooks.on_listening) hooks.on_listening();
