@@ -8,9 +8,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -242,6 +245,169 @@ TEST_F(PodRecoverTest, RecoverWithAChangedManifestIsRefusedAndLeavesThePodAlone)
   ASSERT_EQ(afresh.status, 0) << afresh.err;
   EXPECT_FALSE(Alive(pids["app"]));
   StopAndWait();
+  ExpectNothingLeft();
+}
+
+// --- The pod keeper (docs/decisions.md, "The pod keeper") ------------------------------------
+
+// The keeper processes of this test's state dir (`podshim-keeper --state-dir <state> ...`).
+std::vector<pid_t> KeeperPids(const fs::path& state) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadText(entry.path() / "cmdline");
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    if (cmdline.starts_with("podshim-keeper --state-dir " + state.string() + " ") &&
+        Alive(std::stoi(pid))) {
+      out.push_back(std::stoi(pid));
+    }
+  }
+  return out;
+}
+
+// Nothing of a keeper stays once the pod ended: no process, no socket, no orphan exits.
+void ExpectNoKeeperLeft(const fs::path& state) {
+  EXPECT_TRUE(WaitUntil([&] { return KeeperPids(state).empty(); }, seconds(10)))
+      << KeeperPids(state).size() << " keeper(s) left";
+  EXPECT_FALSE(fs::exists(state / "keeper.sock"));
+  EXPECT_FALSE(fs::exists(state / "orphan-exits"));
+}
+
+// The CRI log lines' contents ("<time> stdout F <content>") of `file`.
+std::vector<std::string> LogContents(const fs::path& file) {
+  std::vector<std::string> out;
+  std::istringstream in(ReadText(file));
+  for (std::string line; std::getline(in, line);) {
+    size_t at = 0;
+    for (int i = 0; i < 3 && at != std::string::npos; ++i) at = line.find(' ', at + 1);
+    out.push_back(at == std::string::npos ? line : line.substr(at + 1));
+  }
+  return out;
+}
+
+// `kv` of /proc/<pid>/<file> ("VmRSS:   1234 kB" -> 1234), or -1.
+long ProcKb(pid_t pid, const std::string& file, const std::string& key) {
+  std::istringstream in(ReadText("/proc/" + std::to_string(pid) + "/" + file));
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(key + ":")) return std::stol(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+// `start` makes the keeper the shim's parent (a child subreaper, so the shim's orphans come to
+// it); it ends with the pod and leaves nothing. Its memory with 5 containers is printed.
+TEST_F(PodRecoverTest, KeeperIsTheShimsParentAndEndsWithThePod) {
+  WriteManifest(UniqueName("keeper-plain"),
+                Spec("Always", C("s1", kUntilTerm, true) + C("s2", kUntilTerm, true),
+                     C("a1", kUntilTerm) + C("a2", kUntilTerm) + C("a3", kUntilTerm), 5));
+  Outcome r = StartWith(false);
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return RunningPids(Status(), {"s1", "s2", "a1", "a2", "a3"}).size() == 5;
+      },
+      seconds(15)))
+      << Dump();
+  std::vector<pid_t> keepers = KeeperPids(state_);
+  ASSERT_EQ(keepers.size(), 1u);
+  EXPECT_EQ(ParentOf(shim_), keepers[0]);
+  EXPECT_NE(ParentOf(keepers[0]), ::getpid()) << "the keeper is the detached daemon";
+  // It holds the ten pipes (stdout and stderr of five containers) and listens for a taker.
+  EXPECT_TRUE(WaitUntil([&] { return fs::exists(state_ / "keeper.sock"); }, seconds(5)));
+  const long rss = ProcKb(keepers[0], "status", "VmRSS");
+  const long pss = ProcKb(keepers[0], "smaps_rollup", "Pss");
+  std::cout << "keeper with 5 containers: VmRSS " << rss << " kB, Pss " << pss << " kB\n";
+  EXPECT_GT(rss, 0);
+  EXPECT_LT(rss, 16 * 1024) << "a fresh image holding fds, nothing more";
+  StopAndWait();
+  ExpectNoKeeperLeft(state_);
+  ExpectNothingLeft();
+}
+
+// A sidecar printing a counter every 50 ms outlives its shim's SIGKILL: the keeper held its
+// pipe, so what it wrote while no shim was alive waited there and reaches the log once the new
+// shim took the pipe back. Every value is in the log exactly once, in order.
+TEST_F(PodRecoverTest, OutputWrittenWhileNoShimWasAliveReachesTheLog) {
+  WriteManifest(
+      UniqueName("keeper-log"),
+      Spec("Always",
+           C("counter",
+             "trap 'exit 0' TERM; i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done", true),
+           C("app", kUntilTerm), 5));
+  Outcome r = StartWith(false);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, pid_t> pids;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return !(pids = RunningPids(Status(), {"counter", "app"})).empty();
+      },
+      seconds(10)))
+      << Dump();
+  const fs::path log = state_ / "logs/counter/0.log";
+  ASSERT_TRUE(WaitUntil([&] { return LogContents(log).size() >= 5; }, seconds(10))) << Dump();
+  ASSERT_TRUE(KillShim());
+  const size_t at_kill = LogContents(log).size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // ~30 lines with no shim
+  EXPECT_EQ(LogContents(log).size(), at_kill) << "no shim was there to write them";
+
+  Outcome again = StartWith(true);
+  ASSERT_EQ(again.status, 0) << again.err << Dump();
+  json status = Status();
+  EXPECT_EQ(RunningPids(status, {"counter"}).at("counter"), pids["counter"]) << status.dump();
+  EXPECT_EQ(ContainerStatusOf(status, "counter")["restartCount"], 0);
+  ASSERT_TRUE(WaitUntil([&] { return LogContents(log).size() >= at_kill + 40; }, seconds(10)))
+      << LogContents(log).size() << " lines, " << at_kill << " at the kill\n"
+      << Dump();
+  StopAndWait();
+  EXPECT_TRUE(Alive(pids["counter"]) == false);
+  const std::vector<std::string> lines = LogContents(log);
+  ASSERT_GE(lines.size(), at_kill + 40);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_EQ(lines[i], std::to_string(i)) << "line " << i << " of " << lines.size();
+  }
+  EXPECT_EQ(Count(Events(), "ContainerStarted", "counter"), 1);
+  ExpectNoDuplicateEvents();
+  ExpectNoKeeperLeft(state_);
+  ExpectNothingLeft();
+}
+
+// An app taken back after the crash is no child of the new shim: its exit code comes from the
+// file the dead shim's keeper (its parent now) wrote when it reaped it, not "unknown".
+TEST_F(PodRecoverTest, AdoptedContainersExitCodeComesFromTheKeeper) {
+  WriteManifest(UniqueName("keeper-exit"),
+                Spec("Always", C("side", kUntilTerm, true),
+                     C("app", "trap 'exit 7' TERM; while :; do sleep 0.05; done"), 5));
+  Outcome r = StartWith(false);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, pid_t> pids;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return !(pids = RunningPids(Status(), {"side", "app"})).empty();
+      },
+      seconds(10)))
+      << Dump();
+  const std::vector<pid_t> first_keeper = KeeperPids(state_);
+  ASSERT_EQ(first_keeper.size(), 1u);
+  ASSERT_TRUE(KillShim());
+  // The containers are the keeper's children now.
+  EXPECT_TRUE(WaitUntil([&] { return ParentOf(pids["app"]) == first_keeper[0]; }, seconds(5)));
+
+  Outcome again = StartWith(true);
+  ASSERT_EQ(again.status, 0) << again.err << Dump();
+  EXPECT_EQ(RunningPids(Status(), {"app"}).at("app"), pids["app"]);
+  StopAndWait();
+  std::vector<json> ev = Events();
+  const int app_end = Find(ev, "ContainerExited", "app");
+  ASSERT_GE(app_end, 0) << Dump();
+  EXPECT_EQ(ev[app_end]["exitCode"], 7) << ev[app_end];
+  const int side_end = Find(ev, "ContainerExited", "side");
+  ASSERT_GE(side_end, 0) << Dump();
+  EXPECT_EQ(ev[side_end]["exitCode"], 0) << ev[side_end];
+  EXPECT_EQ(ContainerStatusOf(Status(), "app")["state"]["terminated"]["exitCode"], 7)
+      << Status().dump();
+  ExpectNoDuplicateEvents();
+  ExpectNoKeeperLeft(state_);
   ExpectNothingLeft();
 }
 

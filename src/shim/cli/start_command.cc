@@ -4,10 +4,13 @@
 // on a close-on-exec pipe: "ready" once the control socket listens (it prints the socket path,
 // exit 0), "error: ..." when set-up failed (exit 1, the shim undid everything). EOF without
 // either means the shim died: the caller removes what it left (state dir, pid file, cgroup).
+// The daemon forks first: the child is the shim, the parent execs the pod keeper
+// (`podshim-keeper`, shim/keeper/keeper.h), which outlives a shim killed by a signal.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -42,6 +45,8 @@ namespace fs = std::filesystem;
 constexpr std::string_view kPidLine = "pid ";
 constexpr std::string_view kReadyLine = "ready";
 constexpr std::string_view kErrorLine = "error: ";
+// The pod keeper's binary, installed beside podshim (src/CMakeLists.txt).
+constexpr const char* kKeeperBinary = "podshim-keeper";
 
 constexpr auto kExitWait = std::chrono::seconds(5);
 
@@ -77,7 +82,7 @@ Status RemovePidFile(const fs::path& pid_file, pid_t pid) {
 
 // The detached shim: runs the pod and reports to the caller once, on `channel`.
 int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_file,
-            UniqueFd channel) {
+            UniqueFd channel, Result<UniqueFd> keeper) {
   // First in the detached shim (Detach emptied its signal mask): see stop_signals.h.
   BlockStopSignals();
   const pid_t self = ::getpid();
@@ -85,12 +90,17 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
   bool pid_file_written = false;
   std::optional<fs::path> created_log;
   PodRunHooks hooks;
+  hooks.keeper_fd = keeper ? keeper->get() : -1;
   hooks.on_state_dir = [&](const fs::path& state_dir) -> Status {
     const fs::path log_file = state_dir / "podshim.log";
     if (!fs::exists(log_file)) created_log = log_file;
     PODSHIM_TRY_WRAP(log::Init(o.log_level, log_file.string()), "shim log");
     spdlog::info("shim {} starting pod {} (state dir {})", self, checked.paths.id,
                  state_dir.string());
+    if (!keeper) {
+      spdlog::warn("no pod keeper ({}): output written while no shim is alive is lost",
+                   keeper.error().ToString());
+    }
     PODSHIM_TRY_WRAP(sys::WriteFileAtomic(pid_file, std::to_string(self) + "\n"),
                      "write the pid file " + pid_file.string());
     pid_file_written = true;
@@ -124,6 +134,36 @@ int RunShim(const PodOptions& o, const CheckedPod& checked, const fs::path& pid_
   }
   spdlog::info("shim {} exits", self);
   return *status;
+}
+
+// In the daemon: forks the shim (the child, which returns with its end of the keeper's socket)
+// and becomes the pod keeper (the parent, which execs podshim-keeper, found beside this binary,
+// and never returns). Without the binary, a socket or a fork the shim runs without a keeper (its
+// pipes then die with it).
+Result<UniqueFd> ForkKeeper(const fs::path& state_dir, UniqueFd& channel) {
+  std::error_code ec;
+  const fs::path keeper = fs::read_symlink("/proc/self/exe", ec).parent_path() / kKeeperBinary;
+  if (ec || ::access(keeper.c_str(), X_OK) != 0) {
+    return Error::Invalid(keeper.string() + " is missing or not executable");
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    return Error::Errno(errno, "socketpair");
+  }
+  UniqueFd shim_end(sv[0]), keeper_end(sv[1]);
+  const pid_t shim = ::fork();
+  if (shim < 0) return Error::Errno(errno, "fork");
+  if (shim == 0) return shim_end;
+  // The keeper: the caller hears from the shim only (EOF once the shim closes its end).
+  channel.Reset();
+  shim_end.Reset();
+  const std::string fd = std::to_string(keeper_end.get());
+  const std::string pid = std::to_string(shim);
+  (void)::fcntl(keeper_end.get(), F_SETFD, 0);
+  const char* argv[] = {kKeeperBinary, "--state-dir", state_dir.c_str(), "--shim-pid",
+                        pid.c_str(),   "--fd",        fd.c_str(),        nullptr};
+  ::execv(keeper.c_str(), const_cast<char* const*>(argv));
+  ::_exit(127);  // the shim runs on, its keeper gone
 }
 
 // Waits (bounded) until process `pid`, not our child, has exited.
@@ -225,7 +265,7 @@ int StartPodCommand(int argc, char** argv) {
     return RunShim(
         *o, *checked,
         o->pid_file.empty() ? checked->paths.state_dir / "podshim.pid" : fs::path(o->pid_file),
-        UniqueFd());
+        UniqueFd(), UniqueFd(o->handover->keeper_fd));
   }
   // A shim that holds the state dir's lock runs there (listening yet or not): a second start
   // would clobber its pid file and events.
@@ -257,7 +297,8 @@ int StartPodCommand(int argc, char** argv) {
     return 1;
   }
   if (detached->in_daemon) {
-    return RunShim(*o, *checked, plan.pid_file, std::move(detached->channel));
+    Result<UniqueFd> keeper = ForkKeeper(plan.state_dir, detached->channel);
+    return RunShim(*o, *checked, plan.pid_file, std::move(detached->channel), std::move(keeper));
   }
   return AwaitShim(plan, std::move(detached->channel));
 }

@@ -8,6 +8,7 @@
 
 #include "common/proc_stat.h"
 #include "shim/run/event_loop_impl.h"
+#include "shim/run/pod_keeper.h"
 
 namespace podshim::shim {
 
@@ -41,6 +42,7 @@ Status EventLoop::Impl::LaunchInto(const LaunchAction& a, ContainerSlot& slot,
   inst.leaf = leaf;
   inst.handle = PODSHIM_TRY(StartProcess(slot, stdio, cgroup_fd.get(), inst));
   const pid_t pid = inst.handle.pid();
+  HoldPipes(slot.name(), a.restart_count, stdio);
   StartPumps(slot, stdio, std::move(log), a.restart_count);
   slots.SetRunning(slot, std::move(inst));
   return ReportStarted(slot, pid);
@@ -72,6 +74,15 @@ Result<ProcessHandle> EventLoop::Impl::StartProcess(ContainerSlot& slot, const L
     if (before) inst.oom_before = *before;
   }
   return config.launcher->Launch(plan);
+}
+
+// The keeper gets a copy of each read end: a container that writes while no shim is alive keeps
+// a reader (its output waits in the pipe for the next shim) instead of dying of SIGPIPE.
+void EventLoop::Impl::HoldPipes(const std::string& container, int restart_count,
+                                const LaunchStdio& stdio) {
+  if (!config.keeper) return;
+  config.keeper->Hold({container, restart_count, keeper::Stream::kStdout}, stdio.out.read.get());
+  config.keeper->Hold({container, restart_count, keeper::Stream::kStderr}, stdio.err.read.get());
 }
 
 // The write ends are closed here (the container holds its own copies) and the read ends pumped

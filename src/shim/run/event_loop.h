@@ -38,6 +38,7 @@ class io_context;
 
 namespace podshim::shim {
 
+class PodKeeper;
 class SignalSource;
 class WakeTimer;
 
@@ -49,6 +50,7 @@ struct UpgradeContext {
   int lock_fd = -1;                   // the state dir's lock (ShimLock::fd())
   std::map<std::string, int> ns_fds;  // PodSandbox::namespace_fds()
   int64_t handovers = 0;              // upgrades this process went through so far
+  int keeper_fd = -1;                 // the socket to the pod keeper (pod_keeper.h); -1: none
 };
 
 // Everything the loop works with; the caller owns it all and keeps it alive during Run().
@@ -98,6 +100,9 @@ struct EventLoopConfig {
   // Called once the control socket listens, before the pod starts (`podshim start` reports to
   // its caller then). Not called when listening failed: Run() returns that error.
   std::function<void()> on_listening;
+  // The pod keeper (pod_keeper.h): gets every new instance's stdout and stderr read ends to hold
+  // while no shim is alive; nullptr: none (`run`, unit tests).
+  PodKeeper* keeper = nullptr;
   // Seams for unit tests (loop_sources.h); nullptr: the real signalfd and reaper, and a
   // steady_timer for the supervisor's deadlines.
   SignalSource* signal_source = nullptr;

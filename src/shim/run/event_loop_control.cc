@@ -202,6 +202,7 @@ void EventLoop::Impl::ExecUpgrade() {
   r.lock_fd = config.upgrade->lock_fd;
   r.listen_fd = server->listen_fd();
   r.ns_fds = config.upgrade->ns_fds;
+  r.keeper_fd = config.upgrade->keeper_fd;
   // What the pipes hold now is written here; what comes later waits in them for the next image.
   slots.ForEach([&](ContainerSlot& slot) {
     for (auto& pump : slot.pumps) {

@@ -76,8 +76,10 @@ struct EventLoop::Impl {
   Status Recover(LoopRecovery& r);
   // An adopted process that is not our child: its pidfd says when it ended.
   void WatchAdopted(ContainerSlot& slot);
-  void OnAdoptedExit(pid_t pid);
-  // The output pipes an upgrade handed over: each pumped on into its instance's log.
+  // `tries`: how often its keeper's exit file is looked for again (the keeper reaps it a
+  // moment after the pidfd said it ended).
+  void OnAdoptedExit(pid_t pid, int tries);
+  // The output pipes an upgrade or a keeper handed over: each pumped on into its instance's log.
   void AdoptPipes(std::vector<HandedPipe>& pipes);
   void EmitShimUpgraded();
   void Process();
@@ -120,6 +122,7 @@ struct EventLoop::Impl {
   Result<UniqueFd> PrepareLeaf(ContainerSlot& slot, const cgroups::CgroupPath& leaf);
   Result<ProcessHandle> StartProcess(ContainerSlot& slot, const LaunchStdio& stdio, int cgroup_fd,
                                      ContainerInstance& inst);
+  void HoldPipes(const std::string& container, int restart_count, const LaunchStdio& stdio);
   void StartPumps(ContainerSlot& slot, LaunchStdio& stdio, std::shared_ptr<CriLogFile> log,
                   int restart_count);
   Status ReportStarted(ContainerSlot& slot, pid_t pid);

@@ -8,17 +8,26 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
-#include "common/proc_stat.h"
 #include "common/version.h"
 #include "shim/run/event_loop_impl.h"
 
 namespace podshim::shim {
+namespace {
+
+// An adopted process's keeper writes its exit just after it reaped it: looked for 10 times,
+// 100 ms apart, before the exit counts as unknown.
+constexpr int kOrphanExitTries = 10;
+constexpr std::chrono::milliseconds kOrphanExitRetry(100);
+
+}  // namespace
 
 Status EventLoop::Impl::Recover(LoopRecovery& r) {
   for (const PodEvent& e : r.missing_events) Emit(e);
@@ -33,25 +42,10 @@ Status EventLoop::Impl::Recover(LoopRecovery& r) {
       slot->leaf = inst.leaf;
       if (auto before = config.cgroups->ReadOomKills(*inst.leaf)) inst.oom_before = *before;
     }
-    spdlog::info("took back {} (pid {}{})", a.container, inst.handle.pid(),
-                 a.child ? "" : ", not our child: its exit status will be unknown");
+    spdlog::info(
+        "took back {} (pid {}{})", a.container, inst.handle.pid(),
+        a.child ? "" : ", not our child: its exit status comes from a keeper or is unknown");
     slots.SetRunning(*slot, std::move(inst));
-    if (a.out || a.err) {
-      // Its log goes on where it stands (the same file, appended to; older ones stay).
-      const std::filesystem::path path =
-          ContainerLogPath(config.log_dir, a.container, a.restart_count);
-      auto opened = CriLogFile::Open(path);
-      if (!opened) spdlog::error("log of {}: {}", a.container, opened.error().ToString());
-      auto log =
-          std::make_shared<CriLogFile>(opened ? std::move(*opened) : CriLogFile::Unopened(path));
-      for (auto [fd, stream] :
-           {std::pair{&a.out, LogStream::kStdout}, std::pair{&a.err, LogStream::kStderr}}) {
-        if (!*fd) continue;
-        auto pump = std::make_unique<LogPump>(io, std::move(*fd), stream, log, *config.clock);
-        pump->Start();
-        slot->pumps.push_back(std::move(pump));
-      }
-    }
     if (!a.child) WatchAdopted(*slot);
     if (slot->probes) slot->probes->OnContainerStarted();
   }
@@ -81,35 +75,41 @@ void EventLoop::Impl::WatchAdopted(ContainerSlot& slot) {
   watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
                     [this, watch, pid](const boost::system::error_code& ec) {
                       if (ec) return;
-                      OnAdoptedExit(pid);
+                      OnAdoptedExit(pid, kOrphanExitTries);
                     });
 }
 
-void EventLoop::Impl::OnAdoptedExit(pid_t pid) {
+void EventLoop::Impl::OnAdoptedExit(pid_t pid, int tries) {
   ContainerSlot* slot = slots.FindRunning(pid);
   if (!slot) return;
-  // Its parent (init, or whoever is the nearest subreaper) reaps it; the status is seen only
-  // while it is still a zombie: through waitid if it is our child after all, else in
-  // /proc/<pid>/stat (the start time tells its zombie from a later process with the pid).
-  ContainerExit exit = ContainerExit::Unknown();
+  // Its parent (the dead shim's keeper, or init) reaps it. Through waitid if it is our child
+  // after all; else as a zombie or in the keeper's exit file (AdoptedExit).
+  std::optional<ContainerExit> exit;
   siginfo_t info{};
   if (::waitid(P_PIDFD, static_cast<id_t>(slot->running->handle.pidfd()), &info,
                WEXITED | WNOHANG) == 0 &&
       info.si_pid == pid) {
     exit = info.si_code == CLD_EXITED ? ContainerExit::Code(info.si_status)
                                       : ContainerExit::Signalled(info.si_status);
-  } else if (auto st = ReadProcStat(pid); st && st->state == 'Z' && st->exit_status &&
-                                          slot->running->adopted_start_ticks &&
-                                          st->start_ticks == *slot->running->adopted_start_ticks) {
-    exit = WIFSIGNALED(*st->exit_status) ? ContainerExit::Signalled(WTERMSIG(*st->exit_status))
-                                         : ContainerExit::Code(WEXITSTATUS(*st->exit_status));
+  } else if (slot->running->adopted_start_ticks && config.recovery) {
+    const LoopRecovery& r = *config.recovery;
+    exit = AdoptedExit(pid, *slot->running->adopted_start_ticks, r.orphan_exits);
+    if (!exit && r.keeper_reaps && tries > 0) {
+      // Not reaped yet: look again soon, without holding up the loop.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io, kOrphanExitRetry);
+      timer->async_wait([this, timer, pid, tries](const boost::system::error_code& ec) {
+        if (!ec) OnAdoptedExit(pid, tries - 1);
+      });
+      return;
+    }
   }
-  EndInstance(*slot, exit);
+  if (!exit) spdlog::warn("{} (pid {}) ended; its exit status is unknown", slot->name(), pid);
+  EndInstance(*slot, exit.value_or(ContainerExit::Unknown()));
   Process();
 }
 
-// An upgrade's pipes: the stdout and stderr of one instance share its log file, opened for
-// appending as the image before had it.
+// An upgrade's or a keeper's pipes: the stdout and stderr of one instance share its log file,
+// opened for appending as the image before had it.
 void EventLoop::Impl::AdoptPipes(std::vector<HandedPipe>& pipes) {
   std::map<std::pair<std::string, int>, std::shared_ptr<CriLogFile>> logs;
   for (HandedPipe& p : pipes) {

@@ -11,6 +11,7 @@
 
 #include "common/proc_stat.h"
 #include "common/sys.h"
+#include "shim/keeper/keeper_protocol.h"
 #include "shim/record/events.h"
 
 namespace podshim::shim {
@@ -30,12 +31,8 @@ ContainerExit FromWaitStatus(int status) {
 
 // How `container`'s instance started at `start` ended, as far as anything tells.
 ContainerExit EndedExit(const std::string& container, const ReplayedStart& start,
-                        const ExitRecords& records) {
-  // A zombie nobody reaped yet still shows its wait status.
-  auto st = ReadProcStat(start.pid);
-  if (st && st->start_ticks == start.start_ticks && st->state == 'Z' && st->exit_status) {
-    return FromWaitStatus(*st->exit_status);
-  }
+                        const ExitRecords& records, const std::filesystem::path& orphan_exits) {
+  if (auto exit = AdoptedExit(start.pid, start.start_ticks, orphan_exits)) return *exit;
   // The dead shim reaped it and wrote the record, then died before it journaled the exit.
   struct stat fst {};
   const std::filesystem::path exit_file = records.Dir(container) / "exit";
@@ -58,6 +55,24 @@ ContainerExit EndedExit(const std::string& container, const ReplayedStart& start
 }
 
 }  // namespace
+
+std::optional<ContainerExit> AdoptedExit(pid_t pid, uint64_t start_ticks,
+                                         const std::filesystem::path& orphan_exits) {
+  auto st = ReadProcStat(pid);
+  if (st && st->start_ticks == start_ticks && st->state == 'Z' && st->exit_status) {
+    return FromWaitStatus(*st->exit_status);
+  }
+  if (orphan_exits.empty() || start_ticks == 0) return std::nullopt;
+  const std::filesystem::path file = orphan_exits / keeper::OrphanExitName(pid, start_ticks);
+  auto text = sys::ReadFile(file);
+  if (!text) return std::nullopt;
+  auto e = keeper::ParseOrphanExit(*text);
+  if (!e) {
+    spdlog::warn("{}: {}", file.string(), e.error().ToString());
+    return std::nullopt;
+  }
+  return e->signalled ? ContainerExit::Signalled(e->value) : ContainerExit::Code(e->value);
+}
 
 Result<std::optional<ProcessHandle>> TakeBackProcess(const ReplayedStart& start) {
   auto pidfd = sys::PidfdOpen(start.pid);
@@ -99,8 +114,10 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
                                   const std::vector<std::string>& written_events,
                                   std::string_view pod, const ExitRecords& records,
                                   cgroups::CgroupManager* cgroups,
-                                  const std::optional<cgroups::CgroupPath>& pod_cgroup) {
+                                  const std::optional<cgroups::CgroupPath>& pod_cgroup,
+                                  const std::filesystem::path& orphan_exits) {
   LoopRecovery r;
+  r.orphan_exits = orphan_exits;
   r.missing_events = MissingEvents(replay.events, written_events, pod);
   const PodSnapshot snap = sup.Snapshot();
   for (const ContainerSnapshot& c : snap.containers) {
@@ -111,7 +128,7 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
     }
     std::optional<ProcessHandle> handle = PODSHIM_TRY(TakeBackProcess(start->second));
     if (!handle) {
-      ContainerExit exit = EndedExit(c.name, start->second, records);
+      ContainerExit exit = EndedExit(c.name, start->second, records, orphan_exits);
       spdlog::warn("{} (pid {}) ended while no shim watched it: {}", c.name, start->second.pid,
                    exit.unknown ? "exit status unknown" : "exit " + std::to_string(exit.exit_code));
       r.ended.emplace_back(c.name, exit);
@@ -125,8 +142,8 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
     }
     auto st = ReadProcStat(start->second.pid);
     a.child = st && st->ppid == ::getpid();
-    a.restart_count = c.restart_count;
     a.start_ticks = start->second.start_ticks;
+    a.restart_count = c.restart_count;
     r.adopted.push_back(std::move(a));
   }
   for (const std::string& name : sup.AwaitingPostStart()) {
@@ -152,6 +169,18 @@ Result<LoopRecovery> PlanRecovery(const Supervisor& sup, const ReplayOutcome& re
     r.relaunch.push_back({name, restart_count});
   }
   return r;
+}
+
+void AttachHeldPipes(LoopRecovery& r, std::vector<HeldPipe> held) {
+  for (HeldPipe& h : held) {
+    for (const AdoptedInstance& a : r.adopted) {
+      if (a.container != h.key.container || a.restart_count != h.key.restart_count) continue;
+      const LogStream stream =
+          h.key.stream == keeper::Stream::kStdout ? LogStream::kStdout : LogStream::kStderr;
+      r.pipes.push_back({a.container, a.restart_count, stream, h.fd.Release(), ""});
+      break;
+    }
+  }
 }
 
 }  // namespace podshim::shim

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "oci/launch_plan.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
+#include "shim/keeper/keeper_protocol.h"
 #include "shim/manifest/bundle_check.h"
 #include "shim/pod/journal_replay.h"
 #include "shim/pod/pod_plan_from_manifest.h"
@@ -31,6 +33,7 @@
 #include "shim/record/supervisor_journal.h"
 #include "shim/run/dead_shim.h"
 #include "shim/run/event_loop.h"
+#include "shim/run/pod_keeper.h"
 #include "shim/run/pod_sandbox.h"
 #include "shim/run/stop_signals.h"
 #include "signals/pidfd.h"
@@ -186,6 +189,35 @@ void RemovePodCgroup(CgroupSetup& cg, ShimLock& lock) {
   if (!cleared) spdlog::warn("{}", cleared.error().ToString());
 }
 
+// The pod keeper this shim hands its pipes to (pod_keeper.h): after a crash the dead shim's,
+// which still holds the pod's pipes (those of adopted instances go to `recovery`; it then serves
+// this shim too, for later launches), else the one `start` forked or an upgrade handed over
+// (`own_fd`), else none.
+std::unique_ptr<KeeperConnection> ConnectKeeper(const PodOptions& o,
+                                                const std::filesystem::path& state_dir,
+                                                std::optional<LoopRecovery>& recovery, int own_fd) {
+  if (recovery && !o.handover) {
+    auto old = KeeperConnection::Connect(keeper::SocketPath(state_dir));
+    if (old) {
+      auto keeper = std::make_unique<KeeperConnection>(std::move(*old));
+      auto held = keeper->Take(std::chrono::seconds(2));
+      if (held) {
+        spdlog::info("the dead shim's keeper held {} pipe(s)", held->size());
+        AttachHeldPipes(*recovery, std::move(*held));
+        recovery->keeper_reaps = true;
+        return keeper;
+      }
+      spdlog::warn("take the pipes from the dead shim's keeper: {}", held.error().ToString());
+    } else if (old.error().code() != std::errc::no_such_file_or_directory) {
+      spdlog::warn("the dead shim's keeper: {}", old.error().ToString());
+    }
+  }
+  if (own_fd < 0) return nullptr;
+  UniqueFd own(::fcntl(own_fd, F_DUPFD_CLOEXEC, 3));
+  if (!own) return nullptr;
+  return std::make_unique<KeeperConnection>(std::move(own));
+}
+
 // The prepared spec of every container (bundle + pod namespaces, volumes, command), by name.
 Result<EventLoopConfig> ContainerSpecs(const Pod& pod, const PodSandbox& sandbox) {
   EventLoopConfig config;
@@ -223,14 +255,18 @@ Result<PodSandbox> MakeSandbox(const PodOptions& o, const Pod& pod,
 // What `ctl upgrade` hands over (shim_upgrade.h), and in an image an upgrade exec'd, the
 // socket it was handed and the version it replaced.
 void SetUpUpgrades(const PodOptions& o, const ShimLock& lock, const PodSandbox& sandbox,
-                   EventLoopConfig& config) {
+                   const KeeperConnection* keeper, EventLoopConfig& config) {
   if (o.handover) {
     config.control_listen_fd = o.handover->listen_fd;
     config.upgraded_from = o.handover->from_version;
   }
   if (o.argv.empty()) return;
-  config.upgrade = UpgradeContext{o.argv, o.cwd, lock.fd(), sandbox.namespace_fds(),
-                                  o.handover ? o.handover->handovers : 0};
+  config.upgrade = UpgradeContext{o.argv,
+                                  o.cwd,
+                                  lock.fd(),
+                                  sandbox.namespace_fds(),
+                                  o.handover ? o.handover->handovers : 0,
+                                  keeper ? keeper->fd() : -1};
 }
 
 // What a shim taking a dead one's pod back starts from: the dead shim's claim, and the
@@ -268,8 +304,9 @@ Result<LoopRecovery> PlanTakeOver(const PodOptions& o, const Pod& pod,
                                   const TakeOver& t, const ExitRecords& records,
                                   const CgroupSetup& cg) {
   std::vector<std::string> written = PODSHIM_TRY(WrittenEvents(state_dir / "events.jsonl"));
-  LoopRecovery r = PODSHIM_TRY(
-      PlanRecovery(sup, t.replay, written, pod.metadata.name, records, cg.manager.get(), cg.pod));
+  LoopRecovery r =
+      PODSHIM_TRY(PlanRecovery(sup, t.replay, written, pod.metadata.name, records, cg.manager.get(),
+                               cg.pod, keeper::OrphanExitDir(state_dir)));
   if (o.handover) r.pipes = o.handover->pipes;
   spdlog::info(
       "taking back pod {}: {} container(s) running, {} ended unseen, {} events the dead shim "
@@ -383,6 +420,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
     recovery = PODSHIM_TRY(PlanTakeOver(o, pod, state_dir, sup, *take_over, records, cg));
     if (!recovery->adopted.empty()) member = recovery->adopted.front().handle.pid();
   }
+  std::unique_ptr<KeeperConnection> keeper = ConnectKeeper(o, state_dir, recovery, hooks.keeper_fd);
   // Torn down by its destructor, before the pod cgroup and the state dir are removed.
   PodSandbox sandbox = PODSHIM_TRY(MakeSandbox(o, pod, state_dir, take_over.has_value(), member));
   EventWriter events =
@@ -404,7 +442,8 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   config.signaller = &signaller;
   config.events = &events;
   config.exit_records = &records;
-  SetUpUpgrades(o, *lock, sandbox, config);
+  SetUpUpgrades(o, *lock, sandbox, keeper.get(), config);
+  config.keeper = keeper.get();
   config.on_listening = [&] {
     listening = true;
     if (hooks.on_listening) hooks.on_listening();

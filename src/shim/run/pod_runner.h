@@ -36,6 +36,8 @@ struct PodRunHooks {
   std::function<Status(const std::filesystem::path& state_dir)> on_state_dir;
   // Called once the control socket (<state-dir>/podshim.sock) listens, before the pod starts.
   std::function<void()> on_listening;
+  // The socket to this shim's pod keeper (pod_keeper.h; `start` has one), -1: none. Borrowed.
+  int keeper_fd = -1;
 };
 
 // Sets up and runs the checked pod; returns `podshim run`'s exit status for the outcome (0

@@ -64,6 +64,7 @@ Result<HandoverRecord> FromJson(const json& j) {
   r.lock_fd = j.at("lockFd").get<int>();
   r.listen_fd = j.at("listenFd").get<int>();
   r.ns_fds = j.at("nsFds").get<std::map<std::string, int>>();
+  r.keeper_fd = j.value("keeperFd", -1);  // absent from the records of older images
   for (const json& p : j.at("pipes")) {
     HandedPipe h;
     h.container = p.at("container").get<std::string>();
@@ -164,6 +165,7 @@ std::vector<int> HandoverRecord::Fds() const {
   std::vector<int> fds = {lock_fd, listen_fd};
   for (const auto& [name, fd] : ns_fds) fds.push_back(fd);
   for (const HandedPipe& p : pipes) fds.push_back(p.fd);
+  if (keeper_fd >= 0) fds.push_back(keeper_fd);
   return fds;
 }
 
@@ -183,6 +185,7 @@ std::string FormatHandover(const HandoverRecord& r) {
             {"lockFd", r.lock_fd},
             {"listenFd", r.listen_fd},
             {"nsFds", r.ns_fds},
+            {"keeperFd", r.keeper_fd},
             {"pipes", std::move(pipes)}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -40,6 +40,7 @@ struct HandoverRecord {
   int lock_fd = -1;               // <state-dir>/podshim.lock, locked (shim_lock.h)
   int listen_fd = -1;             // the control socket, listening
   std::map<std::string, int> ns_fds;  // "net", "ipc", "uts" -> the pod's namespace fds
+  int keeper_fd = -1;                 // the socket to the pod keeper (`start`); -1: none
   std::vector<HandedPipe> pipes;
   bool operator==(const HandoverRecord&) const = default;
 
