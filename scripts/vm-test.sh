@@ -51,6 +51,7 @@ for applet in $("$root/bin/busybox" --list); do
 done
 cp "$podshim" "$root/podshim/podshim"
 cp "$tests_bin" "$root/podshim/vm_tests"
+[ -x "$build/src/podshim-keeper" ] && cp "$build/src/podshim-keeper" "$root/podshim/podshim-keeper"
 [ -x "$build/tests/test_proc" ] && cp "$build/tests/test_proc" "$root/podshim/test_proc"
 # The containerd shim (linked statically; its OOM test plays containerd inside the guest).
 shim="$build/src/containerd-shim-podshim-v2"

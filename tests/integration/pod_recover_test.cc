@@ -30,6 +30,8 @@ using std::chrono::seconds;
 
 class PodRecoverTest : public PodStartTest {
  protected:
+  // A sidecar killed while no shim (and, with `kill_keeper`, no keeper) was alive.
+  void DiedWhileNoShimWasAlive(bool kill_keeper);
   // `podshim start` (with --recover when `recover`), with the back-off set to `backoff`.
   Outcome StartWith(bool recover, const std::string& backoff = "200ms") {
     std::vector<std::string> argv =
@@ -181,10 +183,11 @@ TEST_F(PodRecoverTest, TerminationInProgressKeepsItsDeadline) {
   ExpectNothingLeft();
 }
 
-// A sidecar killed while no shim was alive: recorded as ended, with its real status when its
-// zombie was not reaped yet (init reaps it whenever it does), else with an unknown exit (never
-// a made-up code), and restarted as sidecars always are; the app runs on untouched.
-TEST_F(PodRecoverTest, ContainerThatDiedWhileNoShimWasAliveIsUnknownAndRestarted) {
+// A sidecar killed while no shim was alive is recorded as ended and restarted, as sidecars
+// always are; the app runs on untouched. Its status is exact when the dead shim's keeper reaped
+// it (it wrote the exit file); with the keeper killed too, init reaps it, and the status is its
+// zombie's if that was still there, else unknown (never a made-up code).
+void PodRecoverTest::DiedWhileNoShimWasAlive(bool kill_keeper) {
   WriteManifest(UniqueName("recover-gap"),
                 Spec("Always", C("side", kUntilTerm, true), C("app", kUntilTerm), 5));
   Outcome r = StartWith(false);
@@ -196,7 +199,12 @@ TEST_F(PodRecoverTest, ContainerThatDiedWhileNoShimWasAliveIsUnknownAndRestarted
       },
       seconds(10)))
       << Dump();
+  const pid_t keeper = ParentOf(shim_);
   ASSERT_TRUE(KillShim());
+  if (kill_keeper) {
+    ASSERT_EQ(::kill(keeper, SIGKILL), 0);
+    ASSERT_TRUE(WaitUntil([&] { return !Alive(keeper); }, seconds(10)));
+  }
   ASSERT_EQ(::kill(pids["side"], SIGKILL), 0);
   ASSERT_TRUE(WaitUntil([&] { return !Alive(pids["side"]); }, seconds(10)));
 
@@ -207,7 +215,7 @@ TEST_F(PodRecoverTest, ContainerThatDiedWhileNoShimWasAliveIsUnknownAndRestarted
   const int end = Find(ev, "ContainerExited", "side");
   ASSERT_GE(end, 0) << Dump();
   const json last = ContainerStatusOf(Status(), "side")["lastState"]["terminated"];
-  if (ev[end]["reason"] == "ContainerStatusUnknown") {
+  if (kill_keeper && ev[end]["reason"] == "ContainerStatusUnknown") {
     EXPECT_TRUE(ev[end]["exitCode"].is_null()) << ev[end];
     EXPECT_TRUE(last["exitCode"].is_null()) << last;
   } else {
@@ -220,6 +228,14 @@ TEST_F(PodRecoverTest, ContainerThatDiedWhileNoShimWasAliveIsUnknownAndRestarted
   StopAndWait();
   ExpectNoDuplicateEvents();
   ExpectNothingLeft();
+}
+
+TEST_F(PodRecoverTest, ContainerThatDiedWhileNoShimWasAliveKeepsItsExitAndIsRestarted) {
+  DiedWhileNoShimWasAlive(/*kill_keeper=*/false);
+}
+
+TEST_F(PodRecoverTest, WithoutAKeeperAContainerThatDiedUnseenIsUnknownOrItsZombiesAndRestarted) {
+  DiedWhileNoShimWasAlive(/*kill_keeper=*/true);
 }
 
 // --recover with another manifest than the pod started with: refused, naming the reason, and

@@ -252,10 +252,12 @@ Result<PodSandbox> MakeSandbox(const PodOptions& o, const Pod& pod,
   return PodSandbox::Create(pod, state_dir);
 }
 
-// What `ctl upgrade` hands over (shim_upgrade.h), and in an image an upgrade exec'd, the
-// socket it was handed and the version it replaced.
-void SetUpUpgrades(const PodOptions& o, const ShimLock& lock, const PodSandbox& sandbox,
-                   const KeeperConnection* keeper, EventLoopConfig& config) {
+// The pod keeper that holds the new instances' pipes, what `ctl upgrade` hands over
+// (shim_upgrade.h), and in an image an upgrade exec'd, the socket it was handed and the version
+// it replaced.
+void WireHandOvers(const PodOptions& o, const ShimLock& lock, const PodSandbox& sandbox,
+                   KeeperConnection* keeper, EventLoopConfig& config) {
+  config.keeper = keeper;
   if (o.handover) {
     config.control_listen_fd = o.handover->listen_fd;
     config.upgraded_from = o.handover->from_version;
@@ -442,8 +444,7 @@ Result<int> RunCheckedPod(const PodOptions& o, const CheckedPod& checked,
   config.signaller = &signaller;
   config.events = &events;
   config.exit_records = &records;
-  SetUpUpgrades(o, *lock, sandbox, keeper.get(), config);
-  config.keeper = keeper.get();
+  WireHandOvers(o, *lock, sandbox, keeper.get(), config);
   config.on_listening = [&] {
     listening = true;
     if (hooks.on_listening) hooks.on_listening();

@@ -9,8 +9,6 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "shim/run/pod_keeper.h"
-#include "shim/run/pod_recovery.h"
 
 namespace podshim::shim::keeper {
 namespace {
@@ -92,31 +90,6 @@ TEST(KeeperProtocolTest, AMessageAndItsFdCrossASocketpair) {
   auto eof = Receive(b.get());
   ASSERT_TRUE(eof);
   EXPECT_FALSE(*eof);
-}
-
-TEST(KeeperProtocolTest, HeldPipesGoToTheAdoptedInstanceWithTheSameKey) {
-  std::vector<AdoptedInstance> adopted(2);
-  adopted[0].container = "web";
-  adopted[0].restart_count = 1;
-  adopted[1].container = "side";
-  std::vector<HeldPipe> held;
-  std::vector<int> raw;
-  for (auto key : {PipeKey{"web", 1, Stream::kStdout}, PipeKey{"web", 0, Stream::kStdout},
-                   PipeKey{"side", 0, Stream::kStderr}, PipeKey{"gone", 0, Stream::kStdout}}) {
-    int p[2];
-    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-    ::close(p[1]);
-    raw.push_back(p[0]);
-    held.push_back({key, UniqueFd(p[0])});
-  }
-  shim::AttachHeldPipes(adopted, std::move(held));
-  EXPECT_EQ(adopted[0].out.get(), raw[0]);  // restart 0 is an older instance's: not it
-  EXPECT_FALSE(adopted[0].err);
-  EXPECT_FALSE(adopted[1].out);
-  EXPECT_EQ(adopted[1].err.get(), raw[2]);
-  // The unmatched ones were closed.
-  EXPECT_EQ(::fcntl(raw[1], F_GETFD), -1);
-  EXPECT_EQ(::fcntl(raw[3], F_GETFD), -1);
 }
 
 }  // namespace

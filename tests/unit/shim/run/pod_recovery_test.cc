@@ -1,9 +1,11 @@
 // The pure and /proc-reading parts of taking a pod back: MissingEvents (which of the replayed
 // events the dead shim never wrote) and TakeBackProcess on real children forked by the test
 // (the same process is taken back; a wrong start time, a zombie, a gone pid or another cgroup
-// is not).
+// is not), AdoptedExit from a keeper's exit file, and the pipes a keeper held going to their
+// instances.
 #include "shim/run/pod_recovery.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "common/proc_stat.h"
+#include "common/sys.h"
+#include "shim/keeper/keeper_protocol.h"
 #include "shim/record/events.h"
 
 namespace podshim::shim {
@@ -230,6 +234,51 @@ TEST(TakeBackProcess, AnotherCgroupIsNotTakenBack) {
   auto handle = TakeBackProcess(same);
   ASSERT_TRUE(handle) << handle.error().ToString();
   EXPECT_TRUE(handle->has_value()) << same.leaf;
+}
+
+TEST(AttachHeldPipesTest, HeldPipesGoToTheAdoptedInstanceWithTheSameKey) {
+  LoopRecovery r;
+  r.adopted.resize(2);
+  r.adopted[0].container = "web";
+  r.adopted[0].restart_count = 1;
+  r.adopted[1].container = "side";
+  std::vector<HeldPipe> held;
+  std::vector<int> raw;
+  using keeper::PipeKey;
+  using keeper::Stream;
+  for (auto key : {PipeKey{"web", 1, Stream::kStdout}, PipeKey{"web", 0, Stream::kStdout},
+                   PipeKey{"side", 0, Stream::kStderr}, PipeKey{"gone", 0, Stream::kStdout}}) {
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    ::close(p[1]);
+    raw.push_back(p[0]);
+    held.push_back({key, UniqueFd(p[0])});
+  }
+  AttachHeldPipes(r, std::move(held));
+  // Restart 0 of web is an older instance's pipe, "gone" no adopted container's: both closed.
+  EXPECT_THAT(r.pipes, testing::ElementsAre(HandedPipe{"web", 1, LogStream::kStdout, raw[0], ""},
+                                            HandedPipe{"side", 0, LogStream::kStderr, raw[2], ""}));
+  EXPECT_EQ(::fcntl(raw[1], F_GETFD), -1);
+  EXPECT_EQ(::fcntl(raw[3], F_GETFD), -1);
+  for (HandedPipe& p : r.pipes) ::close(p.fd);
+}
+
+// An adopted process's exit, read from the file its keeper wrote: exact when the file names this
+// pid and start time; nothing for another start time, no dir, or a damaged file.
+TEST(AdoptedExitTest, ReadsTheKeepersExitFileOfThatInstanceOnly) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / ("orphan-exits-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const pid_t gone = 999'999'999;  // above pid_max: never a live process
+  ASSERT_TRUE(sys::WriteFileAtomic(dir / keeper::OrphanExitName(gone, 42), "exit 7"));
+  ASSERT_TRUE(sys::WriteFileAtomic(dir / keeper::OrphanExitName(gone, 43), "signal 9"));
+  ASSERT_TRUE(sys::WriteFileAtomic(dir / keeper::OrphanExitName(gone, 44), "exit seven"));
+  EXPECT_EQ(AdoptedExit(gone, 42, dir), ContainerExit::Code(7));
+  EXPECT_EQ(AdoptedExit(gone, 43, dir), ContainerExit::Signalled(9));
+  EXPECT_EQ(AdoptedExit(gone, 44, dir), std::nullopt);
+  EXPECT_EQ(AdoptedExit(gone, 45, dir), std::nullopt);
+  EXPECT_EQ(AdoptedExit(gone, 42, ""), std::nullopt);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
