@@ -12,6 +12,7 @@
 
 #include <cerrno>
 
+#include "common/fd_passing.h"
 #include "common/quoted.h"
 #include "oci/rootfs_resolve.h"
 
@@ -20,27 +21,10 @@ namespace {
 
 // One message: kConsoleName as payload, `fd` as SCM_RIGHTS. Child side: no allocation.
 int SendFd(int socket_fd, int fd) {
-  struct iovec iov {};
-  iov.iov_base = const_cast<char*>(kConsoleName);
-  iov.iov_len = sizeof kConsoleName - 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  ::memset(control, 0, sizeof control);
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  ::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
-  do {
-    n = ::sendmsg(socket_fd, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno;
-  return n == static_cast<ssize_t>(iov.iov_len) ? 0 : EPIPE;
+  const size_t size = sizeof kConsoleName - 1;
+  const ssize_t n = SendWithFd(socket_fd, kConsoleName, size, fd);
+  if (n < 0) return static_cast<int>(-n);
+  return n == static_cast<ssize_t>(size) ? 0 : EPIPE;
 }
 
 // A bind mount of the pty slave on /dev/console (created as a file when missing), resolved in
@@ -190,38 +174,12 @@ Result<UniqueFd> ConnectConsoleSocket(const std::string& path) {
 
 Result<UniqueFd> ReceiveConsoleMaster(int socket_fd) {
   char name[256];
-  struct iovec iov {};
-  iov.iov_base = name;
-  iov.iov_len = sizeof name;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket_fd, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Error::Errno(errno, "receive the pty master");
-  UniqueFd master;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      ::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (!master) {
-        master.Reset(fd);
-      } else {
-        ::close(fd);  // one is expected; never leak extras
-      }
-    }
+  ReceivedWithFd r = PODSHIM_TRY_WRAP(ReceiveWithFd(socket_fd, name), "receive the pty master");
+  if (!r.fd) {
+    return Error::Errno(r.bytes == 0 ? EPIPE : EPROTO,
+                        "receive the pty master: no fd in the message");
   }
-  if (!master) {
-    return Error::Errno(n == 0 ? EPIPE : EPROTO, "receive the pty master: no fd in the message");
-  }
-  return master;
+  return std::move(r.fd);
 }
 
 }  // namespace podshim::oci

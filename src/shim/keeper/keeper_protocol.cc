@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/fd_passing.h"
+
 namespace podshim::shim::keeper {
 namespace {
 
@@ -133,67 +135,22 @@ std::string OrphanExitName(pid_t pid, uint64_t start_ticks) {
 
 Status Send(int sock, const Message& m, int fd, int flags) {
   const std::string text = Encode(m);
-  struct iovec iov {};
-  iov.iov_base = const_cast<char*>(text.data());
-  iov.iov_len = text.size();
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  ssize_t n;
-  do {
-    n = ::sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Error::Errno(errno, "send '" + text + "' to the pod keeper");
+  const ssize_t n = SendWithFd(sock, text.data(), text.size(), fd, flags);
+  if (n < 0) return Error::Errno(static_cast<int>(-n), "send '" + text + "' to the pod keeper");
   return Ok();
 }
 
 Result<std::optional<Received>> Receive(int sock) {
   char buf[kMaxMessageBytes + 1];
-  struct iovec iov {};
-  iov.iov_base = buf;
-  iov.iov_len = sizeof buf;
-  // Room for a few fds: a peer that sends more than one gets them all closed, never leaked.
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Error::Errno(errno, "receive from the pod keeper socket");
-  Received r;
-  int fds = 0;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (++fds == 1) {
-        r.fd.Reset(fd);
-      } else {
-        ::close(fd);
-      }
-    }
-  }
-  if (n == 0 && fds == 0) return std::optional<Received>();  // EOF (SEQPACKET: no empty messages)
-  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || fds > 1) {
+  ReceivedWithFd in = PODSHIM_TRY_WRAP(ReceiveWithFd(sock, buf, MSG_DONTWAIT),
+                                       "receive from the pod keeper socket");
+  if (in.bytes == 0 && in.fds == 0) return std::optional<Received>();  // EOF (no empty messages)
+  if (in.truncated || in.fds > 1) {
     return Error::Invalid("keeper message: truncated or more than one fd");
   }
-  r.message = PODSHIM_TRY(Decode(std::string_view(buf, static_cast<size_t>(n))));
+  Received r;
+  r.fd = std::move(in.fd);
+  r.message = PODSHIM_TRY(Decode(std::string_view(buf, in.bytes)));
   return std::optional<Received>(std::move(r));
 }
 
