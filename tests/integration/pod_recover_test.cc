@@ -88,10 +88,8 @@ TEST_F(PodRecoverTest, SigkilledShimIsReplacedWithoutRestartingAnyContainer) {
   Outcome r = StartWith(false, "3s");
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> running = {"side1", "side2", "app", "unready"};
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), running)).empty(); }, seconds(15)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning(running, seconds(15));
+  ASSERT_FALSE(pids.empty()) << Dump();
   ASSERT_TRUE(WaitForEvent("ContainerBackOff", "crasher")) << Dump();
   ASSERT_TRUE(WaitForEvent("ProbeFailed", "unready")) << Dump();
   const pid_t first = shim_;
@@ -192,13 +190,8 @@ void PodRecoverTest::DiedWhileNoShimWasAlive(bool kill_keeper) {
                 Spec("Always", C("side", kUntilTerm, true), C("app", kUntilTerm), 5));
   Outcome r = StartWith(false);
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return !(pids = RunningPids(Status(), {"side", "app"})).empty();
-      },
-      seconds(10)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning({"side", "app"});
+  ASSERT_FALSE(pids.empty()) << Dump();
   const pid_t keeper = ParentOf(shim_);
   ASSERT_TRUE(KillShim());
   if (kill_keeper) {
@@ -245,10 +238,8 @@ TEST_F(PodRecoverTest, RecoverWithAChangedManifestIsRefusedAndLeavesThePodAlone)
   WriteManifest(name, Spec("Always", "", C("app", kUntilTerm), 5));
   Outcome r = StartWith(false);
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), {"app"})).empty(); }, seconds(10)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning({"app"});
+  ASSERT_FALSE(pids.empty()) << Dump();
   ASSERT_TRUE(KillShim());
   WriteManifest(name, Spec("Always", "", C("app", kUntilTerm) + C("other", kUntilTerm), 5));
   Outcome refused = StartWith(true);
@@ -353,13 +344,8 @@ TEST_F(PodRecoverTest, OutputWrittenWhileNoShimWasAliveReachesTheLog) {
            C("app", kUntilTerm), 5));
   Outcome r = StartWith(false);
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return !(pids = RunningPids(Status(), {"counter", "app"})).empty();
-      },
-      seconds(10)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning({"counter", "app"});
+  ASSERT_FALSE(pids.empty()) << Dump();
   const fs::path log = state_ / "logs/counter/0.log";
   ASSERT_TRUE(WaitUntil([&] { return LogContents(log).size() >= 5; }, seconds(10))) << Dump();
   ASSERT_TRUE(KillShim());
@@ -396,13 +382,8 @@ TEST_F(PodRecoverTest, AdoptedContainersExitCodeComesFromTheKeeper) {
                      C("app", "trap 'exit 7' TERM; while :; do sleep 0.05; done"), 5));
   Outcome r = StartWith(false);
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return !(pids = RunningPids(Status(), {"side", "app"})).empty();
-      },
-      seconds(10)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning({"side", "app"});
+  ASSERT_FALSE(pids.empty()) << Dump();
   const std::vector<pid_t> first_keeper = KeeperPids(state_);
   ASSERT_EQ(first_keeper.size(), 1u);
   ASSERT_TRUE(KillShim());

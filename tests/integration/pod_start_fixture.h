@@ -59,6 +59,18 @@ inline pid_t ParentOf(pid_t pid) {
   return ppid;
 }
 
+// The pids status.json shows for the running containers `names`, once each of them runs.
+inline std::map<std::string, pid_t> RunningPids(const json& status,
+                                                const std::vector<std::string>& names) {
+  std::map<std::string, pid_t> pids;
+  for (const std::string& n : names) {
+    json c = ContainerStatusOf(status, n);
+    if (!c.is_object() || !c["state"].contains("running") || !c["pid"].is_number()) return {};
+    pids[n] = c["pid"].get<pid_t>();
+  }
+  return pids;
+}
+
 class PodStartTest : public PodRunTest {
  protected:
   void TearDown() override {
@@ -207,20 +219,16 @@ class PodStartTest : public PodRunTest {
     ExpectNothingLeft();
   }
 
+  // The pids of `names` once each of them runs (status.json); empty if not within `timeout`.
+  std::map<std::string, pid_t> WaitForRunning(const std::vector<std::string>& names,
+                                              std::chrono::seconds timeout = seconds(10)) {
+    std::map<std::string, pid_t> pids;
+    (void)WaitUntil([&] { return !(pids = RunningPids(Status(), names)).empty(); }, timeout);
+    return pids;
+  }
+
   pid_t shim_ = -1;
 };
-
-// The pids status.json shows for the running containers `names`, once each of them runs.
-inline std::map<std::string, pid_t> RunningPids(const json& status,
-                                                const std::vector<std::string>& names) {
-  std::map<std::string, pid_t> pids;
-  for (const std::string& n : names) {
-    json c = ContainerStatusOf(status, n);
-    if (!c.is_object() || !c["state"].contains("running") || !c["pid"].is_number()) return {};
-    pids[n] = c["pid"].get<pid_t>();
-  }
-  return pids;
-}
 
 // The unknown-exit records a new shim writes for a dead shim's running containers.
 inline int UnknownEnd(const std::vector<json>& ev, const std::string& container) {

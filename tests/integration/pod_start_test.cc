@@ -250,13 +250,8 @@ TEST_F(PodStartTest, StartOnADeadShimsStateDirStopsItsContainersAndRunsThePodAfr
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_GT(shim_, 0);
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return !(pids = RunningPids(Status(), {"side", "app"})).empty();
-      },
-      seconds(10)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning({"side", "app"});
+  ASSERT_FALSE(pids.empty()) << Dump();
   ASSERT_EQ(::kill(shim_, SIGKILL), 0);
   ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(10)));
   const pid_t dead = shim_;
@@ -311,10 +306,8 @@ TEST_F(PodStartTest, RunOnADeadShimsStateDirStopsItsContainersToo) {
   WriteManifest(UniqueName("deadrun"), Spec("Always", "", C("app", kUntilTerm), 5));
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), {"app"})).empty(); }, seconds(10)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning({"app"});
+  ASSERT_FALSE(pids.empty()) << Dump();
   ASSERT_EQ(::kill(shim_, SIGKILL), 0);
   ASSERT_TRUE(WaitUntil([&] { return !Alive(shim_); }, seconds(10)));
   shim_ = -1;

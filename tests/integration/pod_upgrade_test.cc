@@ -105,10 +105,8 @@ TEST_F(PodUpgradeTest, StartedShimUpgradesInPlaceWithoutRestartingOrLosingAnythi
   WriteCounterPod("upgrade");
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), kRunning)).empty(); }, seconds(15)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning(kRunning, seconds(15));
+  ASSERT_FALSE(pids.empty()) << Dump();
   ASSERT_TRUE(WaitUntil([&] { return CounterValues().size() >= 10; }, seconds(10))) << Dump();
   const std::string old_version = Version();
   ASSERT_FALSE(old_version.empty());
@@ -164,10 +162,8 @@ TEST_F(PodUpgradeTest, UpgradedShimCanUpgradeAgain) {
   WriteCounterPod("upgrade-twice");
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), kRunning)).empty(); }, seconds(15)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning(kRunning, seconds(15));
+  ASSERT_FALSE(pids.empty()) << Dump();
   const std::string old_version = Version();
   Outcome up = Upgrade(PODSHIM_NEXT_BINARY);
   ASSERT_EQ(up.status, 0) << up.err << Dump();
@@ -195,10 +191,8 @@ TEST_F(PodUpgradeTest, BadBinaryIsRefusedAndThePodIsUntouched) {
   WriteCounterPod("upgrade-bad");
   Outcome r = Start();
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), kRunning)).empty(); }, seconds(15)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning(kRunning, seconds(15));
+  ASSERT_FALSE(pids.empty()) << Dump();
   const std::string old_version = Version();
   const fs::path missing = tmp_ / "no-such-podshim";
   const fs::path not_exec = tmp_ / "not-executable";
@@ -265,10 +259,8 @@ TEST_F(PodUpgradeTest, ForegroundRunUpgradesInPlace) {
   WriteCounterPod("upgrade-run");
   const pid_t pid = Spawn();
   ASSERT_GT(pid, 0);
-  std::map<std::string, pid_t> pids;
-  ASSERT_TRUE(
-      WaitUntil([&] { return !(pids = RunningPids(Status(), kRunning)).empty(); }, seconds(15)))
-      << Dump();
+  std::map<std::string, pid_t> pids = WaitForRunning(kRunning, seconds(15));
+  ASSERT_FALSE(pids.empty()) << Dump();
   ASSERT_TRUE(WaitUntil([&] { return CounterValues().size() >= 10; }, seconds(10))) << Dump();
   Outcome up = Upgrade(PODSHIM_NEXT_BINARY);
   ASSERT_EQ(up.status, 0) << up.err << Dump();
