@@ -235,7 +235,10 @@ void Keeper::Listen() {
   const fs::path path = keeper::SocketPath(state_dir_);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.native().size() >= sizeof addr.sun_path) return;
+  if (path.native().size() >= sizeof addr.sun_path) {
+    Log("%s is longer than a socket path may be: a new shim cannot take the pipes", path.c_str());
+    return;
+  }
   std::memcpy(addr.sun_path, path.c_str(), path.native().size());
   UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!sock) return;
