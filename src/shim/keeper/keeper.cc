@@ -144,7 +144,13 @@ void Keeper::Reap() {
       shim_alive_ = false;
       shim_exited_ = info.si_code == CLD_EXITED;
       dirty_ = true;
-      if (!shim_exited_) {
+      if (!shim_exited_ && !listener_) {
+        // No next shim could take them (keeper.sock failed): held, they would only make the
+        // writers block once the pipe is full; let go, they get EPIPE as without a keeper.
+        Log("the shim %d died of signal %d; no keeper.sock, letting go of %zu pipe(s)", pid,
+            info.si_status, held_.size());
+        held_.clear();
+      } else if (!shim_exited_) {
         Log("the shim %d died of signal %d; keeping %zu pipe(s) for the next one", pid,
             info.si_status, held_.size());
       }
