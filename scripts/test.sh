@@ -62,7 +62,7 @@ if [ "$full" -eq 1 ]; then
   sanitize=${SANITIZE_BUILD_DIR:-build-sanitize}
   cmake -S . -B "$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g1" -DPODSHIM_WERROR=ON \
-    -DPODSHIM_SANITIZE=address,undefined >/dev/null
+    -DPODSHIM_SANITIZE=address,undefined -DPODSHIM_PCH=ON >/dev/null
   sanitize_log="$sanitize/build.log"
   setsid -w nice -n 19 cmake --build "$sanitize" -j"$(nproc)" --target tier_tests \
     >"$sanitize_log" 2>&1 &
