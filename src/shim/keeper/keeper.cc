@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/page_trim.h"
 #include "common/proc_stat.h"
 #include "common/unique_fd.h"
 #include "shim/keeper/keeper_protocol.h"
@@ -307,6 +308,8 @@ int Keeper::Run() {
   // Whatever the shim leaves when it dies comes here (not to init), exit status included.
   (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
   Reap();  // the shim may have ended before the signalfd existed
+  // Start-up ran once; the loop below touches a few pages of its own (common/page_trim.h).
+  TrimResidentPages();
   while (!Done()) {
     if (dirty_) BuildPollSet();
     if (::poll(pfds_.data(), pfds_.size(), -1) < 0) {

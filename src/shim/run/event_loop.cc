@@ -9,6 +9,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/page_trim.h"
 #include "shim/run/event_loop_impl.h"
 #include "signals/signal_names.h"
 
@@ -253,6 +254,10 @@ void EventLoop::Impl::AfterActions() {
   }
   ArmTimer();
   ArmStateRetry();
+  if (launched_since_trim) {
+    launched_since_trim = false;
+    TrimResidentPages();
+  }
 }
 
 // While something could not be written, retries it every kStateRetry.
@@ -289,6 +294,7 @@ void EventLoop::Impl::Execute(SupervisorAction& action) {
 }
 
 void EventLoop::Impl::Do(LaunchAction& a) {
+  launched_since_trim = true;
   Status st = Launch(a);
   if (!st) {
     spdlog::error("start {}: {}", a.container, st.error().ToString());

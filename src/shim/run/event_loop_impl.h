@@ -54,6 +54,9 @@ struct EventLoop::Impl {
   std::optional<int> shim_signal;
   bool probes_told_termination = false;
   bool processing = false;
+  // A container was launched since the last TrimResidentPages (common/page_trim.h): the launch
+  // code, run once per start, is dropped from the shim's RSS when the actions are done.
+  bool launched_since_trim = false;
   bool journal_failed = false;  // the last journal append failed (logged once)
   std::string last_status;      // what status.json holds, or will once it can be written
   std::optional<UpgradeBinary> upgrade_to;  // an accepted `ctl upgrade`, until it execs

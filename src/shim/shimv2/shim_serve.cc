@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "common/daemon.h"
+#include "common/page_trim.h"
 #include "shim/shimv2/oom_watcher.h"
 #include "shim/shimv2/stdin_pump.h"
 #include "shim/shimv2/terminal_relay.h"
@@ -125,7 +126,12 @@ int Serve(UniqueFd listener, ServeOptions opts) {
   on_oom_kills = [&](const std::string& id, uint64_t kills) { service.OnOomKills(id, kills); };
   server =
       std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
+        // The RPCs that launch or delete run code once per container: its pages leave the
+        // resident shim when the loop is next free (common/page_trim.h).
+        const bool one_time = call.method == "Create" || call.method == "Start" ||
+                              call.method == "Exec" || call.method == "Delete";
         service.Handle(std::move(call), std::move(respond));
+        if (one_time) asio::post(loop, [] { TrimResidentPages(); });
       });
 
   ReapOnSigchld(sigchld, service);
