@@ -3,7 +3,6 @@
 // so the shim never stalls and a container never waits on the shim beyond the pipe buffer.
 #pragma once
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <memory>
@@ -58,7 +57,6 @@ class LogPump {
   std::shared_ptr<CriLogFile> file_;
   const Clock* clock_;
   CriLineSplitter splitter_;
-  std::array<char, 16 * 1024> buf_{};
   bool done_ = false;
   int instance_ = 0;
 };
