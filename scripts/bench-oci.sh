@@ -6,6 +6,7 @@
 # of /bin/true in a running container of each, side by side in one hyperfine run. Needs root.
 #   crun refuses this host's hybrid cgroups, so its hyperfine runs in a private mount namespace
 #   where /sys/fs/cgroup is a cgroup2 mount, with --cgroup-manager=disabled.
+# PODSHIM_BASE=another/podshim adds its `oci run` to the same rounds (a before/after comparison).
 # Usage: scripts/bench-oci.sh [RUNS]     PODSHIM=path/to/podshim (default build/src/podshim)
 set -euo pipefail
 
@@ -84,11 +85,15 @@ for ((r = 0; r < rounds; r++)); do
   in_cgroup2_ns hyperfine -N --style none --runs 1 --parameter-scan i "$first" "$last" \
     --export-json "$work/crun.$first.json" "$(crun_cmd) bench-{i}" >/dev/null
   hyperfine_scan floor "$first" "$last" "unshare -mpinu --fork chroot $rootfs /bin/true"
+  if [ -n "${PODSHIM_BASE:-}" ]; then
+    hyperfine_scan base "$first" "$last" \
+      "$PODSHIM_BASE oci --root $state/base run --bundle $work/podshim base-{i}"
+  fi
 done
 
-python3 - "$work" "$runs" <<'EOF'
+python3 - "$work" "$runs" "${PODSHIM_BASE:-}" <<'EOF'
 import glob, json, statistics, sys
-work, runs = sys.argv[1], int(sys.argv[2])
+work, runs, base = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def per_container_ms(name):
     times = []
     for path in glob.glob(f"{work}/{name}.*.json"):
@@ -96,13 +101,18 @@ def per_container_ms(name):
     return statistics.mean(times) * 1000, statistics.pstdev(times) * 1000, len(times)
 rows = [("podshim oci run", "podshim"), ("runc run", "runc"), ("crun run", "crun"),
         ("floor (unshare+chroot)", "floor")]
+if base:
+    rows.append(("PODSHIM_BASE oci run", "base"))
 data = {key: per_container_ms(key) for _, key in rows}
 crun = data["crun"][0]
 print(f"{runs} sequential runs of /bin/true per runtime, in rounds alternating the runtimes")
-print(f"{'runtime':<24}{'ms/container':>14}{'stddev':>10}{'vs crun':>10}")
+floor = data["floor"][0]
+print(f"{'runtime':<24}{'ms/container':>14}{'stddev':>10}{'vs crun':>10}{'vs floor':>10}")
 for label, key in rows:
     mean, sd, n = data[key]
-    print(f"{label:<24}{mean:>14.2f}{sd:>10.2f}{mean / crun:>9.2f}x")
+    print(f"{label:<24}{mean:>14.2f}{sd:>10.2f}{mean / crun:>9.2f}x{mean / floor:>9.2f}x")
+if base:
+    print(f"(PODSHIM_BASE: {base})")
 EOF
 
 # exec latency: one running container per runtime (the same bundles, sleeping), then RUNS execs
