@@ -5,8 +5,10 @@
 # time from /proc/<shim pid>, then sends COUNT (default 10000) more, one after another, reading
 # /proc again at 1k, 2k, 5k and 10k. Prints the round trip per exec (mean, p50, p99) and the
 # growth. Needs root. Builds the targets `podshim` and `exec_rss_bench` in BUILD (default
-# build/); PODSHIM overrides the shim binary. Works in a temp dir it removes.
-# Usage: scripts/bench-exec.sh     env: BUILD, PODSHIM, COUNT, WARMUP
+# build/); PODSHIM overrides the shim binary. Works in a temp dir it removes. SECCOMP=1 gives the
+# bundle a realistic linux.seccomp (defaultAction SCMP_ACT_ERRNO, an allow list of ~300 syscalls
+# like Docker's default profile), so what an exec costs with a profile shows.
+# Usage: scripts/bench-exec.sh     env: BUILD, PODSHIM, COUNT, WARMUP, SECCOMP
 set -euo pipefail
 
 count=${COUNT:-10000}
@@ -51,6 +53,52 @@ cleanup() {
 trap cleanup EXIT
 
 PODSHIM=$podshim "$here/make-bundle.sh" "$work/bundle" >/dev/null
+if [ "${SECCOMP:-0}" = 1 ]; then
+  # Names libseccomp does not know on this architecture are skipped by podshim, as by runc.
+  python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+allow = """accept accept4 access adjtimex alarm bind brk capget capset chdir chmod chown chown32
+clock_adjtime clock_getres clock_gettime clock_nanosleep close close_range connect copy_file_range
+creat dup dup2 dup3 epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_pwait2
+epoll_wait epoll_wait_old eventfd eventfd2 execve execveat exit exit_group faccessat faccessat2
+fadvise64 fallocate fanotify_mark fchdir fchmod fchmodat fchmodat2 fchown fchownat fcntl fdatasync
+fgetxattr flistxattr flock fork fremovexattr fsetxattr fstat fstatfs fsync ftruncate futex
+futex_waitv futimesat get_robust_list get_thread_area getcpu getcwd getdents getdents64 getegid
+geteuid getgid getgroups getitimer getpeername getpgid getpgrp getpid getppid getpriority getrandom
+getresgid getresuid getrlimit getrusage getsid getsockname getsockopt gettid gettimeofday getuid
+getxattr inotify_add_watch inotify_init inotify_init1 inotify_rm_watch io_cancel io_destroy
+io_getevents io_pgetevents io_setup io_submit io_uring_enter io_uring_register io_uring_setup ioctl
+ioprio_get ioprio_set ipc kill landlock_add_rule landlock_create_ruleset landlock_restrict_self
+lchown lgetxattr link linkat listen listxattr llistxattr lremovexattr lseek lsetxattr lstat madvise
+membarrier memfd_create memfd_secret mincore mkdir mkdirat mknod mknodat mlock mlock2 mlockall mmap
+mprotect mq_getsetattr mq_notify mq_open mq_timedreceive mq_timedsend mq_unlink mremap msgctl
+msgget msgrcv msgsnd msync munlock munlockall munmap name_to_handle_at nanosleep newfstatat open
+openat openat2 pause pidfd_open pidfd_send_signal pipe pipe2 pkey_alloc pkey_free pkey_mprotect
+poll ppoll prctl pread64 preadv preadv2 prlimit64 process_mrelease pselect6 pwrite64 pwritev
+pwritev2 read readahead readlink readlinkat readv recv recvfrom recvmmsg recvmsg remap_file_pages
+removexattr rename renameat renameat2 restart_syscall rmdir rseq rt_sigaction rt_sigpending
+rt_sigprocmask rt_sigqueueinfo rt_sigreturn rt_sigsuspend rt_sigtimedwait rt_tgsigqueueinfo
+sched_get_priority_max sched_get_priority_min sched_getaffinity sched_getattr sched_getparam
+sched_getscheduler sched_rr_get_interval sched_setaffinity sched_setattr sched_setparam
+sched_setscheduler sched_yield seccomp select semctl semget semop semtimedop send sendfile
+sendmmsg sendmsg sendto set_robust_list set_thread_area set_tid_address setfsgid setfsuid setgid
+setgroups setitimer setpgid setpriority setregid setresgid setresuid setreuid setrlimit setsid
+setsockopt setuid setxattr shmat shmctl shmdt shmget shutdown sigaltstack signalfd signalfd4
+sigreturn socket socketcall socketpair splice stat statfs statx symlink symlinkat sync
+sync_file_range syncfs sysinfo tee tgkill time timer_create timer_delete timer_getoverrun
+timer_gettime timer_settime timerfd_create timerfd_gettime timerfd_settime times tkill truncate
+umask uname unlink unlinkat utime utimensat utimes vfork vmsplice wait4 waitid waitpid write writev
+arch_prctl modify_ldt clone clone3 chroot personality setns unshare""".split()
+path = sys.argv[1]
+spec = json.load(open(path))
+spec.setdefault("linux", {})["seccomp"] = {
+    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    "syscalls": [{"names": allow, "action": "SCMP_ACT_ALLOW"}]}
+json.dump(spec, open(path, "w"), indent=2)
+print(f"bench-exec: linux.seccomp with {len(allow)} allowed syscalls", file=sys.stderr)
+PY
+fi
 
 cat >"$work/pod.yaml" <<'EOF'
 apiVersion: v1
@@ -84,7 +132,7 @@ fi
 events_before=$(wc -l <"$state/events.jsonl")
 
 echo "bench-exec: $podshim (pid $shim_pid); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg);" \
-  "$warmup warm-up + $count execs of \`true\` over one connection"
+  "$warmup warm-up + $count execs of \`true\` over one connection; SECCOMP=${SECCOMP:-0}"
 "$bench" "$state/podshim.sock" "$shim_pid" "$count" "$warmup" app | tee "$work/out.txt"
 threads=$(awk '/^Threads/ {print $2}' /proc/"$shim_pid"/status)
 events_after=$(wc -l <"$state/events.jsonl")

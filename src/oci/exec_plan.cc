@@ -10,14 +10,15 @@
 namespace podshim::oci {
 namespace {
 
-Status PlanJoins(const Spec& spec, pid_t container_pid, LaunchPlan& plan) {
+Status PlanJoins(const std::vector<NamespaceType>& namespaces, pid_t container_pid,
+                 LaunchPlan& plan) {
   const std::string ns_dir = "/proc/" + std::to_string(container_pid) + "/ns/";
   bool has_mount = false;
   std::vector<NamespaceJoin> others;
-  for (const Namespace& ns : spec.linux_config.namespaces) {
-    const std::string path = ns_dir + ProcNamespaceName(ns.type);
-    NamespaceJoin join{ns.type, NamespaceCloneFlag(ns.type), path};
-    switch (ns.type) {
+  for (const NamespaceType type : namespaces) {
+    const std::string path = ns_dir + ProcNamespaceName(type);
+    NamespaceJoin join{type, NamespaceCloneFlag(type), path};
+    switch (type) {
       case NamespaceType::kPid:
         plan.pid_ns_path = path;
         break;
@@ -45,26 +46,37 @@ Status PlanJoins(const Spec& spec, pid_t container_pid, LaunchPlan& plan) {
   return Ok();
 }
 
-Result<LaunchPlan> BuildUnprefixed(const Spec& spec, const ExecOptions& opts) {
-  LaunchPlan plan;
-  plan.container_id = opts.container_id;
-  plan.kind = PlanKind::kExec;
+Status CheckOptions(const ExecOptions& opts) {
   if (opts.container_pid <= 0) {
     return Error::Invalid("container_pid: " + std::to_string(opts.container_pid) +
                           " is not a process id");
   }
   if (opts.argv.empty()) return Error::Invalid("argv: needs at least one entry");
   if (opts.argv[0].empty()) return Error::Invalid("argv[0]: must not be empty");
-  if (!spec.process) return Error::Invalid("process: required to exec in a container");
-  const Process& proc = *spec.process;
-  plan.cwd = PODSHIM_TRY(AbsoluteContainerPath(proc.cwd, "process.cwd"));
-  plan.argv = CStringArray(opts.argv);
-  plan.envp = CStringArray(proc.env);
-  plan.exec_candidates = ExecCandidates(opts.argv[0], proc.env);
+  return Ok();
+}
 
-  PODSHIM_TRY(PlanJoins(spec, opts.container_pid, plan));
+// Copies what the template prepared; only the joins, argv and fds are the exec's own.
+Result<LaunchPlan> BuildUnprefixed(const ExecTemplate& t, const ExecOptions& opts) {
+  PODSHIM_TRY(CheckOptions(opts));
+  LaunchPlan plan;
+  plan.container_id = opts.container_id;
+  plan.kind = PlanKind::kExec;
+  plan.cwd = t.cwd;
+  plan.argv = CStringArray(opts.argv);
+  plan.envp = t.envp;
+  plan.exec_candidates = ExecCandidates(opts.argv[0], t.envp.items());
+
+  PODSHIM_TRY(PlanJoins(t.namespaces, opts.container_pid, plan));
   plan.setup_rootfs = false;
-  PODSHIM_TRY(PlanProcessAttributes(spec, plan));
+  plan.rlimits = t.rlimits;
+  plan.uid = t.uid;
+  plan.gid = t.gid;
+  plan.additional_gids = t.additional_gids;
+  plan.umask = t.umask;
+  plan.capabilities = t.capabilities;
+  plan.no_new_privileges = t.no_new_privileges;
+  plan.seccomp = t.seccomp;
 
   plan.stdio[0] = opts.stdin_fd;
   plan.stdio[1] = opts.stdout_fd;
@@ -98,10 +110,19 @@ const char* ProcNamespaceName(NamespaceType type) {
   return "unknown";
 }
 
-Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts) {
-  auto plan = BuildUnprefixed(spec, opts);
+Result<LaunchPlan> BuildExecPlan(const ExecTemplate& exec, const ExecOptions& opts) {
+  auto plan = BuildUnprefixed(exec, opts);
   if (!plan) return std::move(plan).error().Wrap("exec in container " + Quoted(opts.container_id));
   return plan;
+}
+
+Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts) {
+  // The request's own errors first, as before the template existed.
+  if (Status ok = CheckOptions(opts); !ok) {
+    return std::move(ok).error().Wrap("exec in container " + Quoted(opts.container_id));
+  }
+  const ExecTemplate exec = PODSHIM_TRY(PrepareExec(spec, opts.container_id));
+  return BuildExecPlan(exec, opts);
 }
 
 }  // namespace podshim::oci

@@ -1,7 +1,8 @@
 // BuildExecPlan: the LaunchPlan of a new process inside an already-running container (exec
 // probes, exec hooks, `podshim ctl exec`), run by the same LinuxLauncher as the container's first
 // process. It creates no namespace and mounts nothing: it joins the namespaces of the container's
-// init through /proc/<pid>/ns/* and keeps the spec's process attributes (user, caps, seccomp, ...).
+// init through /proc/<pid>/ns/* and keeps the spec's process attributes (user, caps, seccomp, ...)
+// from an ExecTemplate (exec_template.h) prepared once per container.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "oci/exec_template.h"
 #include "oci/launch_plan.h"
 #include "oci/spec.h"
 
@@ -36,6 +38,11 @@ struct ExecOptions {
 // at least one entry`, `container_pid: -1 is not a process id`, spec fields as in
 // BuildLaunchPlan). A spec with no mount namespace (the container shares the runtime's and was
 // chrooted) gives plan.exec_root = /proc/<container_pid>/root, chrooted into after the joins.
+// Cheap: it copies the template's capabilities and seccomp program, it does not recompute them.
+Result<LaunchPlan> BuildExecPlan(const ExecTemplate& exec, const ExecOptions& opts);
+
+// The same for a one-shot exec (`podshim oci exec`): checks `opts`, then PrepareExec(spec) and
+// the template's plan. The template's errors come after the options' (argv, container_pid).
 Result<LaunchPlan> BuildExecPlan(const Spec& spec, const ExecOptions& opts);
 
 // "net", "mnt", ...: the name of a namespace type under /proc/<pid>/ns/.

@@ -18,6 +18,7 @@
 #include "common/sys.h"
 #include "oci/console.h"
 #include "oci/exec_plan.h"
+#include "oci/exec_template.h"
 #include "oci/linux_launcher.h"
 #include "oci/spec_parse.h"
 #include "shim/ocirt/foreground.h"
@@ -96,14 +97,15 @@ Result<UniqueFd> OpenCgroupOf(pid_t pid) {
 }
 
 // Launches the plan in the init's cgroup; if the kernel refuses to clone into it (a cgroup with
-// children and controllers, a v1-only host), in podshim's own, with a warning.
-Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spec,
+// children and controllers, a v1-only host), in podshim's own, with a warning. Both tries use
+// the one `exec` template (capabilities and seccomp prepared once).
+Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::ExecTemplate& exec,
                                      const std::optional<oci::TerminalPlan>& terminal) {
   oci::LinuxLauncher launcher;
   auto cgroup = OpenCgroupOf(opts.container_pid);
   if (cgroup) {
     opts.cgroup_dir_fd = cgroup->get();
-    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(exec, opts));
     plan.terminal = terminal;
     auto launched = launcher.Launch(plan);
     if (launched || launched.error().ToString().find(": clone3") == std::string::npos) {
@@ -118,7 +120,7 @@ Result<ProcessHandle> LaunchInCgroup(oci::ExecOptions opts, const oci::Spec& spe
                  cgroup.error().ToString().c_str());
   }
   opts.cgroup_dir_fd = -1;
-  oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+  oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(exec, opts));
   plan.terminal = terminal;
   return launcher.Launch(plan);
 }
@@ -180,6 +182,7 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
       oci::CheckConsoleOptions(spec.process->terminal, req.detach, !req.console_socket.empty()));
 
   oci::ExecOptions opts = ExecOptionsOf(state, req.id, *spec.process);
+  const oci::ExecTemplate exec = PODSHIM_TRY(oci::PrepareExec(spec, req.id));
   opts.extra_fds = PODSHIM_TRY(PreservedFds(req.preserve_fds));
 
   UniqueFd sent, ours;
@@ -188,7 +191,7 @@ Result<int> Run(const oci::StateDir& dir, const OciExecRequest& req) {
   sigset_t old;
   UniqueFd sfd;
   if (!req.detach) sfd = PODSHIM_TRY(BlockForwardedSignals(&old));
-  ChildGuard child(PODSHIM_TRY(LaunchInCgroup(std::move(opts), spec, terminal)));
+  ChildGuard child(PODSHIM_TRY(LaunchInCgroup(std::move(opts), exec, terminal)));
   sent.Reset();
   if (!req.pid_file.empty()) {
     PODSHIM_TRY(sys::WriteFileAtomic(req.pid_file, std::to_string(child.handle().pid())));
@@ -254,6 +257,7 @@ Result<ProcessHandle> SpawnExec(const oci::StateDir& dir, const ExecSpawn& spawn
     return Error::Invalid("process.terminal: needs a console socket");
   }
   oci::ExecOptions opts = ExecOptionsOf(state, spawn.id, spawn.process);
+  const oci::ExecTemplate exec = PODSHIM_TRY(oci::PrepareExec(spec, spawn.id));
   opts.stdin_fd = spawn.stdio[0];
   opts.stdout_fd = spawn.stdio[1];
   opts.stderr_fd = spawn.stdio[2];
@@ -261,10 +265,10 @@ Result<ProcessHandle> SpawnExec(const oci::StateDir& dir, const ExecSpawn& spawn
   if (spawn.process.terminal) {
     terminal = oci::TerminalPlan{spawn.console_socket_fd, spawn.process.console_size, false};
   }
-  if (spawn.cgroup_dir_fd < 0) return LaunchInCgroup(std::move(opts), spec, terminal);
+  if (spawn.cgroup_dir_fd < 0) return LaunchInCgroup(std::move(opts), exec, terminal);
   // A cgroup of the caller's choosing: no fallback, a process outside it would leak.
   opts.cgroup_dir_fd = spawn.cgroup_dir_fd;
-  oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(spec, opts));
+  oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(exec, opts));
   plan.terminal = terminal;
   return oci::LinuxLauncher().Launch(plan);
 }

@@ -75,7 +75,7 @@ void ContainerExecutor::Run(const ExecTarget& target, ExecCommand command, ExecC
   e->limit = command.output_limit;
 
   auto start = [&]() -> Status {
-    if (!target.spec) return Error::Invalid("no spec for container " + Quoted(target.container));
+    if (!target.exec) return Error::Invalid("no spec for container " + Quoted(target.container));
     UniqueFd cgroup_fd;
     if (cgroups_ && target.leaf) {
       e->group = PODSHIM_TRY(cgroups_->CreateExecGroup(*target.leaf, "exec-" + std::to_string(id)));
@@ -92,7 +92,7 @@ void ContainerExecutor::Run(const ExecTarget& target, ExecCommand command, ExecC
     opts.stdout_fd = out.write.get();
     opts.stderr_fd = err.write.get();
     opts.cgroup_dir_fd = cgroup_fd.get();
-    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(*target.spec, opts));
+    oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildExecPlan(*target.exec, opts));
     e->handle = PODSHIM_TRY(launcher_.Launch(plan));
     e->out.assign(out.read.Release());
     e->err.assign(err.read.Release());

@@ -1,8 +1,9 @@
 // ContainerExecutor: runs a command inside a running container, asynchronously on the shim's one
 // io_context (exec probes, exec hooks, `ctl exec`). Each run gets its own exec cgroup below the
-// container's leaf and is launched by oci::BuildExecPlan (the container's namespaces, user, env,
-// capabilities, seccomp); stdout and stderr are collected up to a cap; at the timeout, and when
-// the command's main process ends, whatever is left in its exec cgroup is killed.
+// container's leaf and is launched by oci::BuildExecPlan from the container's ExecTemplate
+// (namespaces, user, env, capabilities, seccomp: prepared once per container); stdout and stderr
+// are collected up to a cap; at the timeout, and when the command's main process ends, whatever is
+// left in its exec cgroup is killed.
 #pragma once
 
 #include <sys/types.h>
@@ -19,17 +20,17 @@
 #include <vector>
 
 #include "cgroups/manager.h"
+#include "oci/exec_template.h"
 #include "oci/launcher.h"
-#include "oci/spec.h"
 #include "signals/exit_event.h"
 
 namespace podshim::shim {
 
-// The container to run in: its spec (as launched), the pid of its main process and its leaf
-// cgroup (nullopt when the pod runs without cgroups).
+// The container to run in: its exec template (prepared from the spec as launched), the pid of its
+// main process and its leaf cgroup (nullopt when the pod runs without cgroups).
 struct ExecTarget {
   std::string container;
-  const oci::Spec* spec = nullptr;
+  const oci::ExecTemplate* exec = nullptr;
   pid_t pid = -1;
   std::optional<cgroups::CgroupPath> leaf;
 };

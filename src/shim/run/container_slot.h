@@ -16,6 +16,7 @@
 
 #include "cgroups/manager.h"
 #include "common/process_handle.h"
+#include "oci/exec_template.h"
 #include "oci/spec.h"
 #include "shim/manifest/manifest.h"
 #include "shim/run/container_probes.h"
@@ -34,8 +35,11 @@ struct ContainerInstance {
 };
 
 struct ContainerSlot {
-  const Container* container = nullptr;             // the manifest entry (in the caller's Pod)
-  std::optional<oci::Spec> spec;                    // prepared (pod namespaces and mounts applied)
+  const Container* container = nullptr;  // the manifest entry (in the caller's Pod)
+  std::optional<oci::Spec> spec;         // prepared (pod namespaces and mounts applied)
+  // What every exec in it (probe, hook, ctl exec) reuses: made from `spec` on the first exec,
+  // so capabilities and seccomp are resolved and compiled once per container, not per exec.
+  std::optional<oci::ExecTemplate> exec_template;
   std::optional<cgroups::CgroupFileValues> values;  // applied to every instance's leaf
   std::unique_ptr<ContainerProbes> probes;          // nullptr: the container has no probes
   std::optional<ContainerInstance> running;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/quoted.h"
+#include "oci/exec_template.h"
 #include "shim/run/event_loop_impl.h"
 #include "signals/signal_names.h"
 
@@ -64,17 +65,25 @@ void EventLoop::Impl::KillContainer(ContainerSlot& slot) {
 // the function; the container may have restarted or stopped since).
 ExecInContainerFn EventLoop::Impl::ExecIn(std::string name) {
   return [this, name](ExecCommand cmd, ExecCallback done) {
-    ContainerSlot* slot = slots.Find(name);
-    if (!slot || !slot->running || !slot->spec) {
+    auto fail = [&](std::string error) {
       ExecOutcome o;
-      o.start_error = "container " + Quoted(name) + " is not running";
+      o.start_error = std::move(error);
       boost::asio::post(
           io, [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
-      return;
+    };
+    ContainerSlot* slot = slots.Find(name);
+    if (!slot || !slot->running || !slot->spec) {
+      return fail("container " + Quoted(name) + " is not running");
+    }
+    if (!slot->exec_template) {
+      // The spec never changes while the slot exists: prepared once, kept for every instance.
+      auto prepared = oci::PrepareExec(*slot->spec, name);
+      if (!prepared) return fail(prepared.error().ToString());
+      slot->exec_template = std::move(*prepared);
     }
     ExecTarget target;
     target.container = name;
-    target.spec = &*slot->spec;
+    target.exec = &*slot->exec_template;
     target.pid = slot->running->handle.pid();
     target.leaf = slot->running->leaf;
     executor.Run(target, std::move(cmd), std::move(done));
