@@ -3,7 +3,8 @@
 #  1. start-up: from launching `podshim run` to the app's ContainerStarted event, for a pod of one
 #     init (exits at once), two sidecars and one app; RUNS repetitions (default 20), alternating
 #     with as many `crun run`s of /bin/true in the same rootfs (the unit the target is set in);
-#  2. memory: the shim's VmRSS and VmHWM with five containers running (2 sidecars + 3 apps);
+#  2. memory: the shim's VmRSS, VmHWM, Pss and RSS per mapping with five containers running
+#     (2 sidecars + 3 apps); then the same pod under `podshim start`: the daemon and its keeper;
 #  3. idle cost: the shim's CPU time (utime+stime) and context switches (= wake-ups) over
 #     IDLE_SECONDS (default 10) with those five containers running and nothing happening;
 #  4. SIGKILL lateness: an app that ignores SIGTERM in a pod with terminationGracePeriodSeconds: 1;
@@ -42,7 +43,9 @@ fi
 
 work=$(mktemp -d /tmp/podshim-benchpod.XXXXXX)
 shim_pid=""
+daemon_sock="" # the control socket of a `podshim start` pod still running
 cleanup() {
+  [ -n "$daemon_sock" ] && "$podshim" ctl --socket "$daemon_sock" stop >/dev/null 2>&1
   if [ -n "$shim_pid" ] && kill -0 "$shim_pid" 2>/dev/null; then
     kill -KILL "$shim_pid" 2>/dev/null || true # a second signal: the shim SIGKILLs its pod
     wait "$shim_pid" 2>/dev/null || true
@@ -328,6 +331,35 @@ echo "idle: VmRSS ${rss_kb} kB, VmHWM ${hwm_kb} kB, $((events_after - events_bef
 echo "shim RSS by mapping (kB), 5 containers:"
 cat "$work/mappings.txt"
 stop_shim
+rm -rf "$state"
+
+# 2b. The same pod under `podshim start` (the daemon and its keeper, podshim-keeper): the memory
+#     of both resident processes, 1 s after the fifth ContainerStarted.
+state=$work/state-daemon
+sock=$("$podshim" start --state-dir "$state" --cgroup-parent "$cgroup_parent" --log-level=warn \
+  "$work/idle.yaml" </dev/null 2>>"$work/shim.err")
+daemon_sock=$sock
+for _ in $(seq 1 2000); do
+  [ "$(grep -cF '"type":"ContainerStarted"' "$state/events.jsonl" 2>/dev/null || echo 0)" -ge 5 ] &&
+    break
+  sleep 0.01
+done
+sleep 1
+: >"$work/daemon.txt"
+for pid in $(pgrep -f -- "--state-dir $state"); do
+  printf '%s VmRSS %s kB, RssAnon %s kB, Pss %s kB\n' "$(cut -d' ' -f2 /proc/"$pid"/stat)" \
+    "$(awk '/^VmRSS/ {print $2}' /proc/"$pid"/status)" \
+    "$(awk '/^RssAnon/ {print $2}' /proc/"$pid"/status)" \
+    "$(awk '/^Pss:/ {print $2}' /proc/"$pid"/smaps_rollup)" >>"$work/daemon.txt"
+done
+echo "podshim start, 5 containers:"
+sed 's/^/  /' "$work/daemon.txt"
+"$podshim" ctl --socket "$sock" stop >/dev/null
+daemon_sock=""
+for _ in $(seq 1 500); do
+  pgrep -f -- "--state-dir $state" >/dev/null || break
+  sleep 0.02
+done
 rm -rf "$state"
 
 # 4. SIGKILL lateness.

@@ -30,6 +30,10 @@ namespace {
 
 namespace asio = boost::asio;
 
+// How long after a Create, Start, Exec or Delete the shim drops its one-time pages: enough for
+// the reply and the task event to be written (well under a millisecond on an idle machine).
+constexpr std::chrono::milliseconds kTrimDelay{100};
+
 // How long a shim that was told to go waits for its last events to reach containerd
 // (containerd gives Shutdown 3 s).
 constexpr std::chrono::seconds kEventFlush{2};
@@ -124,14 +128,20 @@ int Serve(UniqueFd listener, ServeOptions opts) {
       std::move(service_opts));
   service_ptr = &service;
   on_oom_kills = [&](const std::string& id, uint64_t kills) { service.OnOomKills(id, kills); };
+  // The RPCs that launch or delete run code once per container: its pages leave the resident
+  // shim (common/page_trim.h) once the RPC's reply and events are out, kTrimDelay after the last
+  // such RPC of a burst. An idle shim arms nothing.
+  asio::steady_timer trim_timer(loop);
   server =
       std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
-        // The RPCs that launch or delete run code once per container: its pages leave the
-        // resident shim when the loop is next free (common/page_trim.h).
         const bool one_time = call.method == "Create" || call.method == "Start" ||
                               call.method == "Exec" || call.method == "Delete";
         service.Handle(std::move(call), std::move(respond));
-        if (one_time) asio::post(loop, [] { TrimResidentPages(); });
+        if (!one_time) return;
+        trim_timer.expires_after(kTrimDelay);
+        trim_timer.async_wait([](const boost::system::error_code& ec) {
+          if (!ec) TrimResidentPages();
+        });
       });
 
   ReapOnSigchld(sigchld, service);
