@@ -56,16 +56,20 @@ cp "$tests_bin" "$root/podshim/vm_tests"
 # The containerd shim (linked statically; its OOM test plays containerd inside the guest).
 shim="$build/src/containerd-shim-podshim-v2"
 [ -x "$shim" ] && cp "$shim" "$root/podshim/containerd-shim-podshim-v2" && copy_shim_libs=1
+# The shared libraries a binary needs; none for a static one (podshim and the containerd shim
+# are, unless built with sanitizers or without the static libraries).
 copy_libs() {
-  ldd "$1" 2>/dev/null | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
-    [ -n "$lib" ] && [ -e "$lib" ] || continue
+  local libs
+  libs=$(ldd "$1" 2>/dev/null | awk '/=>/ {print $3} /^\t\// {print $1}') || return 0
+  for lib in $libs; do
+    [ -e "$lib" ] || continue
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
 }
 copy_libs "$podshim"
 copy_libs "$tests_bin"
-[ "${copy_shim_libs:-0}" = 1 ] && { copy_libs "$shim" || true; }  # static: nothing to copy
+[ "${copy_shim_libs:-0}" = 1 ] && copy_libs "$shim"
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 
