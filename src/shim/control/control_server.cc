@@ -244,6 +244,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   void Handle(std::string_view line) {
+    if (options().on_request) options().on_request();
     ParsedRequest parsed = ParseRequest(line);
     const std::optional<std::string>& id = parsed.id;
     if (!parsed.request) return Send(FormatError(id, parsed.request.error()));

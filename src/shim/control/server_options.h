@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "common/clock.h"
@@ -37,6 +38,9 @@ struct ControlServerOptions {
   const Clock* clock = nullptr;
   // Peers (SO_PEERCRED uid) allowed to talk to the shim; empty means {0, geteuid()}.
   std::vector<uid_t> allowed_uids;
+  // Called as each request line is handled (the shim schedules dropping the pages the request
+  // touched, common/page_trim.h); may be empty.
+  std::function<void()> on_request;
 };
 
 // The shim's options: the defaults above with the event loop's `clock`, and the timeouts

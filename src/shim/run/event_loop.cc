@@ -27,8 +27,19 @@ constexpr auto kFinalFlush = std::chrono::milliseconds(200);
 // Exit records, events and status.json that could not be written (a full disk) are retried this
 // often, and on every later write.
 constexpr auto kStateRetry = std::chrono::milliseconds(500);
+// A control request or an exec touches pages that idle pods never use again; they are dropped
+// this long after the last one (a probe or a poll more often than this keeps them mapped).
+constexpr auto kTrimDelay = std::chrono::seconds(5);
 
 }  // namespace
+
+void EventLoop::Impl::TrimSoon() {
+  if (outcome) return;  // the loop is ending
+  trim_timer.expires_after(kTrimDelay);
+  trim_timer.async_wait([](const boost::system::error_code& ec) {
+    if (!ec) TrimResidentPages();
+  });
+}
 
 EventLoop::Impl::Impl(EventLoopConfig c)
     : config(std::move(c)),
@@ -43,7 +54,8 @@ EventLoop::Impl::Impl(EventLoopConfig c)
       executor(io, *config.launcher, config.cgroups),
       hooks(io, *config.clock, probe_runner, config.netns_fd,
             [this](const HookFinished& f) { OnHookFinished(f); }),
-      slots(*config.pod) {
+      slots(*config.pod),
+      trim_timer(io) {
   if (config.cgroups) retirer.emplace(io, *config.cgroups);
   // The per-container parts of the config move into the slots.
   for (auto& [name, spec] : config.specs) {
@@ -81,8 +93,9 @@ Result<PodOutcome> EventLoop::Impl::Run() {
 Status EventLoop::Impl::Listen() {
   if (config.control_socket.empty()) return Ok();
   control_handler = MakeControl();
-  server = std::make_unique<control::ControlServer>(
-      io, *control_handler, control::ShimControlServerOptions(config.clock));
+  control::ControlServerOptions options = control::ShimControlServerOptions(config.clock);
+  options.on_request = [this] { TrimSoon(); };
+  server = std::make_unique<control::ControlServer>(io, *control_handler, std::move(options));
   if (config.control_listen_fd >= 0) {
     PODSHIM_TRY_WRAP(server->Adopt(UniqueFd(config.control_listen_fd), config.control_socket),
                      "handed-over control socket");
@@ -249,6 +262,7 @@ void EventLoop::Impl::AfterActions() {
   if (server) server->NotifyEvents();
   if (outcome) {
     wake->Cancel();
+    trim_timer.cancel();
     io.stop();
     return;
   }

@@ -86,7 +86,10 @@ ExecInContainerFn EventLoop::Impl::ExecIn(std::string name) {
     target.exec = &*slot->exec_template;
     target.pid = slot->running->handle.pid();
     target.leaf = slot->running->leaf;
-    executor.Run(target, std::move(cmd), std::move(done));
+    executor.Run(target, std::move(cmd), [this, done = std::move(done)](ExecOutcome o) mutable {
+      TrimSoon();
+      done(std::move(o));
+    });
   };
 }
 

@@ -57,12 +57,17 @@ struct EventLoop::Impl {
   // A container was launched since the last TrimResidentPages (common/page_trim.h): the launch
   // code, run once per start, is dropped from the shim's RSS when the actions are done.
   bool launched_since_trim = false;
+  // Armed by a control request or an exec (probe, hook, ctl exec): the pages they touched are
+  // dropped once kTrimDelay passed with none of them (TrimSoon).
+  boost::asio::steady_timer trim_timer;
   bool journal_failed = false;  // the last journal append failed (logged once)
   std::string last_status;      // what status.json holds, or will once it can be written
   std::optional<UpgradeBinary> upgrade_to;  // an accepted `ctl upgrade`, until it execs
 
   // --- event_loop.cc: the loop ---------------------------------------------------------------
   Result<PodOutcome> Run();
+  // (Re)arms trim_timer: TrimResidentPages after kTrimDelay without another request or exec.
+  void TrimSoon();
   Status Listen();
   void EmitPodStarted();
   void Shutdown();

@@ -33,6 +33,9 @@ namespace asio = boost::asio;
 // How long after a Create, Start, Exec or Delete the shim drops its one-time pages: enough for
 // the reply and the task event to be written (well under a millisecond on an idle machine).
 constexpr std::chrono::milliseconds kTrimDelay{100};
+// After any other RPC (State, Wait, Stats, ...): those a client sends more often than this keep
+// their pages mapped; an idle task's shim gives them back.
+constexpr std::chrono::seconds kIdleTrimDelay{5};
 
 // How long a shim that was told to go waits for its last events to reach containerd
 // (containerd gives Shutdown 3 s).
@@ -128,17 +131,18 @@ int Serve(UniqueFd listener, ServeOptions opts) {
       std::move(service_opts));
   service_ptr = &service;
   on_oom_kills = [&](const std::string& id, uint64_t kills) { service.OnOomKills(id, kills); };
-  // The RPCs that launch or delete run code once per container: its pages leave the resident
-  // shim (common/page_trim.h) once the RPC's reply and events are out, kTrimDelay after the last
-  // such RPC of a burst. An idle shim arms nothing.
+  // The pages an RPC touched leave the resident shim (common/page_trim.h) once it is over: the
+  // RPCs that launch or delete run code once per container, dropped kTrimDelay after the last of
+  // a burst (its reply and events are out by then); any other RPC, kIdleTrimDelay after the last
+  // one. An idle shim arms nothing.
   asio::steady_timer trim_timer(loop);
   server =
       std::make_unique<ttrpc::Server>(loop, [&](ttrpc::RpcCall call, ttrpc::Responder respond) {
         const bool one_time = call.method == "Create" || call.method == "Start" ||
                               call.method == "Exec" || call.method == "Delete";
         service.Handle(std::move(call), std::move(respond));
-        if (!one_time) return;
-        trim_timer.expires_after(kTrimDelay);
+        trim_timer.expires_after(one_time ? std::chrono::milliseconds(kTrimDelay)
+                                          : std::chrono::milliseconds(kIdleTrimDelay));
         trim_timer.async_wait([](const boost::system::error_code& ec) {
           if (!ec) TrimResidentPages();
         });
