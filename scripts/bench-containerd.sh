@@ -5,8 +5,9 @@
 #   1. `ctr run --rm --runtime R IMG idN /bin/true` timed by hyperfine, RUNS runs (default 20,
 #      after WARMUP=2) in ROUNDS (default 4) turns of the runtimes, a fresh container id per run;
 #   2. the shim's Rss and Pss (/proc/PID/smaps_rollup), RssAnon and threads (/proc/PID/status),
-#      IDLE seconds (default 2) after 1 `-d sleep` container started, then after 5 containers of
-#      one group (annotation io.containerd.runc.v2.group) on the same shim.
+#      with 1 `-d sleep` container started, then with 5 containers of one group (annotation
+#      io.containerd.runc.v2.group) on the same shim: right after a `ctr task ls` (a State RPC
+#      per task) and IDLE seconds (default 6) later, with no RPC in between.
 # Prints a markdown table with the ratios to runc's shim (targets: time <= 1/2, RSS <= 1/4).
 # Needs root. Uses SHIM, or BUILD/src/containerd-shim-podshim-v2 (BUILD defaults to build/;
 # the script never builds). Without that binary it measures runc's shim only and says so.
@@ -17,7 +18,7 @@ set -euo pipefail
 runs=${RUNS:-20}
 rounds=${ROUNDS:-4}
 warmup=${WARMUP:-2}
-idle=${IDLE:-2}
+idle=${IDLE:-6}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 build=${BUILD:-$repo/build}
@@ -158,9 +159,12 @@ for r in "${runtimes[@]}"; do
       --annotation io.containerd.runc.v2.group="g-$key" "$image" "mem-$key-$i" sleep 3600 \
       >/dev/null
     if [ "$i" = 1 ] || [ "$i" = 5 ]; then
-      sleep "$idle"
+      # `ctr task ls` asks every shim for State; the sample is taken IDLE s after it, of a shim
+      # nobody asks anything (podshim's drops the pages an RPC touched 5 s after the last one).
       pid=$(ctr task ls | awk -v id="mem-$key-$i" '$1 == id {print $2}')
       shim_pid=$(awk '{print $4}' /proc/"$pid"/stat)
+      echo "$(sample "$shim_pid") $shim_pid" >"$work/mem-busy.$key.$i"
+      sleep "$idle"
       echo "$(sample "$shim_pid") $shim_pid" >"$work/mem.$key.$i"
     fi
   done
@@ -189,30 +193,34 @@ times = {}
 for path in sorted(glob.glob(f"{work}/start.*.json")):
     for r in json.load(open(path))["results"]:
         times.setdefault(r["command"], []).extend(r["times"])
-start = {name: {"mean": statistics.mean(t), "stddev": statistics.stdev(t), "min": min(t),
-                "max": max(t), "runs": len(t)} for name, t in times.items()}
+start = {name: {"mean": statistics.mean(t), "min": min(t), "max": max(t), "runs": len(t),
+                "stddev": statistics.stdev(t) if len(t) > 1 else 0.0}
+         for name, t in times.items()}
 rows = []
 for r in runtimes:
     name = "runc shim" if r == "io.containerd.runc.v2" else "podshim v2"
     key = name.replace(" ", "_")
     t = start[name]
     mem = {i: open(f"{work}/mem.{key}.{i}").read().split() for i in (1, 5)}
+    mem["busy"] = open(f"{work}/mem-busy.{key}.5").read().split()
     shims = open(f"{work}/shims.{key}").read().strip()
     rows.append((name, t, mem, shims))
 runc = rows[0]
 print()
 print(f"{rows[0][1]['runs']} runs per runtime")
 print("| runtime | ctr run --rm /bin/true, mean ± σ (min-max) | shim Rss / Pss, 1 container "
-      "| shim Rss / Pss, 5 grouped | RssAnon (1 / 5) | threads (1 / 5) | shims for the 5 |")
-print("|---|---|---|---|---|---|---|")
+      "| shim Rss / Pss, 5 grouped | the same right after State | RssAnon (1 / 5) "
+      "| threads (1 / 5) | shims for the 5 |")
+print("|---|---|---|---|---|---|---|---|")
 for name, t, mem, shims in rows:
     ms = lambda s: f"{s * 1000:.1f}"
     mb = lambda kb: f"{int(kb) / 1024:.1f} MiB"
     print(f"| {name} | {ms(t['mean'])} ± {ms(t['stddev'])} ms ({ms(t['min'])}-{ms(t['max'])}) "
           f"| {mb(mem[1][0])} / {mb(mem[1][1])} | {mb(mem[5][0])} / {mb(mem[5][1])} "
+          f"| {mb(mem['busy'][0])} / {mb(mem['busy'][1])} "
           f"| {mb(mem[1][3])} / {mb(mem[5][3])} | {mem[1][2]} / {mem[5][2]} | {shims} |")
 if len(rows) == 1:
-    print("| podshim v2 | not measured: the binary is not built | | | | | |")
+    print("| podshim v2 | not measured: the binary is not built | | | | | | |")
 # Per phase, from containerd's events (their publish times), mean over the timed runs.
 import datetime
 phases = ["/containers/create", "/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete",
