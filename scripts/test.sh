@@ -25,12 +25,9 @@ build=${BUILD_DIR:-build}
 # -O3 -g1: the optimizer of a Release build (so this one build also sees its warnings; the CMake
 # default for RelWithDebInfo is -O2 -g) with line tables only, as nobody steps through these
 # binaries: backtraces keep file and line. The test binaries' own sources get -O1 -g1
-# (-DPODSHIM_TEST_LINE_TABLES=ON) and precompiled std, JSON and gtest headers
-# (-DPODSHIM_TEST_PCH=ON; src/ compiles without, so a missing include fails here) (tests/
-# CMakeLists.txt; docs/decisions.md, "CI run time").
+# (-DPODSHIM_TEST_LINE_TABLES=ON, tests/CMakeLists.txt; docs/decisions.md, "CI run time").
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPODSHIM_WERROR=ON \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O3 -g1 -DNDEBUG" -DPODSHIM_TEST_LINE_TABLES=ON \
-  -DPODSHIM_TEST_PCH=ON \
   -DPODSHIM_SANITIZE="${PODSHIM_SANITIZE:-}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 # Phase marks with the run's seconds so far: where a CI run's time went.
