@@ -7,7 +7,9 @@
 
 #include <charconv>
 #include <string>
+#include <utility>
 
+#include "common/sys.h"
 #include "common/unique_fd.h"
 
 namespace podshim {
@@ -63,16 +65,10 @@ void Keep(const Mapping& m, std::vector<PageRange>& out) {
 }
 
 std::string ReadSmaps() {
-  std::string text;
   UniqueFd fd(::open("/proc/self/smaps", O_RDONLY | O_CLOEXEC));
-  if (!fd) return text;
-  char buf[16384];
-  while (text.size() < kMaxSmaps) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return text;
+  if (!fd) return "";
+  Result<std::string> text = sys::ReadAll(fd.get(), kMaxSmaps);
+  return text ? std::move(*text) : std::string();
 }
 
 }  // namespace
