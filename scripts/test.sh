@@ -6,8 +6,9 @@
 # -O3-only warning fails here rather than in a user's Release build. A full run (no arguments, as
 # CI) adds two tiers: the unit and integration tiers again built by clang 19 with ASan+UBSan at -O0
 # (build-sanitize/, ctest label `sanitize`), and every fuzz target for FUZZ_SECONDS (default 20)
-# each (scripts/fuzz.sh, build-fuzz/). The sanitizer build (nice 19) overlaps the main tiers, the
-# fuzz tier (nice 10) the sanitizer tier; a failed build fails the run, its log printed.
+# each (scripts/fuzz.sh, build-fuzz/). The sanitizer build (nice 19) overlaps the main tiers, and
+# its unit test binaries the sanitized host tests; the fuzz tier (nice 10) starts when that build
+# ends. A failed build fails the run, its log printed.
 # Usage: scripts/test.sh [ctest args...]   e.g. scripts/test.sh -L unit
 # Env: BUILD_DIR (default build), PODSHIM_SANITIZE (e.g. address,undefined: the main build too),
 #      PODSHIM_SKIP_FUZZ=1 (a full run without the fuzz targets), FUZZ_SECONDS
@@ -64,10 +65,27 @@ if [ "$full" -eq 1 ]; then
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g1" -DPODSHIM_WERROR=ON \
     -DPODSHIM_SANITIZE=address,undefined -DPODSHIM_PCH=ON >/dev/null
   sanitize_log="$sanitize/build.log"
-  setsid -w nice -n 19 cmake --build "$sanitize" -j"$(nproc)" --target tier_tests \
-    >"$sanitize_log" 2>&1 &
+  # In two parts: first what the host tests (integration, clients, containerd) run, then the unit
+  # test binaries, which build beside those tests (tests/CMakeLists.txt, tier_host_tests).
+  # Markers, not `kill -0`: an ended job stays a zombie until this script waits for it.
+  host_built="$sanitize/.tier-host-tests-built"
+  build_ended="$sanitize/.build-ended"
+  rm -f "$host_built" "$build_ended"
+  setsid -w nice -n 19 bash -c 'cmake --build "$1" -j"$2" --target tier_host_tests &&
+    touch "$3" && cmake --build "$1" -j"$2" --target tier_tests; rc=$?; touch "$4"; exit $rc' \
+    sh "$sanitize" "$(nproc)" "$host_built" "$build_ended" >"$sanitize_log" 2>&1 &
   sanitize_pid=$!
   bg_groups+=("$sanitize_pid")
+  # The fuzz tier (CPU-bound, its own clang build, independent of the others) starts at nice 10
+  # once the sanitizer build has ended; its report is printed at the end.
+  fuzz_log="$sanitize/fuzz-tier.log"
+  fuzz_pid=""
+  if [ "${PODSHIM_SKIP_FUZZ:-}" != 1 ]; then
+    setsid -w nice -n 10 bash -c 'while [ ! -e "$1" ]; do sleep 2; done
+      exec scripts/fuzz.sh "$2"' sh "$build_ended" "${FUZZ_SECONDS:-20}" >"$fuzz_log" 2>&1 &
+    fuzz_pid=$!
+    bg_groups+=("$fuzz_pid")
+  fi
 fi
 
 # -j: the VM tier (qemu) runs beside the host tests, which hold one RESOURCE_LOCK and so run one
@@ -76,25 +94,27 @@ fi
 [ "$full" -eq 1 ] || exit "$status"
 mark "main tiers done"
 
-# The tests are done: the sanitizer build gets the CPU at normal priority (matters on a shared
-# machine; renice may refuse without root, then it just finishes at nice 19).
+# The main tests are done: the sanitizer build gets the CPU at normal priority until the host
+# tests' binaries are built (renice may refuse without root; then it stays at nice 19).
 renice --priority 0 -g "$sanitize_pid" >/dev/null 2>&1 || true
+while [ ! -e "$host_built" ] && [ ! -e "$build_ended" ]; do sleep 1; done
 sanitize_built=1
+if [ -e "$host_built" ]; then
+  mark "sanitizer build: host test binaries done"
+  # The unit binaries go on building at nice 19 beside the host tests, which mostly wait on
+  # containers. -E _NOT_BUILT: the placeholders ctest lists for unit binaries not built yet.
+  renice --priority 19 -g "$sanitize_pid" >/dev/null 2>&1 || true
+  echo "== sanitizer tier, host tests (ASan+UBSan, $sanitize)"
+  (cd "$sanitize" && ctest --output-on-failure --timeout 900 -L sanitize -LE unit \
+    -E '_NOT_BUILT$') || status=1
+  mark "sanitizer host tests done"
+  renice --priority 0 -g "$sanitize_pid" >/dev/null 2>&1 || true
+fi
 wait_build "$sanitize_pid" "$sanitize_log" "sanitizer build ($sanitize)" || sanitize_built=0
 mark "sanitizer build done"
-
-# The fuzz tier (CPU-bound, its own clang build) runs at a lower priority beside the sanitizer
-# tier (mostly waiting on containers); its report is printed after it.
-fuzz_log="$sanitize/fuzz-tier.log"
-fuzz_pid=""
-if [ "${PODSHIM_SKIP_FUZZ:-}" != 1 ]; then
-  setsid -w nice -n 10 scripts/fuzz.sh "${FUZZ_SECONDS:-20}" >"$fuzz_log" 2>&1 &
-  fuzz_pid=$!
-  bg_groups+=("$fuzz_pid")
-fi
 if [ "$sanitize_built" -eq 1 ]; then
-  echo "== sanitizer tier (ASan+UBSan, $sanitize)"
-  (cd "$sanitize" && ctest --output-on-failure --timeout 900 -L sanitize) || status=1
+  echo "== sanitizer tier, unit tests (ASan+UBSan, $sanitize)"
+  (cd "$sanitize" && ctest --output-on-failure --timeout 900 -L sanitize -L unit) || status=1
   mark "sanitizer tier done"
 else
   status=1
