@@ -109,10 +109,14 @@ class TaskExecIntegration : public ::testing::Test {
     fs::remove_all(tmp_, ec);
   }
 
+  // The container's linux.seccomp; null: none.
+  virtual json Seccomp() const { return nullptr; }
+
   // A container whose init (sh, which reaps the orphans of its pid namespace) runs until killed.
   void StartContainer() {
     json c = json::parse(oci::DefaultSpecJson({"sh", "-c", "while :; do sleep 1; done"}));
     c["linux"]["cgroupsPath"] = cgroup_parent_ + "/c1";
+    if (json seccomp = Seccomp(); !seccomp.is_null()) c["linux"]["seccomp"] = seccomp;
     std::ofstream(bundle_ / "config.json") << c.dump(2);
     v2::CreateTaskRequest req;
     req.set_id("c1");
@@ -293,6 +297,35 @@ TEST_F(TaskExecIntegration, CloseIOGivesCatItsEof) {
   service_.OnExit(signals::DecodeWaitStatus(pid, status));
   EXPECT_EQ(ReadToEof(out_reader.get(), 5s), "hello\n");
   EXPECT_EQ(Decode<v2::DeleteResponse>(DeleteExec("e1")).exit_status(), 0u);
+}
+
+// The container's seccomp profile denies mkdir; the shim compiles it on the first exec and keeps it
+// for the next ones (ExecSeccompCache): each exec must still run under it.
+class TaskExecSeccompIntegration : public TaskExecIntegration {
+ protected:
+  json Seccomp() const override {
+    return {{"defaultAction", "SCMP_ACT_ALLOW"},
+            {"syscalls",
+             {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 30}}}}};
+  }
+};
+
+TEST_F(TaskExecSeccompIntegration, EveryExecRunsUnderTheContainersFilter) {
+  for (const std::string exec_id : {"e1", "e2", "e3"}) {
+    SCOPED_TRACE(exec_id);
+    const fs::path out = Fifo(exec_id + ".out");
+    UniqueFd reader = OpenReader(out);
+    auto req = ExecRequest(
+        exec_id,
+        {"sh", "-c", "mkdir /tmp/x 2>/dev/null || echo denied; grep ^Seccomp: /proc/self/status"});
+    req.set_stdout(out.string());
+    ASSERT_TRUE(Call("Exec", req.SerializeAsString()));
+    const pid_t pid = StartExec(exec_id);
+    ASSERT_GT(pid, 0);
+    Reap(pid);
+    EXPECT_EQ(ReadToEof(reader.get(), 5s), "denied\nSeccomp:\t2\n");
+    ASSERT_TRUE(DeleteExec(exec_id));
+  }
 }
 
 }  // namespace

@@ -257,7 +257,14 @@ Result<ProcessHandle> SpawnExec(const oci::StateDir& dir, const ExecSpawn& spawn
     return Error::Invalid("process.terminal: needs a console socket");
   }
   oci::ExecOptions opts = ExecOptionsOf(state, spawn.id, spawn.process);
-  const oci::ExecTemplate exec = PODSHIM_TRY(oci::PrepareExec(spec, spawn.id));
+  const bool cached = spawn.seccomp && spawn.seccomp->filled;
+  if (cached) spec.linux_config.seccomp.reset();  // compiled by an earlier exec
+  oci::ExecTemplate exec = PODSHIM_TRY(oci::PrepareExec(spec, spawn.id));
+  if (cached) {
+    exec.seccomp = spawn.seccomp->program;
+  } else if (spawn.seccomp) {
+    *spawn.seccomp = ExecSeccompCache{true, exec.seccomp};
+  }
   opts.stdin_fd = spawn.stdio[0];
   opts.stdout_fd = spawn.stdio[1];
   opts.stderr_fd = spawn.stdio[2];

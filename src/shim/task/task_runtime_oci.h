@@ -5,8 +5,11 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "oci/state.h"
+#include "shim/ocirt/oci_exec.h"
 #include "shim/record/exit_records.h"
 #include "shim/task/task_runtime.h"
 
@@ -45,6 +48,9 @@ class OciTaskRuntime final : public TaskRuntime {
 
  private:
   bool create_in_forked_child_;
+  // Each container's compiled seccomp filter, from its first exec until Remove (exec probes
+  // through the CRI exec many times into one container). Key: bundle, '\n', id.
+  std::map<std::string, ExecSeccompCache> exec_seccomp_;
 };
 
 }  // namespace podshim::shim::task
