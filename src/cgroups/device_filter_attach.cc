@@ -126,10 +126,9 @@ Result<std::vector<uint32_t>> AttachedDevicePrograms(int cgroup_dir_fd) {
   }
 }
 
-Result<uint32_t> AttachDeviceProgram(int cgroup_dir_fd, std::span<const bpf_insn> program) {
+Result<uint32_t> AttachLoadedDeviceProgram(int cgroup_dir_fd, int prog_fd) {
   auto old_ids = PODSHIM_TRY(AttachedDevicePrograms(cgroup_dir_fd));
-  UniqueFd prog = PODSHIM_TRY(LoadDeviceProgram(program));
-  uint32_t id = PODSHIM_TRY(ProgramId(prog.get()));
+  uint32_t id = PODSHIM_TRY(ProgramId(prog_fd));
   std::vector<UniqueFd> old;
   for (uint32_t old_id : old_ids) {
     auto fd = ProgramFdById(old_id);
@@ -140,12 +139,17 @@ Result<uint32_t> AttachDeviceProgram(int cgroup_dir_fd, std::span<const bpf_insn
     }
   }
   if (old.size() == 1) {
-    PODSHIM_TRY(Attach(cgroup_dir_fd, prog.get(), old[0].get()));
+    PODSHIM_TRY(Attach(cgroup_dir_fd, prog_fd, old[0].get()));
     return id;
   }
-  PODSHIM_TRY(Attach(cgroup_dir_fd, prog.get(), -1));
+  PODSHIM_TRY(Attach(cgroup_dir_fd, prog_fd, -1));
   for (const UniqueFd& fd : old) PODSHIM_TRY(Detach(cgroup_dir_fd, fd.get()));
   return id;
+}
+
+Result<uint32_t> AttachDeviceProgram(int cgroup_dir_fd, std::span<const bpf_insn> program) {
+  UniqueFd prog = PODSHIM_TRY(LoadDeviceProgram(program));
+  return AttachLoadedDeviceProgram(cgroup_dir_fd, prog.get());
 }
 
 Result<uint32_t> ApplyDeviceRules(int cgroup_dir_fd, const DeviceRules& rules) {

@@ -22,10 +22,13 @@ Result<UniqueFd> LoadDeviceProgram(std::span<const bpf_insn> program);
 // The ids of the device programs attached directly to the cgroup (not the inherited ones).
 Result<std::vector<uint32_t>> AttachedDevicePrograms(int cgroup_dir_fd);
 
-// Loads `program` and makes it the cgroup's only directly attached device program: one old
+// Makes the loaded program `prog_fd` the cgroup's only directly attached device program: one old
 // program is swapped atomically (BPF_F_REPLACE); several are detached after the new one is
-// attached (in between both filter, which only ever denies more). Returns the new program's id.
+// attached (in between both filter, which only ever denies more). Returns the program's id.
 // The attachment keeps the program alive; it goes with the cgroup.
+Result<uint32_t> AttachLoadedDeviceProgram(int cgroup_dir_fd, int prog_fd);
+
+// LoadDeviceProgram + AttachLoadedDeviceProgram.
 Result<uint32_t> AttachDeviceProgram(int cgroup_dir_fd, std::span<const bpf_insn> program);
 
 // BuildDeviceProgram + AttachDeviceProgram: what create and update call.

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -168,6 +169,10 @@ struct LaunchPlan {
   // Present: the process gets a new pty (console.h), sent over terminal->socket_fd. Exec plans
   // set it themselves: plan.terminal = TerminalPlan{fd, process.consoleSize}.
   std::optional<TerminalPlan> terminal;
+  // Set by the caller after BuildLaunchPlan: the parent's own work that need not come before
+  // the child's set-up (loading its device program), done while the child sets up; with no
+  // gate, before the child goes on. An error kills the child and is the launch's error.
+  std::function<Status()> while_child_sets_up;
 };
 
 // Builds the plan. Errors: kInvalidSpec naming the field (`mounts[2].destination: ".." escapes

@@ -134,6 +134,30 @@ Error ChildFailure(const LaunchPlan& plan, const ChildReport& report) {
   return ContainerError(plan, report.err, what);
 }
 
+// Lets the cloned child go on (doing the plan's while_child_sets_up meanwhile) and waits for
+// its report: ready at the gate, or, with no gate, the socket's close on execve.
+Result<ProcessHandle> ReleaseAndAwait(const LaunchPlan& plan, ChildGuard child, int parent_end) {
+  const bool overlap = plan.while_child_sets_up && plan.gate != StartGate::kNone;
+  if (plan.while_child_sets_up && !overlap) {
+    PODSHIM_TRY_WRAP(plan.while_child_sets_up(), Prefix(plan));  // no gate: it may exec next
+  }
+  if (::send(parent_end, "g", 1, MSG_NOSIGNAL) != 1) {
+    return ContainerError(plan, errno, "signal the child to go on");
+  }
+  if (overlap) PODSHIM_TRY_WRAP(plan.while_child_sets_up(), Prefix(plan));
+  auto report = ReadReport(parent_end);
+  if (!report) return std::move(report).error().Wrap(Prefix(plan));
+  if (!*report) {
+    // EOF. With no gate the socket closed on a successful execve (a failing child always
+    // reports first). With the fifo gate "ready" comes before any execve: the child died.
+    if (plan.gate == StartGate::kNone) return std::move(child).Release();
+    return ContainerError(plan, ECHILD,
+                          "the process died during set-up" + DescribeDeath(child.handle().pidfd()));
+  }
+  if ((*report)->kind == ChildReportKind::kFailed) return ChildFailure(plan, **report);
+  return std::move(child).Release();
+}
+
 }  // namespace
 
 LinuxLauncher::LinuxLauncher()
@@ -205,19 +229,7 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
   owned.clear();
 
   PODSHIM_TRY(PrepareChild(plan, static_cast<pid_t>(pid)));
-  if (::send(parent_end.get(), "g", 1, MSG_NOSIGNAL) != 1) {
-    return ContainerError(plan, errno, "signal the child to go on");
-  }
-  auto report = ReadReport(parent_end.get());
-  if (!report) return std::move(report).error().Wrap(Prefix(plan));
-  if (!*report) {
-    // EOF. With no gate the socket closed on a successful execve (a failing child always
-    // reports first). With the fifo gate "ready" comes before any execve: the child died.
-    if (plan.gate == StartGate::kNone) return std::move(child).Release();
-    return ContainerError(plan, ECHILD, "the process died during set-up" + DescribeDeath(pidfd));
-  }
-  if ((*report)->kind == ChildReportKind::kFailed) return ChildFailure(plan, **report);
-  return std::move(child).Release();
+  return ReleaseAndAwait(plan, std::move(child), parent_end.get());
 }
 
 }  // namespace podshim::oci

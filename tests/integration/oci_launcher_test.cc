@@ -367,6 +367,52 @@ TEST_F(LauncherTest, FifoGateHoldsTheProcessUntilOpened) {
   EXPECT_EQ(*got, "started\n");
 }
 
+// The parent's work during the child's set-up (the device program's load): its error is the
+// launch's, prefixed like the child's own, and the child is killed and reaped (TearDown checks).
+TEST_F(LauncherTest, AFailingWhileChildSetsUpKillsTheChild) {
+  const std::filesystem::path fifo = bundle_.dir() / "exec.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  LaunchOptions opts;
+  opts.container_id = "t";
+  opts.gate = StartGate::kFifo;
+  opts.fifo_path = fifo;
+  auto plan = BuildLaunchPlan(Sh("true"), bundle_.dir(), std::move(opts));
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  int calls = 0;
+  plan->while_child_sets_up = [&calls]() -> Status {
+    ++calls;
+    return Error::Invalid("linux.resources.devices: refused");
+  };
+  auto h = LinuxLauncher().Launch(*plan);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(h.error().ToString(), "container \"t\": linux.resources.devices: refused");
+}
+
+// Without a gate the child may exec as soon as it goes on: the work is done before that, so the
+// process sees what it did.
+TEST_F(LauncherTest, WithoutAGateWhileChildSetsUpIsDoneBeforeTheProcessRuns) {
+  const std::filesystem::path mark = bundle_.rootfs() / "mark";
+  LaunchOptions opts;
+  auto out = sys::Pipe();
+  ASSERT_TRUE(out);
+  opts.container_id = "t";
+  opts.stdout_fd = out->write.get();
+  auto plan = BuildLaunchPlan(Sh("cat /mark"), bundle_.dir(), std::move(opts));
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  plan->while_child_sets_up = [&mark]() -> Status {
+    std::ofstream(mark) << "done\n";
+    return Ok();
+  };
+  auto h = LinuxLauncher().Launch(*plan);
+  ASSERT_TRUE(h) << h.error().ToString();
+  out->write.Reset();
+  EXPECT_EQ(WaitStatus(*h), 0);
+  auto got = sys::ReadAll(out->read.get());
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, "done\n");
+}
+
 TEST_F(LauncherTest, NewUserNamespaceWithIdMaps) {
   // Container ids 0-65535 map to the same host ids, so the (host-root-owned) rootfs stays
   // reachable; the maps, the new namespace and root inside it are what is checked.

@@ -9,6 +9,7 @@
 
 #include "cgroups/control_files.h"
 #include "cgroups/device_filter_attach.h"
+#include "cgroups/device_program.h"
 #include "cgroups/device_rules.h"
 #include "cgroups/mountinfo.h"
 #include "cgroups/oci_cgroup_path.h"
@@ -72,23 +73,36 @@ Status WriteValues(cgroups::CgroupV2Manager& manager, const CgroupPath& cg,
   return Ok();
 }
 
-// linux.resources.devices as a BPF_CGROUP_DEVICE program on the cgroup, runc's default devices
-// appended (a spec device's path replaces its default). No devices member: no program.
-Status AttachDeviceFilter(const std::filesystem::path& dir,
-                          const std::optional<cgroups::DeviceRules>& rules,
-                          const std::vector<oci::LinuxDevice>& spec_devices) {
-  if (!rules) return Ok();
+// linux.resources.devices as a BPF_CGROUP_DEVICE program, runc's default devices appended (a
+// spec device's path replaces its default). No devices member: no program.
+std::vector<bpf_insn> DeviceProgramFor(const std::optional<cgroups::DeviceRules>& rules,
+                                       const std::vector<oci::LinuxDevice>& spec_devices) {
+  if (!rules) return {};
   std::vector<std::string> paths;
   for (const oci::LinuxDevice& d : spec_devices) paths.push_back(d.path);
-  // bpf(BPF_PROG_ATTACH) does not take the O_PATH fd clone3 uses.
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return Error::Errno(errno, "open " + dir.string());
-  PODSHIM_TRY_WRAP(cgroups::ApplyDeviceRules(fd.get(), cgroups::WithDefaultDevices(*rules, paths)),
-                   "linux.resources.devices");
-  return Ok();
+  return cgroups::BuildDeviceProgram(cgroups::WithDefaultDevices(*rules, paths));
 }
 
 }  // namespace
+
+Status OciCgroupPlacement::LoadDeviceFilter() {
+  if (device_program_.empty() || device_program_fd_) return Ok();
+  device_program_fd_ =
+      PODSHIM_TRY_WRAP(cgroups::LoadDeviceProgram(device_program_), "linux.resources.devices");
+  return Ok();
+}
+
+Status OciCgroupPlacement::AttachDeviceFilter() {
+  if (device_program_.empty()) return Ok();
+  PODSHIM_TRY(LoadDeviceFilter());
+  // bpf(BPF_PROG_ATTACH) does not take the O_PATH fd clone3 uses.
+  UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Error::Errno(errno, "open " + dir_.string());
+  PODSHIM_TRY_WRAP(cgroups::AttachLoadedDeviceProgram(fd.get(), device_program_fd_.get()),
+                   "linux.resources.devices");
+  device_program_fd_.Reset();  // the attachment holds it now
+  return Ok();
+}
 
 void OciWarn(const std::string& text) {
   std::fprintf(stderr, "podshim oci: warning: %s\n", text.c_str());
@@ -158,8 +172,8 @@ Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::stri
     }
   }
   PODSHIM_TRY_WRAP(WriteValues(*out.manager_, path, values), "container " + Quoted(id));
-  PODSHIM_TRY_WRAP(AttachDeviceFilter(dir, device_rules, spec.linux_config.devices),
-                   "container " + Quoted(id));
+  out.dir_ = dir;
+  out.device_program_ = DeviceProgramFor(device_rules, spec.linux_config.devices);
   out.fd_ = PODSHIM_TRY(out.manager_->OpenDirFd(path));
   return out;
 }

@@ -4,6 +4,9 @@
 // directories podshim created; a cgroup that existed already is joined and left in place).
 #pragma once
 
+#include <linux/bpf.h>
+
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +37,13 @@ class OciCgroupPlacement {
   void Record(oci::ContainerState& state) const;
   void Keep() { keep_ = true; }
 
+  // The device filter (linux.resources.devices) is loaded while the child sets up (the kernel's
+  // verifier takes ~0.4 ms, which then overlaps the child's mounts) and attached once the child
+  // is ready, before it may exec; the devices the child creates are made unfiltered, as runc's
+  // are. Without a devices member both do nothing. Errors name linux.resources.devices.
+  Status LoadDeviceFilter();
+  Status AttachDeviceFilter();  // loads it first if LoadDeviceFilter was not called
+
  private:
   friend Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec&, const std::string&);
   std::unique_ptr<cgroups::CgroupV2Manager> manager_;
@@ -41,12 +51,16 @@ class OciCgroupPlacement {
   std::string mount_;
   std::vector<cgroups::CgroupPath> created_;
   std::string resources_json_;
+  std::filesystem::path dir_;
+  std::vector<bpf_insn> device_program_;  // empty: no linux.resources.devices
+  UniqueFd device_program_fd_;
   UniqueFd fd_;
   bool keep_ = false;
 };
 
 // Resolves linux.cgroupsPath (absent: /<id>), maps linux.resources (errors before anything is
-// created), creates or joins the cgroup and writes the values. Controllers the host lacks give
+// created), creates or joins the cgroup and writes the values (the device filter is left to
+// LoadDeviceFilter and AttachDeviceFilter). Controllers the host lacks give
 // the one warning `podshim run` gives (CgroupManager::TakeWarning); settings cgroup v2 cannot
 // express give one warning each. No cgroup2 mount: a warning and no cgroup.
 Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::string& id);

@@ -163,8 +163,11 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   OciCgroupPlacement cgroup = PODSHIM_TRY(PlaceOciCgroup(out.spec, req.id));
   opts.cgroup_dir_fd = cgroup.dir_fd();
   oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildLaunchPlan(out.spec, bundle, std::move(opts)));
+  plan.while_child_sets_up = [&cgroup] { return cgroup.LoadDeviceFilter(); };
   oci::LinuxLauncher launcher;
   ChildGuard child(PODSHIM_TRY(launcher.Launch(plan)));
+  // The child waits at its gate, set up: filtered from here on, before it can exec.
+  PODSHIM_TRY_WRAP(cgroup.AttachDeviceFilter(), "container " + Quoted(req.id));
 
   ContainerState& s = out.state;
   s.oci_version = out.spec.oci_version;
