@@ -171,8 +171,9 @@ struct LaunchPlan {
   std::optional<TerminalPlan> terminal;
   // Set by the caller after BuildLaunchPlan: the parent's own work that need not come before
   // the child's set-up (loading its device program), done while the child sets up; with no
-  // gate, before the child goes on. An error kills the child and is the launch's error.
-  std::function<Status()> while_child_sets_up;
+  // gate, before the child goes on. Gets the child's pid (in our pid namespace). An error kills
+  // the child and is the launch's error.
+  std::function<Status(pid_t)> while_child_sets_up;
 };
 
 // Builds the plan. Errors: kInvalidSpec naming the field (`mounts[2].destination: ".." escapes

@@ -139,12 +139,13 @@ Error ChildFailure(const LaunchPlan& plan, const ChildReport& report) {
 Result<ProcessHandle> ReleaseAndAwait(const LaunchPlan& plan, ChildGuard child, int parent_end) {
   const bool overlap = plan.while_child_sets_up && plan.gate != StartGate::kNone;
   if (plan.while_child_sets_up && !overlap) {
-    PODSHIM_TRY_WRAP(plan.while_child_sets_up(), Prefix(plan));  // no gate: it may exec next
+    PODSHIM_TRY_WRAP(plan.while_child_sets_up(child.handle().pid()),
+                     Prefix(plan));  // no gate: it may exec next
   }
   if (::send(parent_end, "g", 1, MSG_NOSIGNAL) != 1) {
     return ContainerError(plan, errno, "signal the child to go on");
   }
-  if (overlap) PODSHIM_TRY_WRAP(plan.while_child_sets_up(), Prefix(plan));
+  if (overlap) PODSHIM_TRY_WRAP(plan.while_child_sets_up(child.handle().pid()), Prefix(plan));
   auto report = ReadReport(parent_end);
   if (!report) return std::move(report).error().Wrap(Prefix(plan));
   if (!*report) {

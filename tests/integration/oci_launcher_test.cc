@@ -379,8 +379,12 @@ TEST_F(LauncherTest, AFailingWhileChildSetsUpKillsTheChild) {
   auto plan = BuildLaunchPlan(Sh("true"), bundle_.dir(), std::move(opts));
   ASSERT_TRUE(plan) << plan.error().ToString();
   int calls = 0;
-  plan->while_child_sets_up = [&calls]() -> Status {
+  plan->while_child_sets_up = [&calls](pid_t pid) -> Status {
     ++calls;
+    // Our child, not yet reaped: its parent is us.
+    auto stat = sys::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    EXPECT_TRUE(stat && stat->find(") ") != std::string::npos &&
+                std::stol(stat->substr(stat->rfind(") ") + 4)) == ::getpid());
     return Error::Invalid("linux.resources.devices: refused");
   };
   auto h = LinuxLauncher().Launch(*plan);
@@ -400,7 +404,7 @@ TEST_F(LauncherTest, WithoutAGateWhileChildSetsUpIsDoneBeforeTheProcessRuns) {
   opts.stdout_fd = out->write.get();
   auto plan = BuildLaunchPlan(Sh("cat /mark"), bundle_.dir(), std::move(opts));
   ASSERT_TRUE(plan) << plan.error().ToString();
-  plan->while_child_sets_up = [&mark]() -> Status {
+  plan->while_child_sets_up = [&mark](pid_t) -> Status {
     std::ofstream(mark) << "done\n";
     return Ok();
   };

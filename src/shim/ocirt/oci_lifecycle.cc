@@ -123,6 +123,24 @@ Status CheckCgroupsPathForm(const oci::Spec& spec, const OciCreateRequest& req) 
       "(containerd's SystemdCgroup = false, the kubelet's cgroupDriver: cgroupfs)");
 }
 
+// The state of a container being created; pid, its start time and the cgroup come later.
+ContainerState NewState(const oci::Spec& spec, const std::string& id, const fs::path& bundle) {
+  ContainerState s;
+  s.oci_version = spec.oci_version;
+  s.id = id;
+  s.status = ContainerStatus::kCreated;
+  s.bundle = bundle.string();
+  s.rootfs = spec.root.path;
+  s.created = FormatRfc3339Nano(std::chrono::system_clock::now());
+  // As runc: `state` reports an empty owner; `list` names the owner of the state dir (looking
+  // the user up here would load NSS modules on every start).
+  s.annotations = spec.annotations;
+  s.start_container = spec.hooks.start_container;
+  s.poststart = spec.hooks.poststart;
+  s.poststop = spec.hooks.poststop;
+  return s;
+}
+
 // Sets the container up and leaves it waiting at exec.fifo; on success the caller owns the state
 // dir (guard dismissed) and the process (guard released). `run` gates too: the state must exist
 // before the program runs, so that `state`, `kill` and `list` see it from its first instruction.
@@ -163,31 +181,25 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   OciCgroupPlacement cgroup = PODSHIM_TRY(PlaceOciCgroup(out.spec, req.id));
   opts.cgroup_dir_fd = cgroup.dir_fd();
   oci::LaunchPlan plan = PODSHIM_TRY(oci::BuildLaunchPlan(out.spec, bundle, std::move(opts)));
-  plan.while_child_sets_up = [&cgroup] { return cgroup.LoadDeviceFilter(); };
+  ContainerState& s = out.state;
+  s = NewState(out.spec, req.id, bundle);
+  cgroup.Record(s);
+  // While the child mounts its rootfs (~1.5 ms), the parent's own work: the device program's
+  // load and state.json. Written before the child is ready, the state reads "created" (the fifo
+  // is there) a little early: `start` then waits at the fifo for the child's byte, as always.
+  plan.while_child_sets_up = [&](pid_t pid) -> Status {
+    PODSHIM_TRY(cgroup.LoadDeviceFilter());
+    s.pid = pid;
+    // The child is ours and not reaped, so its stat is readable even if it died.
+    auto stat = PODSHIM_TRY(oci::ReadProcStat("/proc", pid));
+    if (!stat) return Error::Errno(ESRCH, "process vanished");
+    s.pid_start_time = stat->start_time;
+    return dir.Save(s);
+  };
   oci::LinuxLauncher launcher;
   ChildGuard child(PODSHIM_TRY(launcher.Launch(plan)));
   // The child waits at its gate, set up: filtered from here on, before it can exec.
   PODSHIM_TRY_WRAP(cgroup.AttachDeviceFilter(), "container " + Quoted(req.id));
-
-  ContainerState& s = out.state;
-  s.oci_version = out.spec.oci_version;
-  s.id = req.id;
-  s.status = ContainerStatus::kCreated;
-  s.pid = child.handle().pid();
-  s.bundle = bundle.string();
-  s.rootfs = out.spec.root.path;
-  s.created = FormatRfc3339Nano(std::chrono::system_clock::now());
-  // As runc: `state` reports an empty owner; `list` names the owner of the state dir (looking
-  // the user up here would load NSS modules on every start).
-  s.annotations = out.spec.annotations;
-  s.start_container = out.spec.hooks.start_container;
-  s.poststart = out.spec.hooks.poststart;
-  s.poststop = out.spec.hooks.poststop;
-  cgroup.Record(s);
-  // The child is ours and waits at its gate, so its stat is readable.
-  auto stat = PODSHIM_TRY(oci::ReadProcStat("/proc", s.pid));
-  if (!stat) return Error::Errno(ESRCH, "container " + Quoted(req.id) + ": process vanished");
-  s.pid_start_time = stat->start_time;
 
   std::string creating = HookState(s, ContainerStatus::kCreating);
   PODSHIM_TRY(RunHooks("prestart", out.spec.hooks.prestart, creating));
@@ -195,7 +207,6 @@ Result<Launched> Launch(const oci::StateDir& dir, const OciCreateRequest& req, b
   PODSHIM_TRY(RunHooks("createContainer", out.spec.hooks.create_container, creating,
                        HookTarget{child.handle().pidfd()}));
 
-  PODSHIM_TRY(dir.Save(s));
   if (!req.pid_file.empty()) {
     PODSHIM_TRY(sys::WriteFileAtomic(req.pid_file, std::to_string(s.pid)));
   }
