@@ -164,12 +164,16 @@ sleep 0.3
 # In ROUNDS rounds of RUNS/ROUNDS runs each, the runtimes taking turns, so that a change of the
 # machine's load hits both (hyperfine alone runs all of one command, then all of the next).
 per_round=$(((runs + rounds - 1) / rounds))
-for round in $(seq 1 "$rounds"); do
-  w=0
-  [ "$round" = 1 ] && w=$warmup
-  hyperfine --style none --runs "$per_round" --warmup "$w" \
-    --export-json "$work/start.$round.json" "${names[@]}" "${commands[@]}"
-done
+timed_rounds() { # NAME: names[] and commands[] in ROUNDS hyperfine calls -> $work/NAME.<round>.json
+  local round w
+  for round in $(seq 1 "$rounds"); do
+    w=0
+    [ "$round" = 1 ] && w=$warmup
+    hyperfine --style none --runs "$per_round" --warmup "$w" \
+      --export-json "$work/$1.$round.json" "${names[@]}" "${commands[@]}"
+  done
+}
+timed_rounds start
 
 kill "$events_pid"
 wait "$events_pid" 2>/dev/null || true
@@ -186,12 +190,7 @@ for r in "${runtimes[@]}"; do
   commands+=("read n <$work/e.$key; echo \$((n+1)) >$work/e.$key; command ctr --address \
 $work/c.sock -n $ns task exec --fifo-dir $work/fifo --exec-id e\$n exec-$key /bin/true")
 done
-for round in $(seq 1 "$rounds"); do
-  w=0
-  [ "$round" = 1 ] && w=$warmup
-  hyperfine --style none --runs "$per_round" --warmup "$w" \
-    --export-json "$work/exec.$round.json" "${names[@]}" "${commands[@]}"
-done
+timed_rounds exec
 for r in "${runtimes[@]}"; do
   key=$(label "$r" | tr ' ' _)
   ctr task kill -s SIGKILL "exec-$key" >/dev/null

@@ -93,6 +93,17 @@ class LauncherTest : public ::testing::Test {
 
   static Spec Sh(const std::string& script) { return DefaultTestSpec({"sh", "-c", script}); }
 
+  // Options of a process that waits at a new exec.fifo in the bundle dir.
+  LaunchOptions FifoGated(const std::string& id) {
+    const std::filesystem::path fifo = bundle_.dir() / "exec.fifo";
+    EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    LaunchOptions opts;
+    opts.container_id = id;
+    opts.gate = StartGate::kFifo;
+    opts.fifo_path = fifo;
+    return opts;
+  }
+
   BusyboxBundle bundle_{PODSHIM_TEST_PROC};
   std::string mounts_before_;
 };
@@ -331,15 +342,11 @@ TEST_F(LauncherTest, FailingMountNamesTheMount) {
 }
 
 TEST_F(LauncherTest, FifoGateHoldsTheProcessUntilOpened) {
-  const std::filesystem::path fifo = bundle_.dir() / "exec.fifo";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto out = sys::Pipe();
   ASSERT_TRUE(out);
-  LaunchOptions opts;
-  opts.container_id = "t";
+  LaunchOptions opts = FifoGated("t");
+  const std::filesystem::path fifo = opts.fifo_path;
   opts.stdout_fd = out->write.get();
-  opts.gate = StartGate::kFifo;
-  opts.fifo_path = fifo;
   auto plan = BuildLaunchPlan(Sh("echo started"), bundle_.dir(), std::move(opts));
   ASSERT_TRUE(plan) << plan.error().ToString();
   LinuxLauncher launcher;
@@ -370,13 +377,7 @@ TEST_F(LauncherTest, FifoGateHoldsTheProcessUntilOpened) {
 // The parent's work during the child's set-up (the device program's load): its error is the
 // launch's, prefixed like the child's own, and the child is killed and reaped (TearDown checks).
 TEST_F(LauncherTest, AFailingWhileChildSetsUpKillsTheChild) {
-  const std::filesystem::path fifo = bundle_.dir() / "exec.fifo";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  LaunchOptions opts;
-  opts.container_id = "t";
-  opts.gate = StartGate::kFifo;
-  opts.fifo_path = fifo;
-  auto plan = BuildLaunchPlan(Sh("true"), bundle_.dir(), std::move(opts));
+  auto plan = BuildLaunchPlan(Sh("true"), bundle_.dir(), FifoGated("t"));
   ASSERT_TRUE(plan) << plan.error().ToString();
   int calls = 0;
   plan->while_child_sets_up = [&calls](pid_t pid) -> Status {
@@ -435,12 +436,7 @@ TEST_F(LauncherTest, NewUserNamespaceWithIdMaps) {
 
 TEST_F(LauncherTest, JoinsANamespaceByPath) {
   // Join the uts namespace of a first container that waits at its gate.
-  const std::filesystem::path fifo = bundle_.dir() / "exec.fifo";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  LaunchOptions first_opts;
-  first_opts.container_id = "first";
-  first_opts.gate = StartGate::kFifo;
-  first_opts.fifo_path = fifo;
+  LaunchOptions first_opts = FifoGated("first");
   Spec first_spec = Sh("true");
   first_spec.hostname = "shared-uts";
   auto first_plan = BuildLaunchPlan(first_spec, bundle_.dir(), std::move(first_opts));
