@@ -138,9 +138,8 @@ Error ChildFailure(const LaunchPlan& plan, const ChildReport& report) {
 // its report: ready at the gate, or, with no gate, the socket's close on execve.
 Result<ProcessHandle> ReleaseAndAwait(const LaunchPlan& plan, ChildGuard child, int parent_end) {
   const bool overlap = plan.while_child_sets_up && plan.gate != StartGate::kNone;
-  if (plan.while_child_sets_up && !overlap) {
-    PODSHIM_TRY_WRAP(plan.while_child_sets_up(child.handle().pid()),
-                     Prefix(plan));  // no gate: it may exec next
+  if (plan.while_child_sets_up && !overlap) {  // no gate: the child may exec once it goes on
+    PODSHIM_TRY_WRAP(plan.while_child_sets_up(child.handle().pid()), Prefix(plan));
   }
   if (::send(parent_end, "g", 1, MSG_NOSIGNAL) != 1) {
     return ContainerError(plan, errno, "signal the child to go on");

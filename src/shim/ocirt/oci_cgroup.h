@@ -60,9 +60,9 @@ class OciCgroupPlacement {
 
 // Resolves linux.cgroupsPath (absent: /<id>), maps linux.resources (errors before anything is
 // created), creates or joins the cgroup and writes the values (the device filter is left to
-// LoadDeviceFilter and AttachDeviceFilter). Controllers the host lacks give
-// the one warning `podshim run` gives (CgroupManager::TakeWarning); settings cgroup v2 cannot
-// express give one warning each. No cgroup2 mount: a warning and no cgroup.
+// LoadDeviceFilter and AttachDeviceFilter). Controllers the host lacks give the one warning
+// `podshim run` gives (CgroupManager::TakeWarning); settings cgroup v2 cannot express give one
+// warning each. No cgroup2 mount: a warning and no cgroup.
 Result<OciCgroupPlacement> PlaceOciCgroup(const oci::Spec& spec, const std::string& id);
 
 // The manager for a recorded container cgroup, and the cgroup.
