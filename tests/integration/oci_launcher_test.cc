@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/sys.h"
 #include "fixtures/bundle.h"
@@ -395,7 +397,8 @@ TEST_F(LauncherTest, AFailingWhileChildSetsUpKillsTheChild) {
 }
 
 // Without a gate the child may exec as soon as it goes on: the work is done before that, so the
-// process sees what it did.
+// process sees what it did. The work takes 100 ms, far longer than the child's set-up and exec,
+// so done after letting the child go on it would come too late for `cat`.
 TEST_F(LauncherTest, WithoutAGateWhileChildSetsUpIsDoneBeforeTheProcessRuns) {
   const std::filesystem::path mark = bundle_.rootfs() / "mark";
   LaunchOptions opts;
@@ -406,6 +409,7 @@ TEST_F(LauncherTest, WithoutAGateWhileChildSetsUpIsDoneBeforeTheProcessRuns) {
   auto plan = BuildLaunchPlan(Sh("cat /mark"), bundle_.dir(), std::move(opts));
   ASSERT_TRUE(plan) << plan.error().ToString();
   plan->while_child_sets_up = [&mark](pid_t) -> Status {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::ofstream(mark) << "done\n";
     return Ok();
   };
