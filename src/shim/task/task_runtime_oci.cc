@@ -27,8 +27,6 @@ namespace fs = std::filesystem;
 
 bool IsUnsupported(const Error& e) { return e.code() == make_error_code(ErrorCode::kUnsupported); }
 
-std::string SeccompCacheKey(const TaskKey& key) { return key.bundle.string() + '\n' + key.id; }
-
 // A new process's stdio (`process`) and the shim's side of it (`shim`: the relay's FIFOs, the
 // stdin pump's pipe, the FIFO keeper). A terminal's FIFOs are the relay's; the process's stdio
 // is then its pty (the /dev/null given here is replaced).
@@ -136,7 +134,7 @@ Result<CreatedTask> OciTaskRuntime::StartExec(const ExecLaunch& launch) {
   spawn.stdio[2] = pio.process.err.get();
   spawn.console_socket_fd = console.second.get();
   spawn.cgroup_dir_fd = cgroup ? cgroup.get() : -1;
-  spawn.seccomp = &exec_seccomp_[SeccompCacheKey(launch.key)];
+  spawn.seccomp = &exec_seccomp_[{launch.key.bundle, launch.key.id}];
   ChildGuard child(PODSHIM_TRY(SpawnExec(TaskOciStateDir(launch.key.bundle), spawn)));
   CreatedTask created = std::move(pio.shim);
   if (terminal) {
@@ -207,7 +205,7 @@ Status OciTaskRuntime::RecordExit(const TaskKey& key, int exit_status, bool oom)
 }
 
 Status OciTaskRuntime::Remove(const TaskKey& key) {
-  exec_seccomp_.erase(SeccompCacheKey(key));
+  exec_seccomp_.erase({key.bundle, key.id});
   const oci::StateDir dir = TaskOciStateDir(key.bundle);
   // Exec cgroups left below the container's (a crashed shim's) would keep it from going.
   if (auto state = dir.Load(key.id); state && !state->cgroup_path.empty()) {

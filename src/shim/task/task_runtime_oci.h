@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "oci/state.h"
 #include "shim/ocirt/oci_exec.h"
@@ -49,8 +50,8 @@ class OciTaskRuntime final : public TaskRuntime {
  private:
   bool create_in_forked_child_;
   // Each container's compiled seccomp filter, from its first exec until Remove (exec probes
-  // through the CRI exec many times into one container). Key: bundle, '\n', id.
-  std::map<std::string, ExecSeccompCache> exec_seccomp_;
+  // through the CRI exec many times into one container). Key: bundle and id.
+  std::map<std::pair<std::filesystem::path, std::string>, ExecSeccompCache> exec_seccomp_;
 };
 
 }  // namespace podshim::shim::task
