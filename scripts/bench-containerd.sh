@@ -178,6 +178,20 @@ timed_rounds start
 kill "$events_pid"
 wait "$events_pid" 2>/dev/null || true
 
+# Ends the tasks IDS... (killed, waited for STOPPED, deleted) and removes their containers.
+remove_tasks() {
+  local id
+  for id in "$@"; do ctr task kill -s SIGKILL "$id" >/dev/null; done
+  for id in "$@"; do
+    for _ in $(seq 1 100); do
+      [ "$(ctr task ls | awk -v id="$id" '$1 == id {print $3}')" = STOPPED ] && break
+      sleep 0.05
+    done
+    ctr task delete "$id" >/dev/null 2>&1 || true
+    ctr containers rm "$id" >/dev/null
+  done
+}
+
 # 1b. exec into a running container under containerd's default seccomp profile.
 names=()
 commands=()
@@ -191,16 +205,7 @@ for r in "${runtimes[@]}"; do
 $work/c.sock -n $ns task exec --fifo-dir $work/fifo --exec-id e\$n exec-$key /bin/true")
 done
 timed_rounds exec
-for r in "${runtimes[@]}"; do
-  key=$(label "$r" | tr ' ' _)
-  ctr task kill -s SIGKILL "exec-$key" >/dev/null
-  for _ in $(seq 1 100); do
-    [ "$(ctr task ls | awk -v id="exec-$key" '$1 == id {print $3}')" = STOPPED ] && break
-    sleep 0.05
-  done
-  ctr task delete "exec-$key" >/dev/null 2>&1 || true
-  ctr containers rm "exec-$key" >/dev/null
-done
+for r in "${runtimes[@]}"; do remove_tasks "exec-$(label "$r" | tr ' ' _)"; done
 
 # 2. memory of an idle shim: 1 container, then 5 of one group.
 field() { awk -v k="$1:" '$1 == k {print $2}' "$2"; }
@@ -229,15 +234,7 @@ for r in "${runtimes[@]}"; do
     awk '{print $4}' /proc/"$pid"/stat
   done | sort -u | wc -l)
   echo "$shims" >"$work/shims.$key"
-  for i in 1 2 3 4 5; do ctr task kill -s SIGKILL "mem-$key-$i" >/dev/null; done
-  for i in 1 2 3 4 5; do
-    for _ in $(seq 1 100); do
-      [ "$(ctr task ls | awk -v id="mem-$key-$i" '$1 == id {print $3}')" = STOPPED ] && break
-      sleep 0.05
-    done
-    ctr task delete "mem-$key-$i" >/dev/null 2>&1 || true
-    ctr containers rm "mem-$key-$i" >/dev/null
-  done
+  remove_tasks "mem-$key-"{1..5}
 done
 
 # 3. the table
