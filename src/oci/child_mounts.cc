@@ -107,11 +107,13 @@ int MakeNode(int root_fd, const RootfsStep& s) {
   // Not a node (an image's symlink, or a racing swap): leave it alone, as runc does.
   const bool is_node =
       err == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode));
-  if (is_node && ::fchownat(node, "", s.uid, s.gid, AT_EMPTY_PATH) < 0) err = errno;
+  // Owner and mode only when they differ (a node just made as root usually has both right).
+  const bool set_owner = is_node && (st.st_uid != s.uid || st.st_gid != s.gid);
+  if (set_owner && ::fchownat(node, "", s.uid, s.gid, AT_EMPTY_PATH) < 0) err = errno;
   // chown may clear set-id bits: give a node we made exactly the spec's mode, as runc does.
-  if (is_node && err == 0 && created && ::chmod(ProcFdPath(node).c_str(), s.mode & 07777) < 0) {
-    err = errno;
-  }
+  const bool set_mode =
+      is_node && created && (set_owner || (st.st_mode & 07777) != (s.mode & 07777));
+  if (set_mode && err == 0 && ::chmod(ProcFdPath(node).c_str(), s.mode & 07777) < 0) err = errno;
   if (node >= 0) ::close(node);
   ::close(parent);
   return err;

@@ -78,8 +78,9 @@ struct Child {
   void ResetSignals() const {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) {
+    for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
+      if (!(fds.ignored_signals & (uint64_t{1} << (sig - 1)))) continue;  // already SIG_DFL
       (void)::sigaction(sig, &dfl, nullptr);  // EINVAL for glibc's internal signals: fine
     }
     sigset_t empty;
@@ -275,8 +276,8 @@ struct Child {
   void SetUserAndCaps() const {
     const bool caps = plan.capabilities.has_value();
     if (caps) {
-      for (int cap = 0; cap < 64; ++cap) {
-        if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // past CAP_LAST_CAP
+      // Up to the kernel's last cap, read by the parent: no PR_CAPBSET_READ probe per cap.
+      for (int cap = 0; cap <= plan.capabilities->last_cap; ++cap) {
         if (plan.capabilities->bounding & (1ULL << cap)) continue;
         if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) Fail(ChildStep::kBoundingSet, cap, errno);
       }

@@ -61,6 +61,9 @@ struct ChildFds {
   int console = -1;  // plan.terminal: the console socket
   static constexpr int kMaxJoins = 8;
   int joins[kMaxJoins] = {-1, -1, -1, -1, -1, -1, -1, -1};  // parallel to plan.joins
+  // Not an fd: the signals the parent ignores (bit n-1: signal n), which the child resets to
+  // SIG_DFL (clone3's CLONE_CLEAR_SIGHAND resets the handled ones). All bits: reset them all.
+  uint64_t ignored_signals = ~uint64_t{0};
 };
 
 // Runs in the clone3 child; never returns (execve or _exit(127)).

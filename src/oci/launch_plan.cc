@@ -234,7 +234,8 @@ Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan) {
   if (proc.capabilities) {
     // Names the kernel does not know are left out (capabilities.h); the child applies the masks
     // with raw prctl/capset calls, so no libcap state crosses the clone.
-    CapabilitySets sets = PODSHIM_TRY(ResolveCapabilities(*proc.capabilities));
+    const int last_cap = PODSHIM_TRY(ReadCapLastCap());
+    CapabilitySets sets = PODSHIM_TRY(ResolveCapabilities(*proc.capabilities, last_cap));
     // PR_CAP_AMBIENT_RAISE fails with EPERM unless the cap is also permitted and inheritable.
     // runc and crun skip such caps, and `runc spec` writes three of them with no inheritable
     // set: skip them too, with one warning from the container's plan.
@@ -243,8 +244,8 @@ Status PlanProcessAttributes(const Spec& spec, LaunchPlan& plan) {
         skipped != 0 && plan.kind == PlanKind::kContainer) {
       plan.warnings.push_back(AmbientWarning(plan, skipped));
     }
-    plan.capabilities =
-        CapabilityMasks{sets.bounding, sets.effective, sets.permitted, sets.inheritable, ambient};
+    plan.capabilities = CapabilityMasks{sets.bounding,    sets.effective, sets.permitted,
+                                        sets.inheritable, ambient,        last_cap};
   }
   if (spec.linux_config.seccomp) {
     plan.seccomp = PODSHIM_TRY(CompileSeccomp(*spec.linux_config.seccomp));

@@ -86,6 +86,7 @@ struct CapabilityMasks {
   uint64_t permitted = 0;
   uint64_t inheritable = 0;
   uint64_t ambient = 0;
+  int last_cap = 63;  // the kernel's highest capability: the child drops 0..last_cap
 };
 
 struct RlimitStep {

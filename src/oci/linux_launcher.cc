@@ -11,8 +11,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/sys.h"
 #include "oci/child_setup.h"
@@ -24,6 +26,23 @@ std::string Prefix(const LaunchPlan& plan) { return PlanErrorPrefix(plan); }
 
 Error ContainerError(const LaunchPlan& plan, int err, const std::string& what) {
   return Error::Errno(err, Prefix(plan) + ": " + what);
+}
+
+// The signals this process ignores, from SigIgn in /proc/self/status (bit n-1: signal n), or all
+// of them when that cannot be read. clone3's CLONE_CLEAR_SIGHAND resets the handled ones; the
+// child resets these, instead of a sigaction call for each of the 64 signals.
+uint64_t IgnoredSignals() {
+  auto status = sys::ReadFile("/proc/self/status");
+  if (!status) return ~uint64_t{0};
+  constexpr std::string_view kField = "\nSigIgn:\t";
+  const size_t at = status->find(kField);
+  if (at == std::string::npos) return ~uint64_t{0};
+  const char* hex = status->c_str() + at + kField.size();
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long mask = std::strtoull(hex, &end, 16);
+  if (errno != 0 || end == hex || *end != '\n') return ~uint64_t{0};
+  return mask;
 }
 
 // Writes the id maps and oom_score_adj of the stopped-at-"go" child.
@@ -188,6 +207,8 @@ Result<ProcessHandle> LinuxLauncher::Launch(const LaunchPlan& plan) {
   UniqueFd parent_end(sv[0]);
   UniqueFd child_end(sv[1]);
   fds.sync = child_end.get();
+
+  fds.ignored_signals = IgnoredSignals();
 
   int pidfd = -1;
   struct clone_args args {};

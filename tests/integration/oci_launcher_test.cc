@@ -275,17 +275,26 @@ TEST_F(LauncherTest, SignalMaskIsEmptyAndHandlersDefault) {
   sigaddset(&block, SIGUSR1);
   sigaddset(&block, SIGCHLD);
   ASSERT_EQ(::sigprocmask(SIG_BLOCK, &block, &old), 0);
+  // Ignored (SIGPIPE, and SIGRTMIN+3, a real-time one) and caught (SIGUSR2) in the launcher.
+  const int rt = SIGRTMIN + 3;
   struct sigaction ign {
-  }, old_pipe{};
+  }, caught{}, old_pipe{}, old_rt{}, old_usr2{};
   ign.sa_handler = SIG_IGN;
+  caught.sa_handler = [](int) {};
   ::sigaction(SIGPIPE, &ign, &old_pipe);
+  ::sigaction(rt, &ign, &old_rt);
+  ::sigaction(SIGUSR2, &caught, &old_usr2);
   Outcome o = RunOk(Spec(DefaultTestSpec({"/test_proc", "print-sigmask"})));
   // grep as the process itself: a shell would set up its own dispositions.
-  Outcome status = RunOk(DefaultTestSpec({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}));
+  Outcome status = RunOk(DefaultTestSpec({"grep", "-E", "^Sig(Blk|Ign|Cgt)", "/proc/self/status"}));
   ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::sigaction(rt, &old_rt, nullptr);
+  ::sigaction(SIGUSR2, &old_usr2, nullptr);
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   EXPECT_EQ(o.out, "sigmask 0000000000000000\n") << o.err;
-  EXPECT_EQ(status.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n") << status.err;
+  EXPECT_EQ(status.out,
+            "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n")
+      << status.err;
 }
 
 TEST_F(LauncherTest, SeccompRuleYieldsTheConfiguredErrno) {

@@ -174,7 +174,7 @@ TEST_F(OciRuncParityTest, ABundleFromRuncSpecRuns) {
 
 // Device nodes get the spec's mode whatever the caller's umask: the default devices are 0666
 // (a non-root user can write /dev/null, as under runc and crun) and a linux.devices entry with
-// fileMode 0660 is exactly 0660.
+// fileMode 0660 is exactly 0660. A node owned by another user gets that owner and its mode.
 TEST_F(OciRuncParityTest, DeviceModesIgnoreTheCallersUmask) {
   json config = PodshimSpec();
   ASSERT_FALSE(config.is_discarded());
@@ -186,12 +186,19 @@ TEST_F(OciRuncParityTest, DeviceModesIgnoreTheCallersUmask) {
                                  {"minor", 3},
                                  {"fileMode", 0660},
                                  {"uid", 0},
-                                 {"gid", 0}}};
+                                 {"gid", 0}},
+                                {{"path", "/dev/owned"},
+                                 {"type", "c"},
+                                 {"major", 1},
+                                 {"minor", 3},
+                                 {"fileMode", 0640},
+                                 {"uid", 1000},
+                                 {"gid", 2000}}};
   config["process"]["args"] = {
       "sh", "-c",
       "id -u; echo x > /dev/null && echo wrote; "
       "stat -c '%a %n' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "
-      "/dev/testnull"};
+      "/dev/testnull; stat -c '%a %u:%g %n' /dev/owned"};
   Write(config);
 
   for (mode_t mask : {mode_t{022}, mode_t{027}}) {
@@ -211,7 +218,8 @@ TEST_F(OciRuncParityTest, DeviceModesIgnoreTheCallersUmask) {
               "666 /dev/random\n"
               "666 /dev/urandom\n"
               "666 /dev/tty\n"
-              "660 /dev/testnull\n")
+              "660 /dev/testnull\n"
+              "640 1000:2000 /dev/owned\n")
         << r.err;
   }
 }
