@@ -1,5 +1,6 @@
 #include "shim/cli/command_line.h"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -66,44 +67,48 @@ Error TakesNoValue(const std::string& name, FlagStyle style) {
 
 CommandLine::CommandLine(std::string name, std::string usage, std::string description,
                          FlagStyle style)
-    : app_(std::move(description), std::move(name)), style_(style) {
-  app_.formatter(std::make_shared<UsageFormatter>(std::move(usage)));
-  app_.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->group("options");
-  app_.set_help_flag("-h,--help", "print this help and exit")->group("options");
+    : app_(std::make_unique<CLI::App>(std::move(description), std::move(name))), style_(style) {
+  app_->formatter(std::make_shared<UsageFormatter>(std::move(usage)));
+  app_->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->group("options");
+  app_->set_help_flag("-h,--help", "print this help and exit")->group("options");
 }
 
-CLI::Option* CommandLine::Value(const std::string& names, const std::string& value_name,
-                                const std::string& help,
-                                std::function<Status(const std::string&)> apply) {
+CommandLine::~CommandLine() = default;
+
+void AddedOption::Group(const std::string& heading) { option_->group(heading); }
+
+AddedOption CommandLine::Value(const std::string& names, const std::string& value_name,
+                               const std::string& help,
+                               std::function<Status(const std::string&)> apply) {
   auto callback = [this, apply = std::move(apply)](const std::string& value) {
     if (error_) return;  // the first error is the one reported
     if (Status st = apply(value); !st) error_ = st.error();
   };
-  CLI::Option* opt = app_.add_option_function<std::string>(names, std::move(callback), help);
+  CLI::Option* opt = app_->add_option_function<std::string>(names, std::move(callback), help);
   opt->type_name(value_name)->trigger_on_parse();
-  return opt;
+  return AddedOption(opt);
 }
 
-CLI::Option* CommandLine::Flag(const std::string& names, const std::string& help, bool* target) {
-  return app_.add_flag(names, *target, help);
+AddedOption CommandLine::Flag(const std::string& names, const std::string& help, bool* target) {
+  return AddedOption(app_->add_flag(names, *target, help));
 }
 
-CLI::Option* CommandLine::FlagCallback(const std::string& names, const std::string& help,
-                                       std::function<void()> on_set) {
-  return app_.add_flag_callback(names, std::move(on_set), help);
+AddedOption CommandLine::FlagCallback(const std::string& names, const std::string& help,
+                                      std::function<void()> on_set) {
+  return AddedOption(app_->add_flag_callback(names, std::move(on_set), help));
 }
 
 void CommandLine::Subcommand(const std::string& name, const std::string& description) {
-  app_.add_subcommand(name, description)->group("commands");
+  app_->add_subcommand(name, description)->group("commands");
 }
 
-void CommandLine::Footer(const std::string& text) { app_.footer(text); }
+void CommandLine::Footer(const std::string& text) { app_->footer(text); }
 
-std::string CommandLine::Help() const { return app_.help(); }
+std::string CommandLine::Help() const { return app_->help(); }
 
 const CLI::Option* CommandLine::Find(std::string_view name, bool long_name) const {
   const std::string key(name);
-  for (const CLI::Option* opt : app_.get_options()) {
+  for (const CLI::Option* opt : app_->get_options()) {
     if (opt->get_positional()) continue;
     if (long_name ? opt->check_lname(key) : opt->check_sname(key)) return opt;
   }
@@ -159,7 +164,7 @@ Status CommandLine::ParseOptions(const std::vector<std::string>& options) {
   std::reverse(canonical.begin(), canonical.end());  // CLI11 takes them last first
   error_.reset();
   try {
-    app_.parse(std::move(canonical));
+    app_->parse(std::move(canonical));
   } catch (const CLI::Error& e) {
     return Error::Invalid(e.what());
   }

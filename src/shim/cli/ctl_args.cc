@@ -49,8 +49,8 @@ void AddGlobals(CommandLine& line, CtlInvocation* inv) {
                inv->socket = v;
                return Ok();
              })
-      ->group("global options");
-  line.Flag("--json", "print the raw response lines", &inv->json)->group("global options");
+      .Group("global options");
+  line.Flag("--json", "print the raw response lines", &inv->json).Group("global options");
 }
 
 void AddTo(CommandLine& line, const char* name, const char* value_name, const char* help,

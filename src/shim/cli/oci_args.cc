@@ -161,18 +161,15 @@ class OciLine {
       taken_.insert(name);
       std::string names = "--" + name;
       if (o.short_name != '\0') names = std::string("-") + o.short_name + "," + names;
-      CLI::Option* added = nullptr;
-      if (o.takes_value) {
-        added = line_.Value(names, std::string(o.value_name), std::string(o.help),
-                            [this, name](const std::string& v) -> Status {
-                              result_.values[name] = v;
-                              result_.lists[name].push_back(v);
-                              return Ok();
-                            });
-      } else {
-        added = line_.Flag(names, std::string(o.help), &flags_[name]);
-      }
-      added->group(group);
+      AddedOption added = o.takes_value
+                              ? line_.Value(names, std::string(o.value_name), std::string(o.help),
+                                            [this, name](const std::string& v) -> Status {
+                                              result_.values[name] = v;
+                                              result_.lists[name].push_back(v);
+                                              return Ok();
+                                            })
+                              : line_.Flag(names, std::string(o.help), &flags_[name]);
+      added.Group(group);
     }
   }
 

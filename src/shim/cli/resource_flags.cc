@@ -56,21 +56,21 @@ void AddResourceFlags(CommandLine& line, cgroups::CgroupValueOptions* options) {
   line.Value("--cpu-weight-formula", "2025|linear",
              "shares -> cpu.weight: runc/crun 2025 curve (default) or kubelet's linear one",
              [options](const std::string& v) { return SetWeightFormula(v, options); })
-      ->group(kGroup);
+      .Group(kGroup);
   line.Flag("--memory-qos", "memory.min/memory.low from requests (MemoryQoS)", &options->memory_qos)
-      ->group(kGroup);
+      .Group(kGroup);
   line.Flag("--single-process-oom-kill", "no memory.oom.group on container cgroups",
             &options->single_process_oom_kill)
-      ->group(kGroup);
+      .Group(kGroup);
   line.Value("--pod-pids-limit", "N", "pids.max of the pod cgroup (default unlimited)",
              [options](const std::string& v) { return SetPidsLimit(v, options); })
-      ->group(kGroup);
+      .Group(kGroup);
   line.Value("--cpu-cfs-period", "DURATION", "CFS period, 1ms..1s (default 100ms)",
              [options](const std::string& v) { return SetCfsPeriod(v, options); })
-      ->group(kGroup);
+      .Group(kGroup);
   line.FlagCallback("--no-cpu-cfs-quota", "do not enforce cpu limits (cpu.max \"max\")",
                     [options] { options->cpu_cfs_quota = false; })
-      ->group(kGroup);
+      .Group(kGroup);
 }
 
 }  // namespace podshim::shim
