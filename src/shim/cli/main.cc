@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
       self.remove_prefix(slash + 1);
     if (self == kRuncName) return OciCommand(argc, argv);
   }
+  // `podshim oci ...` goes straight to the runtime, as the runc name does: the top-level line
+  // would hand it the same arguments, and the upgrade record below is the pod shim's.
+  if (argc > 1 && std::string_view(argv[1]) == "oci") return OciCommand(argc - 1, argv + 1);
   // First: an image exec'd by `ctl upgrade` takes the record of what it was handed over
   // (shim_upgrade.h); the pod commands read it, and every command sees the original argv.
   if (podshim::Status st = InitShimInvocation(argc, argv); !st) {
