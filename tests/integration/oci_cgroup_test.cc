@@ -29,7 +29,10 @@ std::vector<pid_t> Procs(const fs::path& cgroup) {
 // parent_, and nothing below it may be left at the end.
 class OciCgroupTest : public OciCliFixture {
  protected:
-  OciCgroupTest() { tmp_prefix_ = "podshim-oci-cg"; }
+  OciCgroupTest() {
+    tmp_prefix_ = "podshim-oci-cg";
+    place_cgroups_ = false;  // each test sets linux.cgroupsPath below parent_ itself
+  }
 
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, mounts, cgroups)";

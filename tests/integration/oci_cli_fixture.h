@@ -1,7 +1,7 @@
-// The fixture of the `podshim oci` integration tests: the real binary (PODSHIM_BINARY) on a
-// busybox bundle from scripts/make-bundle.sh in a temporary directory, a per-test --root, a host
-// directory bind-mounted at /shared. A test class picks its options (a cgroup parent per test,
-// child subreaper, no /shared) in its constructor. Needs root.
+// The fixture of the `podshim oci` integration tests (root): the real binary (PODSHIM_BINARY) on
+// a busybox bundle from scripts/make-bundle.sh in a temporary directory, a per-test --root, a host
+// directory at /shared, each container's cgroup below a parent of this test. A test class picks
+// its options (child subreaper, no /shared, its own cgroups) in its constructor.
 #pragma once
 
 #include <fcntl.h>
@@ -218,9 +218,11 @@ class OciCliFixture : public ::testing::Test {
 
   // Options: set in a test class's constructor.
   std::string tmp_prefix_ = "podshim-oci-exec";  // the temporary directory's name, before -XXXXXX
-  bool place_cgroups_ = false;  // a cgroup parent per test, checked gone at the end
-  bool subreaper_ = false;      // the test is the child subreaper (reaps orphaned containers)
-  bool mount_shared_ = true;    // the host directory shared_ at /shared in config_
+  // A cgroup parent per test, checked gone at the end: a container without one would get the
+  // cgroup /<id> at the hierarchy's root, shared with any other run using the same id.
+  bool place_cgroups_ = true;
+  bool subreaper_ = false;    // the test is the child subreaper (reaps orphaned containers)
+  bool mount_shared_ = true;  // the host directory shared_ at /shared in config_
 
   fs::path tmp_, root_, shared_, bundle_;
   json config_;

@@ -10,10 +10,7 @@ namespace {
 // Each container in its own cgroup below a parent of this test, which delete must remove.
 class OciCliTest : public OciCliFixture {
  protected:
-  OciCliTest() {
-    tmp_prefix_ = "podshim-oci-cli";
-    place_cgroups_ = true;
-  }
+  OciCliTest() { tmp_prefix_ = "podshim-oci-cli"; }
 };
 
 TEST_F(OciCliTest, CreateWaitsUntilStartThenKillAndDeleteLeaveNothing) {

@@ -74,9 +74,10 @@ TEST_F(PodHooksTest, PreStopHooksOfAllContainersStartTogetherAtTermination) {
     // The hook ran in the container: its env and the pod's hostname.
     EXPECT_EQ(ReadText(CtlDir() / c), token + " " + pod_name_ + "\n") << c;
   }
-  // All four started before any finished (each takes 1 s), within 100 ms of each other.
+  // All four started before any finished (each takes 1 s), so well under 1 s apart: one after
+  // another they would be 1 s apart. (4 execs under ASan beside another test take ~0.15 s.)
   EXPECT_LT(last_started, first_finished) << Dump();
-  EXPECT_LT(last - first, 0.1) << Dump();
+  EXPECT_LT(last - first, 0.5) << Dump();
   // The app is stopped as soon as its own preStop finished; sidecars after it, in reverse order.
   int app_finished = FindWith(ev, "HookFinished", "app", "hook", "preStop");
   EXPECT_LT(app_finished, Find(ev, "SignalSent", "app"));
