@@ -7,8 +7,8 @@
 # CI) adds two tiers: the unit and integration tiers again built by clang 19 with ASan+UBSan at -O0
 # (build-sanitize/, ctest label `sanitize`), and every fuzz target for FUZZ_SECONDS (default 20)
 # each (scripts/fuzz.sh, build-fuzz/). The sanitizer build (nice 19) overlaps the main tiers, and
-# its unit test binaries the sanitized host tests, as does the fuzz tier (nice 10). A failed build
-# fails the run, its log printed.
+# its unit test binaries the sanitized host tests; the fuzz tier (nice 10) starts when that build
+# ends. A failed build fails the run, its log printed.
 # Usage: scripts/test.sh [ctest args...]   e.g. scripts/test.sh -L unit
 # Env: BUILD_DIR (default build), PODSHIM_SANITIZE (e.g. address,undefined: the main build too),
 #      PODSHIM_SKIP_FUZZ=1 (a full run without the fuzz targets), FUZZ_SECONDS
@@ -76,16 +76,13 @@ if [ "$full" -eq 1 ]; then
     sh "$sanitize" "$(nproc)" "$host_built" "$build_ended" >"$sanitize_log" 2>&1 &
   sanitize_pid=$!
   bg_groups+=("$sanitize_pid")
-  # The fuzz tier (its own clang build, then each target for 20 s of wall-clock time, one after
-  # the other) starts at nice 10 once the sanitizer build's first part has ended, beside the
-  # sanitized host tests; starting at the end of the whole build, it was the run's last ~150 s
-  # once the sanitized unit tests took 30 s. Its report is printed at the end.
+  # The fuzz tier (CPU-bound, its own clang build, independent of the others) starts at nice 10
+  # once the sanitizer build has ended; its report is printed at the end.
   fuzz_log="$sanitize/fuzz-tier.log"
   fuzz_pid=""
   if [ "${PODSHIM_SKIP_FUZZ:-}" != 1 ]; then
-    setsid -w nice -n 10 bash -c 'while [ ! -e "$1" ] && [ ! -e "$2" ]; do sleep 2; done
-      exec scripts/fuzz.sh "$3"' sh "$host_built" "$build_ended" "${FUZZ_SECONDS:-20}" \
-      >"$fuzz_log" 2>&1 &
+    setsid -w nice -n 10 bash -c 'while [ ! -e "$1" ]; do sleep 2; done
+      exec scripts/fuzz.sh "$2"' sh "$build_ended" "${FUZZ_SECONDS:-20}" >"$fuzz_log" 2>&1 &
     fuzz_pid=$!
     bg_groups+=("$fuzz_pid")
   fi
