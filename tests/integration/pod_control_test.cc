@@ -786,12 +786,14 @@ TEST_F(PodControlTest, AClientThatDoesNotReadStallsNeitherThePodNorOtherClients)
   EXPECT_LT(batches, 200) << "the shim took 200,000 requests without their answers being read";
   EXPECT_GT(batches, 0);
 
-  // Meanwhile everything else is served at once.
+  // Meanwhile everything else is served: a shim stalled on the slow client would never answer
+  // (the call times out after 5 s). Not within a fixed 1 s: the sanitized shim took 2.2 s with
+  // the sanitizer build and the fuzz tier beside it.
   auto t0 = std::chrono::steady_clock::now();
   LineClient other(Socket(), 5s);
   json r = other.Call({{"command", "status"}});
   EXPECT_TRUE(r.value("ok", false)) << r.dump();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
   r = other.Call({{"command", "exec"}, {"container", "app"}, {"argv", {"echo", "ok"}}});
   EXPECT_EQ(r["result"]["stdout"], "ok\n") << r.dump();
   // What the shim holds for the slow client is bounded (1 MiB of requests, a few MiB of
