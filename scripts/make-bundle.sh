@@ -42,7 +42,7 @@ chmod 1777 "$rootfs/tmp"
 cp "$busybox" "$rootfs/bin/busybox"
 chmod 0755 "$rootfs/bin/busybox"
 # Every applet a relative link to busybox, all made by one process (perl-base is essential in
-# Debian): an `ln` per applet took ~1 s of CPU per bundle, and the integration tiers make ~500.
+# Debian): an `ln` per applet took ~1 s of CPU per bundle, and a CI run makes ~310 bundles.
 "$rootfs/bin/busybox" --list | perl -e 'my $dir = shift;
   while (my $applet = <STDIN>) {
     chomp $applet;
